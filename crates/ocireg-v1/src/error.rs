@@ -1,0 +1,96 @@
+//! The crate's error type, shared by every `Layer`, `Image` and `ImageIndex`
+//! implementation (remote, layout, tarball, mutate...).
+
+use ocireg_name::Digest;
+
+/// A specialised `Result` for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the image model and its views.
+///
+/// Other crates report their own failures through [`Error::Backend`], so that
+/// `Arc<dyn Image>` from any source share one error type; [`Error::is_transient`]
+/// looks through it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Content did not hash to the digest it was addressed by.
+    #[error("digest mismatch: expected {expected}, got {actual}")]
+    DigestMismatch {
+        /// The digest the content was expected to have.
+        expected: Digest,
+        /// The digest of the bytes actually seen.
+        actual: Digest,
+    },
+    /// Content did not have the size it was declared with.
+    #[error("size mismatch for {digest}: expected {expected} bytes, got {actual}")]
+    SizeMismatch {
+        /// The digest of the content whose size was wrong.
+        digest: Digest,
+        /// The declared size.
+        expected: u64,
+        /// The size actually seen (at least this many bytes, for content that was too long).
+        actual: u64,
+    },
+    /// A name or digest did not parse.
+    #[error(transparent)]
+    Name(#[from] ocireg_name::Error),
+    /// An I/O error while reading a blob stream.
+    #[error("failed to read blob")]
+    Io(#[source] std::io::Error),
+    /// Something requested is not there (a layer, a child manifest...).
+    #[error("not found: {what}")]
+    NotFound {
+        /// What was looked for, e.g. `layer sha256:...`.
+        what: String,
+    },
+    /// An error from an implementation in another crate (remote, layout, tarball...).
+    #[error("{source}")]
+    Backend {
+        /// The other crate's error.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+        /// Whether that crate judged it transient (see [`Error::is_transient`]).
+        transient: bool,
+    },
+}
+
+impl Error {
+    /// Wraps an error from another crate, with that crate's verdict on whether
+    /// retrying may help.
+    pub fn backend(err: impl std::error::Error + Send + Sync + 'static, transient: bool) -> Self {
+        Self::Backend {
+            source: Box::new(err),
+            transient,
+        }
+    }
+
+    /// Whether retrying the operation may succeed (a dropped connection, a 503...).
+    ///
+    /// Digest and size mismatches are never transient: the content is wrong.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Io(e) => io_is_transient(e),
+            Self::Backend { transient, .. } => *transient,
+            _ => false,
+        }
+    }
+}
+
+fn io_is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    if let Some(inner) = e.get_ref()
+        && let Some(ours) = inner.downcast_ref::<Error>()
+    {
+        return ours.is_transient();
+    }
+    matches!(
+        e.kind(),
+        K::ConnectionReset
+            | K::ConnectionAborted
+            | K::ConnectionRefused
+            | K::BrokenPipe
+            | K::TimedOut
+            | K::UnexpectedEof
+            | K::Interrupted
+    )
+}

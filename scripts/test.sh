@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md gives it and .ci/run calls it.
+# Installs what the tests need on a fresh machine, then runs every test
+# (unit, integration against the real registry, doc tests) and the
+# dependency policy checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+# Layering: the two bottom crates do no IO and never see tokio.
+for crate in ocireg-name ocireg-v1; do
+  if cargo tree -q -p "$crate" -e normal --prefix none | grep -Eq '^(tokio|hyper|mio) '; then
+    echo "layering: $crate depends on an async runtime or IO stack:" >&2
+    cargo tree -p "$crate" -e normal -i tokio >&2 || true
+    exit 1
+  fi
+done
+
+if command -v cargo-deny >/dev/null 2>&1; then
+  cargo deny --log-level error check bans licenses sources
+elif [ "${CI:-}" = true ]; then
+  echo "cargo-deny is missing under CI=true" >&2
+  exit 1
+fi
+
+cargo test --workspace --all-targets
+cargo test --workspace --doc
