@@ -45,23 +45,51 @@ pub enum Error {
         what: String,
     },
     /// An error from an implementation in another crate (remote, layout, tarball...).
-    #[error("{source}")]
-    Backend {
-        /// The other crate's error.
-        source: Box<dyn std::error::Error + Send + Sync + 'static>,
-        /// Whether that crate judged it transient (see [`Error::is_transient`]).
-        transient: bool,
-    },
+    #[error(transparent)]
+    Backend(BackendError),
+}
+
+/// An error from another crate carried through [`Error::Backend`]: it displays
+/// as that error and keeps its cause chain, plus that crate's verdict on
+/// whether retrying may help.
+#[derive(Debug)]
+pub struct BackendError {
+    inner: Box<dyn std::error::Error + Send + Sync + 'static>,
+    transient: bool,
+}
+
+impl BackendError {
+    /// The wrapped error, for downcasting to the other crate's type.
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self.inner.as_ref()
+    }
+
+    /// Whether the other crate judged the error transient.
+    pub fn is_transient(&self) -> bool {
+        self.transient
+    }
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source()
+    }
 }
 
 impl Error {
     /// Wraps an error from another crate, with that crate's verdict on whether
     /// retrying may help.
     pub fn backend(err: impl std::error::Error + Send + Sync + 'static, transient: bool) -> Self {
-        Self::Backend {
-            source: Box::new(err),
+        Self::Backend(BackendError {
+            inner: Box::new(err),
             transient,
-        }
+        })
     }
 
     /// Whether retrying the operation may succeed (a dropped connection, a 503...).
@@ -70,7 +98,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Io(e) => io_is_transient(e),
-            Self::Backend { transient, .. } => *transient,
+            Self::Backend(b) => b.transient,
             _ => false,
         }
     }

@@ -3,7 +3,7 @@
 
 // ---- shared ----
 mod error;
-pub use error::{Error, Result};
+pub use error::{BackendError, Error, Result};
 pub use ocireg_name::{Algorithm, Digest};
 
 // ---- value types and JSON (model) ----
