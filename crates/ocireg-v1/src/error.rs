@@ -38,6 +38,14 @@ pub enum Error {
     /// An I/O error while reading a blob stream.
     #[error("failed to read blob")]
     Io(#[source] std::io::Error),
+    /// A document was larger than the limit set for reading it into memory.
+    #[error("refusing to read {size} bytes into memory (limit {limit})")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+        /// The size announced or reached.
+        size: u64,
+    },
     /// Something requested is not there (a layer, a child manifest...).
     #[error("not found: {what}")]
     NotFound {
@@ -90,6 +98,35 @@ impl Error {
             inner: Box::new(err),
             transient,
         })
+    }
+
+    /// Recovers a typed error carried inside an `io::Error` (as blob streams do),
+    /// or wraps a plain I/O error.
+    pub fn from_io(err: std::io::Error) -> Self {
+        if !err
+            .get_ref()
+            .is_some_and(<dyn std::error::Error + Send + Sync>::is::<Self>)
+        {
+            return Self::Io(err);
+        }
+        let kind = err.kind();
+        match err
+            .into_inner()
+            .map(<dyn std::error::Error + Send + Sync>::downcast::<Self>)
+        {
+            Some(Ok(ours)) => *ours,
+            Some(Err(other)) => Self::Io(std::io::Error::new(kind, other)),
+            None => Self::Io(kind.into()),
+        }
+    }
+
+    /// Puts this error inside an `io::Error`, to travel through a blob stream;
+    /// [`Error::from_io`] takes it out again.
+    pub fn into_io(self) -> std::io::Error {
+        match self {
+            Self::Io(e) => e,
+            other => std::io::Error::other(other),
+        }
     }
 
     /// Whether retrying the operation may succeed (a dropped connection, a 503...).

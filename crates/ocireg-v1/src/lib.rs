@@ -2,7 +2,9 @@
 //! the crate doc with its runnable example is written when the API settles.
 
 // ---- shared ----
+mod blob;
 mod error;
+pub use blob::{Blob, BoxByteStream};
 pub use error::{BackendError, Error, Result};
 pub use ocireg_name::{Algorithm, Digest};
 
