@@ -36,7 +36,7 @@ impl Algorithm {
         }
     }
 
-    /// Length of the hex encoding (twice [`Algorithm::len`]).
+    /// Length of the hex encoding (twice [`Algorithm::output_len`]).
     pub const fn hex_len(self) -> usize {
         self.output_len() * 2
     }
