@@ -52,6 +52,131 @@ pub enum Error {
         /// What was looked for, e.g. `layer sha256:...`.
         what: String,
     },
+    /// A JSON document (manifest, index, config...) could not be parsed.
+    #[error("failed to parse {what} JSON")]
+    Json {
+        /// What was being parsed, e.g. `image manifest`.
+        what: &'static str,
+        /// The parser's error (with line and column).
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A value could not be encoded as JSON (e.g. a time outside years 0-9999).
+    #[error("failed to encode {what} as JSON")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A JSON document was not valid UTF-8.
+    #[error("{what} is not valid UTF-8 (at byte {offset})")]
+    InvalidUtf8 {
+        /// What was being parsed.
+        what: &'static str,
+        /// Offset of the first invalid byte.
+        offset: usize,
+    },
+    /// A JSON object had the same key twice, which parsers resolve differently.
+    #[error("duplicate key {key:?} in {what}")]
+    DuplicateKey {
+        /// What was being parsed.
+        what: &'static str,
+        /// The repeated key.
+        key: String,
+    },
+    /// A document could be read as more than one kind (CVE-2021-41190), or as
+    /// a kind other than the one expected.
+    #[error("ambiguous {what}: {reason}")]
+    AmbiguousDocument {
+        /// The kind of document expected, e.g. `image index`.
+        what: &'static str,
+        /// Why it is ambiguous, e.g. `it has both "manifests" and "layers"`.
+        reason: String,
+    },
+    /// A media type was not one that fits where it was found.
+    #[error("unexpected media type {media_type:?} for {what}")]
+    UnexpectedMediaType {
+        /// What was being parsed or looked at.
+        what: &'static str,
+        /// The media type found.
+        media_type: String,
+    },
+    /// A platform string did not parse.
+    #[error("invalid platform {input:?}: {reason}")]
+    InvalidPlatform {
+        /// The input as given.
+        input: String,
+        /// Which rule it broke.
+        reason: &'static str,
+    },
+    /// A timestamp did not parse as RFC 3339.
+    #[error("invalid time {input:?}: {reason}")]
+    InvalidTime {
+        /// The input as given.
+        input: String,
+        /// Which rule it broke.
+        reason: &'static str,
+    },
+    /// Compressed data was corrupt, truncated, or followed by bytes that start
+    /// no further gzip member or zstd frame.
+    ///
+    /// The source says what was wrong; its kind is `UnexpectedEof` when the
+    /// compressed stream ended early and `InvalidData` otherwise.
+    #[error("failed to decompress {compression} data at compressed byte {offset}")]
+    Decompress {
+        /// The compression being decoded.
+        compression: crate::Compression,
+        /// How many compressed bytes the decoder had consumed when it failed.
+        offset: u64,
+        /// The decoder's description of the problem.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Decompressed output grew past the configured limit (a decompression-bomb guard).
+    #[error("decompressed data exceeds the limit of {limit} bytes (compression: {compression})")]
+    DecompressedTooLarge {
+        /// The compression being decoded ([`crate::Compression::None`] for pass-through data).
+        compression: crate::Compression,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A one-shot stream (ggcr's `stream.Layer`) was taken a second time.
+    #[error("stream was already consumed")]
+    Consumed,
+    /// A value of a streaming layer is known only once its stream has been
+    /// read to the end (ggcr's `stream.ErrNotComputed`).
+    #[error("{value} not computed until the stream is consumed")]
+    NotComputed {
+        /// Which value was asked for: `digest`, `diff id` or `size`.
+        value: &'static str,
+    },
+    /// The implementation does not support this operation.
+    #[error("not supported: {operation}")]
+    Unsupported {
+        /// What was asked for, e.g. `uncompressed stream of a streaming layer`.
+        operation: &'static str,
+    },
+    /// An image's manifest lists a different number of layers than its config
+    /// lists diff ids, so layers cannot be mapped to diff ids by position.
+    #[error("manifest has {layers} layers but config has {diff_ids} diff ids")]
+    LayerCountMismatch {
+        /// Number of layers in the manifest.
+        layers: usize,
+        /// Number of `rootfs.diff_ids` in the config.
+        diff_ids: usize,
+    },
+    /// An image, index or layer broke invariants of the format (from
+    /// [`crate::validate`]); every problem found is listed.
+    #[error("{what} is invalid:\n  - {}", problems.join("\n  - "))]
+    Invalid {
+        /// What was validated, e.g. `image sha256:...`.
+        what: String,
+        /// One line per problem found, e.g. `layer[0]: digest sha256:... but
+        /// compressed stream hashes to sha256:...`.
+        problems: Vec<String>,
+    },
     /// An error from an implementation in another crate (remote, layout, tarball...).
     #[error(transparent)]
     Backend(BackendError),
