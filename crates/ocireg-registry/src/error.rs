@@ -1,0 +1,250 @@
+//! The crate's error type (setting up and running the server) and the
+//! distribution-spec error responses it sends to clients.
+
+use std::io;
+use std::path::PathBuf;
+
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+use crate::body::ResponseBody;
+
+/// What can go wrong while building or running a [`Registry`](crate::Registry).
+///
+/// Request-level failures are not errors of this type: they are answered to
+/// the client with the distribution JSON error envelope.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A directory of the disk storage could not be created.
+    #[error("creating the storage directory {path}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The listener could not be bound.
+    #[error("binding the registry listener on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The listener's local address could not be read.
+    #[error("reading the listener's local address")]
+    LocalAddr {
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The server task failed (it panicked or was cancelled).
+    #[error("running the registry server")]
+    Serve {
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The text given for the `Warning` header cannot be sent in a header.
+    #[error("invalid warning text: {reason}")]
+    InvalidWarning {
+        /// Why it was refused.
+        reason: &'static str,
+    },
+}
+
+/// A distribution-spec error code (the `code` of the JSON error envelope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Code {
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    Unsupported,
+    /// Not in the spec list: distribution's code for internal failures.
+    Unknown,
+}
+
+impl Code {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::BlobUnknown => "BLOB_UNKNOWN",
+            Self::BlobUploadInvalid => "BLOB_UPLOAD_INVALID",
+            Self::BlobUploadUnknown => "BLOB_UPLOAD_UNKNOWN",
+            Self::DigestInvalid => "DIGEST_INVALID",
+            Self::ManifestBlobUnknown => "MANIFEST_BLOB_UNKNOWN",
+            Self::ManifestInvalid => "MANIFEST_INVALID",
+            Self::ManifestUnknown => "MANIFEST_UNKNOWN",
+            Self::NameInvalid => "NAME_INVALID",
+            Self::NameUnknown => "NAME_UNKNOWN",
+            Self::SizeInvalid => "SIZE_INVALID",
+            Self::Unsupported => "UNSUPPORTED",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// An error answered to the client: status, code, message, optional detail
+/// and extra headers (e.g. `Range` on a 416 for an upload).
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: Code,
+    pub(crate) message: String,
+    pub(crate) detail: Option<serde_json::Value>,
+    pub(crate) headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: Code, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            detail: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub(crate) fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    pub(crate) fn header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub(crate) fn blob_unknown(digest: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Code::BlobUnknown,
+            "blob unknown to registry",
+        )
+        .detail(serde_json::json!({ "digest": digest.to_string() }))
+    }
+
+    pub(crate) fn manifest_unknown(reference: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Code::ManifestUnknown,
+            "manifest unknown to registry",
+        )
+        .detail(serde_json::json!({ "reference": reference }))
+    }
+
+    pub(crate) fn name_unknown(name: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Code::NameUnknown,
+            "repository name not known to registry",
+        )
+        .detail(serde_json::json!({ "name": name }))
+    }
+
+    pub(crate) fn upload_unknown(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Code::BlobUploadUnknown,
+            "blob upload unknown to registry",
+        )
+        .detail(serde_json::json!({ "uuid": id }))
+    }
+
+    pub(crate) fn digest_invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, Code::DigestInvalid, message)
+    }
+
+    pub(crate) fn unsupported() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Code::Unsupported,
+            "the operation is unsupported",
+        )
+    }
+
+    pub(crate) fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, Code::Unsupported, "unknown endpoint")
+    }
+
+    /// A storage failure on our side; logged, then answered with 500.
+    pub(crate) fn internal(what: &str, err: &io::Error) -> Self {
+        tracing::warn!(error = %err, "registry storage failure while {what}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Code::Unknown,
+            format!("storage failure while {what}"),
+        )
+    }
+
+    pub(crate) fn into_response(self) -> http::Response<ResponseBody> {
+        #[derive(Serialize)]
+        struct Envelope<'a> {
+            errors: [Entry<'a>; 1],
+        }
+        #[derive(Serialize)]
+        struct Entry<'a> {
+            code: &'static str,
+            message: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            detail: Option<&'a serde_json::Value>,
+        }
+        let envelope = Envelope {
+            errors: [Entry {
+                code: self.code.as_str(),
+                message: &self.message,
+                detail: self.detail.as_ref(),
+            }],
+        };
+        // Serialising plain strings and a JSON value cannot fail.
+        let body = serde_json::to_vec(&envelope).unwrap_or_default();
+        let mut response = http::Response::new(ResponseBody::full(body));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        for (name, value) in self.headers {
+            headers.insert(name, value);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt as _;
+
+    #[tokio::test]
+    async fn envelope_shape() {
+        let response = ApiError::blob_unknown("sha256:abc").into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let body = response.into_body().collect().await.expect("in memory");
+        let json: serde_json::Value = serde_json::from_slice(&body.to_bytes()).expect("json");
+        assert_eq!(json["errors"][0]["code"], "BLOB_UNKNOWN");
+        assert_eq!(json["errors"][0]["detail"]["digest"], "sha256:abc");
+        assert!(json["errors"][0]["message"].is_string());
+    }
+
+    #[tokio::test]
+    async fn envelope_without_detail() {
+        let response = ApiError::unsupported().into_response();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let body = response.into_body().collect().await.expect("in memory");
+        let json: serde_json::Value = serde_json::from_slice(&body.to_bytes()).expect("json");
+        assert_eq!(json["errors"][0]["code"], "UNSUPPORTED");
+        assert!(json["errors"][0].get("detail").is_none());
+    }
+}

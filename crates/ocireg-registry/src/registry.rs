@@ -1,0 +1,452 @@
+//! The registry: its builder, its in-memory state and request dispatch.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::hash::BuildHasher as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::BodyExt as _;
+use http_body_util::combinators::UnsyncBoxBody;
+use ocireg_v1::Digest;
+
+use crate::body::ResponseBody;
+use crate::error::{ApiError, Code, Error};
+use crate::names::is_valid_repository;
+use crate::route::{Route, query_pairs};
+use crate::storage::{BlobStore, Storage, UploadBytes};
+use crate::{blobs, lists, manifests};
+
+/// The error type of request bodies the registry accepts.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request body, type-erased.
+pub(crate) type ReqBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// At most this much of a request body that a handler left unread is read
+/// and discarded before answering, so that the connection stays usable.
+const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
+
+/// Builds a [`Registry`]; see [`Registry::builder`].
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct RegistryBuilder {
+    referrers: bool,
+    storage: Storage,
+    warning: Option<String>,
+}
+
+impl RegistryBuilder {
+    /// Whether to serve the referrers API (`GET /v2/<name>/referrers/<digest>`).
+    ///
+    /// Off by default, as in ggcr (`WithReferrersSupport`): clients then
+    /// see 404 and fall back to the `<alg>-<hex>` tag schema.
+    pub fn referrers(mut self, enabled: bool) -> Self {
+        self.referrers = enabled;
+        self
+    }
+
+    /// Where blob contents are kept (memory by default).
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// Adds `Warning: 299 - "<text>"` to every response (ggcr's `WithWarning`),
+    /// for testing how clients surface registry warnings. `None` removes it.
+    pub fn warning(mut self, text: Option<String>) -> Self {
+        self.warning = text;
+        self
+    }
+
+    /// Builds the registry, creating the storage directories for
+    /// [`Storage::Disk`].
+    pub fn build(self) -> Result<Registry, Error> {
+        let warning = self.warning.as_deref().map(warning_header).transpose()?;
+        let blobs = BlobStore::open(&self.storage)?;
+        Ok(Registry {
+            inner: Arc::new(Inner {
+                referrers: self.referrers,
+                warning,
+                blobs,
+                blob_lock: tokio::sync::Mutex::new(()),
+                state: Mutex::new(State::default()),
+                ids: IdGen {
+                    seed: RandomState::new(),
+                    counter: AtomicU64::new(0),
+                },
+            }),
+        })
+    }
+}
+
+/// Formats `text` as a `Warning` header value with code 299 and agent `-`.
+fn warning_header(text: &str) -> Result<HeaderValue, Error> {
+    if text.len() > 4000 {
+        return Err(Error::InvalidWarning {
+            reason: "registries must not send more than 4096 bytes of warnings",
+        });
+    }
+    if text.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        return Err(Error::InvalidWarning {
+            reason: "only printable ASCII can be sent in a header",
+        });
+    }
+    let escaped = text.replace('\\', "\\\\").replace('"', "\\\"");
+    HeaderValue::try_from(format!("299 - \"{escaped}\"")).map_err(|_| Error::InvalidWarning {
+        reason: "not a valid header value",
+    })
+}
+
+/// An in-process OCI distribution registry (ggcr's `registry.New()`).
+///
+/// A test and development server, not a production registry: no
+/// authentication, state in memory (blob bytes optionally on disk), no
+/// garbage collection. Cloning is cheap and clones share all state.
+///
+/// Serve it with [`Registry::serve`] or [`Registry::spawn_on`], or call
+/// [`Registry::handle`] (or use it as a hyper `Service`) from your own server.
+#[derive(Clone)]
+pub struct Registry {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let storage = match self.inner.blobs {
+            BlobStore::Memory(_) => "memory",
+            BlobStore::Disk { .. } => "disk",
+        };
+        f.debug_struct("Registry")
+            .field("referrers", &self.inner.referrers)
+            .field("storage", &storage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Registry {
+    /// An in-memory registry without the referrers API.
+    fn default() -> Self {
+        RegistryBuilder::default()
+            .build()
+            .expect("memory storage without a warning cannot fail to build")
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) referrers: bool,
+    warning: Option<HeaderValue>,
+    pub(crate) blobs: BlobStore,
+    /// Serialises changes to which blobs exist (commit + link, mount,
+    /// unlink + delete), so a blob is never removed from storage while
+    /// another repository is linking it.
+    pub(crate) blob_lock: tokio::sync::Mutex<()>,
+    state: Mutex<State>,
+    ids: IdGen,
+}
+
+/// Everything but blob bytes.
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) repos: BTreeMap<String, Repo>,
+    pub(crate) uploads: HashMap<String, Slot>,
+}
+
+/// One repository: its manifests, tags, and the blobs it may serve.
+#[derive(Default)]
+pub(crate) struct Repo {
+    pub(crate) manifests: HashMap<Digest, StoredManifest>,
+    pub(crate) tags: BTreeMap<String, Digest>,
+    pub(crate) blobs: HashSet<Digest>,
+}
+
+impl Repo {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.manifests.is_empty() && self.tags.is_empty() && self.blobs.is_empty()
+    }
+}
+
+/// A manifest exactly as pushed, with what the referrers API needs.
+pub(crate) struct StoredManifest {
+    pub(crate) media_type: HeaderValue,
+    pub(crate) bytes: Bytes,
+    pub(crate) subject: Option<Digest>,
+    pub(crate) artifact_type: Option<String>,
+    pub(crate) annotations: BTreeMap<String, String>,
+}
+
+/// An upload session: idle between requests, busy while one writes to it.
+pub(crate) enum Slot {
+    Idle {
+        repo: String,
+        bytes: Box<UploadBytes>,
+    },
+    Busy {
+        repo: String,
+        len: u64,
+    },
+}
+
+impl Slot {
+    pub(crate) fn repo(&self) -> &str {
+        match self {
+            Self::Idle { repo, .. } | Self::Busy { repo, .. } => repo,
+        }
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Self::Idle { bytes, .. } => bytes.len(),
+            Self::Busy { len, .. } => *len,
+        }
+    }
+}
+
+/// Upload session ids: unpredictable per registry, unique by a counter.
+struct IdGen {
+    seed: RandomState,
+    counter: AtomicU64,
+}
+
+impl IdGen {
+    fn next(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let a = self.seed.hash_one((n, 0u8));
+        let b = self.seed.hash_one((n, 1u8));
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xffff,
+            b >> 48,
+            b & 0xffff_ffff_ffff
+        )
+    }
+}
+
+/// A parsed request, handed to the endpoint handlers.
+pub(crate) struct Req {
+    pub(crate) method: Method,
+    pub(crate) headers: HeaderMap,
+    pub(crate) query: Vec<(String, String)>,
+}
+
+impl Req {
+    /// A header as a string, if present and visible ASCII.
+    pub(crate) fn header(&self, name: &header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Registry {
+    /// A builder; `Registry::builder().build()` is an in-memory registry
+    /// without the referrers API.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    /// Answers one request. Never fails: every error is a distribution
+    /// error response.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        let req = Req {
+            method: parts.method,
+            headers: parts.headers,
+            query: query_pairs(parts.uri.query()),
+        };
+        let mut body: ReqBody = body.map_err(Into::into).boxed_unsync();
+        let path = parts.uri.path();
+        let result = match Route::parse(path) {
+            Some(route) => self.inner.dispatch(route, &req, &mut body).await,
+            None => Err(ApiError::not_found()),
+        };
+        let mut response = result.unwrap_or_else(ApiError::into_response);
+        drain(&mut body).await;
+        if let Some(warning) = &self.inner.warning {
+            response
+                .headers_mut()
+                .insert(header::WARNING, warning.clone());
+        }
+        tracing::debug!(method = %req.method, path, status = response.status().as_u16(), "registry request");
+        response
+    }
+}
+
+/// Reads and discards what is left of a request body, up to [`DRAIN_LIMIT`].
+async fn drain(body: &mut ReqBody) {
+    let mut seen = 0u64;
+    while !body.is_end_stream() && seen < DRAIN_LIMIT {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    seen += data.len() as u64;
+                }
+            }
+            Some(Err(_)) | None => break,
+        }
+    }
+}
+
+impl Inner {
+    async fn dispatch(
+        &self,
+        route: Route,
+        req: &Req,
+        body: &mut ReqBody,
+    ) -> Result<Response<ResponseBody>, ApiError> {
+        match (route, req.method.clone()) {
+            (Route::Base, Method::GET | Method::HEAD) => {
+                let mut response = json_response(StatusCode::OK, b"{}".to_vec());
+                response.headers_mut().insert(
+                    "Docker-Distribution-API-Version",
+                    HeaderValue::from_static("registry/2.0"),
+                );
+                Ok(head_if(response, req))
+            }
+            (Route::Catalog, Method::GET) => lists::catalog(self, req),
+            (Route::Tags { name }, Method::GET) => lists::tags(self, &name, req),
+            (Route::Referrers { name, digest }, Method::GET) if self.referrers => {
+                lists::referrers(self, &name, &digest, req)
+            }
+            (Route::Manifest { name, reference }, Method::GET | Method::HEAD) => {
+                manifests::get(self, &name, &reference, req)
+            }
+            (Route::Manifest { name, reference }, Method::PUT) => {
+                manifests::put(self, &name, &reference, req, body).await
+            }
+            (Route::Manifest { name, reference }, Method::DELETE) => {
+                manifests::delete(self, &name, &reference)
+            }
+            (Route::Blob { name, digest }, Method::GET | Method::HEAD) => {
+                blobs::get(self, &name, &digest, req).await
+            }
+            (Route::Blob { name, digest }, Method::DELETE) => {
+                blobs::delete(self, &name, &digest).await
+            }
+            (Route::UploadStart { name }, Method::POST) => {
+                blobs::start_upload(self, &name, req, body).await
+            }
+            (Route::Upload { name, id }, Method::GET) => blobs::upload_status(self, &name, &id),
+            (Route::Upload { name, id }, Method::PATCH) => {
+                blobs::patch_upload(self, &name, &id, req, body).await
+            }
+            (Route::Upload { name, id }, Method::PUT) => {
+                blobs::finish_upload(self, &name, &id, req, body).await
+            }
+            (Route::Upload { name, id }, Method::DELETE) => blobs::cancel_upload(self, &name, &id),
+            (Route::Referrers { .. }, _) => Err(ApiError::not_found()),
+            _ => Err(ApiError::unsupported()),
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn new_upload_id(&self) -> String {
+        self.ids.next()
+    }
+}
+
+/// Checks a repository name against the distribution grammar.
+pub(crate) fn valid_name(name: &str) -> Result<&str, ApiError> {
+    if is_valid_repository(name) {
+        Ok(name)
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::NameInvalid,
+            "invalid repository name",
+        )
+        .detail(serde_json::json!({ "name": name })))
+    }
+}
+
+/// Parses a digest from a URL or query with the strict grammar.
+pub(crate) fn parse_digest(input: &str) -> Result<Digest, ApiError> {
+    input.parse::<Digest>().map_err(|e| {
+        ApiError::digest_invalid("invalid digest")
+            .detail(serde_json::json!({ "digest": input, "reason": e.to_string() }))
+    })
+}
+
+/// A header value built from text we produced or validated (digests,
+/// validated names, numbers): always visible ASCII.
+pub(crate) fn header_value(text: impl Into<String>) -> HeaderValue {
+    HeaderValue::try_from(text.into()).expect("registry-built header values are visible ASCII")
+}
+
+/// A response with an exact-length body.
+pub(crate) fn response(status: StatusCode, body: ResponseBody) -> Response<ResponseBody> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+}
+
+/// An empty response with `Content-Length: 0`.
+pub(crate) fn empty_response(status: StatusCode) -> Response<ResponseBody> {
+    let mut response = response(status, ResponseBody::empty());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    response
+}
+
+/// A JSON response.
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<ResponseBody> {
+    let len = body.len();
+    let mut response = response(status, ResponseBody::full(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    response
+}
+
+/// For HEAD, drops the body but keeps the headers (including `Content-Length`).
+pub(crate) fn head_if(response: Response<ResponseBody>, req: &Req) -> Response<ResponseBody> {
+    if req.method == Method::HEAD {
+        let (parts, _) = response.into_parts();
+        Response::from_parts(parts, ResponseBody::empty())
+    } else {
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warning_values() {
+        let v = warning_header("hello \"you\"").expect("valid");
+        assert_eq!(v.to_str().expect("ascii"), r#"299 - "hello \"you\"""#);
+        assert!(warning_header("line\nbreak").is_err());
+        assert!(warning_header(&"x".repeat(5000)).is_err());
+        assert!(warning_header("caf\u{e9}").is_err());
+    }
+
+    #[test]
+    fn ids_are_unique_and_uuid_shaped() {
+        let ids = IdGen {
+            seed: RandomState::new(),
+            counter: AtomicU64::new(0),
+        };
+        let all: HashSet<String> = (0..1000).map(|_| ids.next()).collect();
+        assert_eq!(all.len(), 1000);
+        for id in &all {
+            let lens: Vec<usize> = id.split('-').map(str::len).collect();
+            assert_eq!(lens, [8, 4, 4, 4, 12], "{id}");
+        }
+    }
+}

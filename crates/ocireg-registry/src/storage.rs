@@ -1,0 +1,429 @@
+//! Blob storage (memory or disk) and the byte store behind upload sessions.
+//!
+//! Blobs are content addressed and shared by every repository; which
+//! repositories may see a blob is tracked by the registry state, not here.
+//! On disk a blob lives at `<root>/blobs/<algorithm>/<hex>`. An upload is
+//! written to a temporary file under `<root>/uploads/` (the same file
+//! system), hashed as it is written, and renamed into place only after its
+//! digest has been verified: a half-written or unverified blob is never
+//! visible under a blob path. A dropped upload deletes its temporary file.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::{Bytes, BytesMut};
+use ocireg_v1::{Algorithm, Digest, Hasher};
+use tempfile::TempPath;
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
+
+use crate::body::ResponseBody;
+use crate::error::Error;
+
+/// Where a [`Registry`](crate::Registry) keeps blob contents.
+///
+/// Manifests, tags and upload bookkeeping are always kept in memory (they
+/// are small: manifests are capped at 8 MiB); only blob bytes go to disk.
+/// A directory must not be shared by two running registries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Storage {
+    /// Everything in memory (ggcr's default blob handler).
+    #[default]
+    Memory,
+    /// Blobs as files under this directory (ggcr's `NewDiskBlobHandler`):
+    /// `blobs/<algorithm>/<hex>` and `uploads/` for uploads in progress.
+    Disk(PathBuf),
+}
+
+/// A blob held in memory: the chunks it arrived in, never copied together.
+#[derive(Clone)]
+pub(crate) struct MemBlob {
+    parts: Arc<[Bytes]>,
+    len: u64,
+}
+
+impl MemBlob {
+    fn from_parts(parts: Vec<Bytes>) -> Self {
+        let len = parts.iter().map(|p| p.len() as u64).sum();
+        Self {
+            parts: parts.into(),
+            len,
+        }
+    }
+
+    /// The chunks covering `start..=end`, sliced without copying.
+    fn slice(&self, start: u64, end: u64) -> VecDeque<Bytes> {
+        let mut out = VecDeque::new();
+        let mut offset = 0u64;
+        for part in self.parts.iter() {
+            let part_len = part.len() as u64;
+            let part_end = offset + part_len; // exclusive
+            if part_end > start && offset <= end {
+                let from = start.saturating_sub(offset);
+                let to = (end + 1).min(part_end) - offset;
+                out.push_back(part.slice(to_usize(from)..to_usize(to)));
+            }
+            offset = part_end;
+            if offset > end {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// An offset inside an in-memory buffer, which always fits in `usize`.
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).expect("offsets of in-memory buffers fit in usize")
+}
+
+/// A blob opened for reading.
+pub(crate) enum BlobReader {
+    Memory(MemBlob),
+    File { file: tokio::fs::File, len: u64 },
+}
+
+impl BlobReader {
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Self::Memory(blob) => blob.len,
+            Self::File { len, .. } => *len,
+        }
+    }
+
+    /// A body with bytes `start..=end`, or the whole blob.
+    pub(crate) async fn into_body(self, range: Option<(u64, u64)>) -> io::Result<ResponseBody> {
+        match self {
+            Self::Memory(blob) => Ok(match range {
+                None => ResponseBody::chunks(blob.parts.iter().cloned().collect()),
+                Some((start, end)) => ResponseBody::chunks(blob.slice(start, end)),
+            }),
+            Self::File { mut file, len } => match range {
+                None => Ok(ResponseBody::file(file, len)),
+                Some((start, end)) => {
+                    file.seek(SeekFrom::Start(start)).await?;
+                    Ok(ResponseBody::file(file, end - start + 1))
+                }
+            },
+        }
+    }
+}
+
+/// The blob store of one registry.
+pub(crate) enum BlobStore {
+    Memory(Mutex<HashMap<Digest, MemBlob>>),
+    Disk { blobs: PathBuf, uploads: PathBuf },
+}
+
+impl BlobStore {
+    /// Opens the store, creating the disk layout if needed.
+    pub(crate) fn open(storage: &Storage) -> Result<Self, Error> {
+        match storage {
+            Storage::Memory => Ok(Self::Memory(Mutex::new(HashMap::new()))),
+            Storage::Disk(root) => {
+                let blobs = root.join("blobs");
+                let uploads = root.join("uploads");
+                for dir in [
+                    blobs.join(Algorithm::Sha256.as_str()),
+                    blobs.join(Algorithm::Sha512.as_str()),
+                    uploads.clone(),
+                ] {
+                    std::fs::create_dir_all(&dir)
+                        .map_err(|source| Error::CreateDir { path: dir, source })?;
+                }
+                Ok(Self::Disk { blobs, uploads })
+            }
+        }
+    }
+
+    fn mem(
+        map: &Mutex<HashMap<Digest, MemBlob>>,
+    ) -> std::sync::MutexGuard<'_, HashMap<Digest, MemBlob>> {
+        map.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The path of a blob on disk. `Digest` is strictly validated, so the
+    /// path cannot escape the blobs directory.
+    fn blob_path(blobs: &Path, digest: &Digest) -> PathBuf {
+        blobs.join(digest.algorithm().as_str()).join(digest.hex())
+    }
+
+    /// The size of a blob, if present.
+    pub(crate) async fn stat(&self, digest: &Digest) -> io::Result<Option<u64>> {
+        match self {
+            Self::Memory(map) => Ok(Self::mem(map).get(digest).map(|b| b.len)),
+            Self::Disk { blobs, .. } => {
+                match tokio::fs::metadata(Self::blob_path(blobs, digest)).await {
+                    Ok(meta) => Ok(Some(meta.len())),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Opens a blob for reading, if present.
+    pub(crate) async fn open_blob(&self, digest: &Digest) -> io::Result<Option<BlobReader>> {
+        match self {
+            Self::Memory(map) => Ok(Self::mem(map).get(digest).cloned().map(BlobReader::Memory)),
+            Self::Disk { blobs, .. } => {
+                match tokio::fs::File::open(Self::blob_path(blobs, digest)).await {
+                    Ok(file) => {
+                        let len = file.metadata().await?.len();
+                        Ok(Some(BlobReader::File { file, len }))
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Removes a blob. Readers that already opened it finish reading it.
+    pub(crate) async fn delete(&self, digest: &Digest) -> io::Result<()> {
+        match self {
+            Self::Memory(map) => {
+                Self::mem(map).remove(digest);
+                Ok(())
+            }
+            Self::Disk { blobs, .. } => {
+                match tokio::fs::remove_file(Self::blob_path(blobs, digest)).await {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Starts the byte store of a new upload.
+    pub(crate) async fn new_upload(&self) -> io::Result<UploadBytes> {
+        let data = match self {
+            Self::Memory(_) => Data::Memory(Vec::new()),
+            Self::Disk { uploads, .. } => {
+                let dir = uploads.clone();
+                let temp = tokio::task::spawn_blocking(move || {
+                    tempfile::Builder::new().prefix(".upload-").tempfile_in(dir)
+                })
+                .await
+                .map_err(io::Error::other)??;
+                let (file, path) = temp.into_parts();
+                Data::Disk {
+                    file: tokio::fs::File::from_std(file),
+                    path,
+                    dirty: false,
+                }
+            }
+        };
+        Ok(UploadBytes {
+            data,
+            len: 0,
+            sha256: Hasher::sha256(),
+        })
+    }
+
+    /// Makes verified upload bytes the blob `digest`.
+    ///
+    /// The caller has checked [`UploadBytes::digest`] against `digest`.
+    pub(crate) async fn commit(&self, upload: UploadBytes, digest: &Digest) -> io::Result<()> {
+        match (self, upload.data) {
+            (Self::Memory(map), Data::Memory(parts)) => {
+                Self::mem(map).insert(*digest, MemBlob::from_parts(parts));
+                Ok(())
+            }
+            (
+                Self::Disk { blobs, .. },
+                Data::Disk {
+                    mut file,
+                    path,
+                    dirty,
+                },
+            ) => {
+                if dirty {
+                    file.set_len(upload.len).await?;
+                }
+                file.flush().await?;
+                drop(file);
+                let dest = Self::blob_path(blobs, digest);
+                tokio::task::spawn_blocking(move || path.persist(dest).map_err(|e| e.error))
+                    .await
+                    .map_err(io::Error::other)?
+            }
+            _ => Err(io::Error::other("upload does not belong to this store")),
+        }
+    }
+}
+
+/// The bytes received so far by one upload session.
+pub(crate) struct UploadBytes {
+    data: Data,
+    len: u64,
+    sha256: Hasher,
+}
+
+enum Data {
+    Memory(Vec<Bytes>),
+    Disk {
+        file: tokio::fs::File,
+        /// Deletes the temporary file when dropped, unless persisted.
+        path: TempPath,
+        /// A write may have been cut off (its future dropped): the file may
+        /// hold bytes past `len`, and its position may not be `len`.
+        dirty: bool,
+    },
+}
+
+impl UploadBytes {
+    /// How many bytes have been received.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Appends a chunk.
+    pub(crate) async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match &mut self.data {
+            Data::Memory(parts) => {
+                self.sha256.update(&chunk);
+                self.len += chunk.len() as u64;
+                parts.push(chunk);
+                return Ok(());
+            }
+            Data::Disk { file, dirty, .. } => {
+                if *dirty {
+                    file.set_len(self.len).await?;
+                    file.seek(SeekFrom::Start(self.len)).await?;
+                }
+                *dirty = true;
+                file.write_all(&chunk).await?;
+                *dirty = false;
+            }
+        }
+        self.sha256.update(&chunk);
+        self.len += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// The digest of the bytes received, with `algorithm`.
+    ///
+    /// SHA-256 is computed as the bytes arrive; another algorithm re-reads them.
+    pub(crate) async fn digest(&mut self, algorithm: Algorithm) -> io::Result<Digest> {
+        if algorithm == Algorithm::Sha256 {
+            return Ok(self.sha256.clone().finish());
+        }
+        let mut hasher = Hasher::new(algorithm);
+        match &mut self.data {
+            Data::Memory(parts) => {
+                for part in parts.iter() {
+                    hasher.update(part);
+                }
+            }
+            Data::Disk { file, path, .. } => {
+                file.flush().await?;
+                let reader = tokio::fs::File::open(&**path).await?;
+                let mut reader = reader.take(self.len);
+                let mut buf = BytesMut::with_capacity(64 * 1024);
+                loop {
+                    buf.clear();
+                    if reader.read_buf(&mut buf).await? == 0 {
+                        break;
+                    }
+                    hasher.update(&buf);
+                }
+                if hasher.len() != self.len {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "upload file is shorter than the bytes received",
+                    ));
+                }
+            }
+        }
+        Ok(hasher.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt as _;
+
+    fn parts() -> MemBlob {
+        MemBlob::from_parts(vec![
+            Bytes::from_static(b"abc"),
+            Bytes::from_static(b"defg"),
+            Bytes::from_static(b"h"),
+        ])
+    }
+
+    #[test]
+    fn mem_slices() {
+        let blob = parts();
+        let join = |start, end| -> Vec<u8> {
+            blob.slice(start, end)
+                .into_iter()
+                .flat_map(|b| b.to_vec())
+                .collect()
+        };
+        assert_eq!(join(0, 7), b"abcdefgh");
+        assert_eq!(join(0, 0), b"a");
+        assert_eq!(join(2, 3), b"cd");
+        assert_eq!(join(3, 6), b"defg");
+        assert_eq!(join(4, 7), b"efgh");
+        assert_eq!(join(7, 7), b"h");
+    }
+
+    async fn roundtrip(storage: Storage) {
+        let store = BlobStore::open(&storage).expect("open");
+        let mut up = store.new_upload().await.expect("upload");
+        up.write(Bytes::from_static(b"hello "))
+            .await
+            .expect("write");
+        up.write(Bytes::from_static(b"world")).await.expect("write");
+        assert_eq!(up.len(), 11);
+        let d256 = up.digest(Algorithm::Sha256).await.expect("digest");
+        assert_eq!(d256, ocireg_v1::sha256(b"hello world"));
+        let d512 = up.digest(Algorithm::Sha512).await.expect("digest");
+        assert_eq!(
+            d512,
+            ocireg_v1::digest_of(Algorithm::Sha512, b"hello world")
+        );
+        store.commit(up, &d512).await.expect("commit");
+        assert_eq!(store.stat(&d512).await.expect("stat"), Some(11));
+        assert_eq!(store.stat(&d256).await.expect("stat"), None);
+        let reader = store
+            .open_blob(&d512)
+            .await
+            .expect("open")
+            .expect("present");
+        assert_eq!(reader.len(), 11);
+        let body = reader.into_body(Some((6, 10))).await.expect("body");
+        let bytes = body.collect().await.expect("read").to_bytes();
+        assert_eq!(&bytes[..], b"world");
+        store.delete(&d512).await.expect("delete");
+        assert!(store.open_blob(&d512).await.expect("open").is_none());
+        store.delete(&d512).await.expect("deleting twice is fine");
+    }
+
+    #[tokio::test]
+    async fn memory_roundtrip() {
+        roundtrip(Storage::Memory).await;
+    }
+
+    #[tokio::test]
+    async fn disk_roundtrip_and_dropped_uploads_leave_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        roundtrip(Storage::Disk(dir.path().to_owned())).await;
+        let store = BlobStore::open(&Storage::Disk(dir.path().to_owned())).expect("open");
+        let mut up = store.new_upload().await.expect("upload");
+        up.write(Bytes::from_static(b"partial"))
+            .await
+            .expect("write");
+        let uploads = dir.path().join("uploads");
+        assert_eq!(std::fs::read_dir(&uploads).expect("list").count(), 1);
+        drop(up);
+        assert_eq!(std::fs::read_dir(&uploads).expect("list").count(), 0);
+    }
+}
