@@ -1,1 +1,138 @@
-//! The HTTP client for registries: TLS, ping, auth challenges, bearer tokens, retries and safe redirects (a port of ggcr remote/transport).
+//! The HTTP client for registries: TLS, ping, auth challenges, bearer tokens, retries and safe
+//! redirects (a port of go-containerregistry's `pkg/v1/remote/transport`).
+//!
+//! # Where it fits
+//!
+//! `ocireg-remote` (the registry API: manifests, blobs, uploads, tags) sits above this crate
+//! and sends every request through a [`Transport`]. Below it, `ocireg-authn` supplies
+//! credentials (an [`ocireg_authn::Authenticator`], usually resolved from a keychain) and
+//! `ocireg-name` the [`ocireg_name::Registry`] and its scheme heuristics. Only `http` types and
+//! this crate's [`Body`] and [`ResponseBody`] appear in the API; hyper, hyper-util and rustls
+//! stay inside.
+//!
+//! - A [`Client`] (built with [`Client::builder`]) is one pooled hyper client (HTTP/1.1, or
+//!   HTTP/2 when the server offers it through ALPN) over rustls with its options. Clone it
+//!   freely.
+//! - [`Client::transport`] pings `GET /v2/`, learns the challenge (Basic, Bearer, or none),
+//!   validates the token realm and fetches a first token, so bad credentials fail at once. The
+//!   result is a [`Transport`] for one registry.
+//! - [`Transport::send`] attaches `Authorization` (only to the registry's own origin),
+//!   retries, follows redirects and refreshes tokens; [`Transport::check`] turns unexpected
+//!   statuses into typed [`Error`]s; [`Transport::fetch_bytes`] also retries failures while
+//!   reading a small body.
+//!
+//! # Security defaults
+//!
+//! - Credentials go only to the registry's origin and (as Basic, for the token GET) to the
+//!   token realm's origin. Redirects are followed by us (at most 10), `Authorization` is
+//!   attached per hop only when the hop's scheme, host and port are the registry's, so
+//!   a CDN or an attacker-chosen host never sees it, even on a later same-host hop.
+//! - An https→http redirect is refused. A token realm must be https unless the registry itself
+//!   answered over http.
+//! - Registry-supplied URLs (realms, redirects, and through [`Transport::resolve_url`] upload
+//!   `Location`s and `Link`s) naming a loopback, private, link-local or unspecified IP literal
+//!   (legacy forms such as `127.1` or `2130706433` included) on another host are refused before
+//!   any connection, unless the registry is itself on such an address (tests run on
+//!   127.0.0.1).
+//! - Logs (tracing) and errors show URLs through [`redact_url`] (query values other than
+//!   `scope`, `service`, `mount`, `from`, `digest`, `n`, `last` become `REDACTED`; userinfo is
+//!   dropped) and sensitive headers as `Bearer <redacted>`. Token and blob bodies are never
+//!   logged; secrets are [`ocireg_authn::Secret`]s whose `Debug` is `****`.
+//! - Limits: token responses 1 MiB, error bodies 64 KiB read and at most 1 KiB shown.
+//!
+//! # Retries
+//!
+//! [`RetryPolicy::default`]: up to 5 attempts, waiting 1 s, 2 s, 4 s, 8 s (doubling, capped at
+//! 30 s, ±10 % jitter), on 408, 429, 500, 502, 503, 504, refused or reset connections, early
+//! EOF and timeouts. `Retry-After` (seconds or an HTTP date) replaces the backoff up to 60 s;
+//! a longer request fails at once with [`Error::RateLimited`], which says how long to wait.
+//! Never retried: other 4xx, TLS and certificate errors, a 401 that survives one token
+//! refresh, and streaming request bodies (see [`Body`]). Cancellation is dropping the future.
+//! Timeouts ([`Timeouts`]): connect 30 s, TLS handshake 10 s, response headers 60 s, idle read
+//! 60 s. [`ClientBuilder::for_tests`] makes all of these short.
+//!
+//! # Differences from ggcr
+//!
+//! - `Retry-After` is honoured (ggcr ignores it); the default policy retries more (5 attempts,
+//!   1 s doubling to 30 s, against ggcr's 3), and rate limits beyond the cap are a typed error.
+//! - Plain http ([`ClientBuilder::plain_http`]) and skipping certificate checks
+//!   ([`ClientBuilder::skip_tls_verify`]) are separate options; crane's `--insecure` sets both
+//!   ([`ClientBuilder::insecure`]). As in ggcr, registries that `Registry::scheme()` calls http
+//!   (the insecure option, `localhost:port`, loopback and RFC 1918 addresses) race https
+//!   against http after 300 ms.
+//! - A per-repository auth mode ([`ClientBuilder::per_repository_auth`], regclient's
+//!   `repoAuth`) fetches one token per repository for registries that cannot grant scopes on
+//!   several repositories at once.
+//! - Tokens are cached per registry, realm, service, scope set and credentials, and honour
+//!   `expires_in` (60 s when absent); ggcr keeps one token per transport and never expires it.
+//! - Docker's `certs.d/<host>/` directories (CAs and client certificates), proxies from the
+//!   environment and the docker config's `HttpHeaders` are built in.
+//! - A 401 after a cross-host redirect is returned as is (ggcr #2360 tries an anonymous token
+//!   for the other host); the remote layer decides.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//!
+//! use http::{Request, StatusCode};
+//! use ocireg_authn::Anonymous;
+//! use ocireg_name::Registry;
+//! use ocireg_transport::{Body, Client, Scopes};
+//!
+//! let client = Client::builder().user_agent_suffix("crane/0.1.0").build()?;
+//! let registry = Registry::new("registry.example")?;
+//! let transport = client
+//!     .transport(&registry, Scopes::pull("library/alpine"), Arc::new(Anonymous))
+//!     .await?;
+//! let request = Request::get("/v2/library/alpine/tags/list").body(Body::empty())?;
+//! let tags = transport.fetch_bytes(request, &[StatusCode::OK], 16 << 20).await?;
+//! assert!(!tags.body().is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Everything that needs no server runs as is:
+//!
+//! ```
+//! use ocireg_transport::{Client, RetryPolicy, Scope, Scopes, parse_challenges, redact_url};
+//!
+//! let client = Client::builder().insecure(true).retry(RetryPolicy::never()).build()?;
+//! assert!(client.user_agent().starts_with("ocireg/"));
+//!
+//! let scopes = Scopes::push("team/app").with_mount_from("team/base");
+//! assert_eq!(scopes.iter().next(), Some(&Scope::push("team/app")));
+//!
+//! let challenges = parse_challenges(r#"Bearer realm="https://auth.example/token",service="reg""#);
+//! assert_eq!(challenges[0].realm(), Some("https://auth.example/token"));
+//!
+//! assert_eq!(redact_url("https://cdn.example/b?sig=s3cr3t"), "https://cdn.example/b?sig=REDACTED");
+//! Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub use body::{Body, ResponseBody};
+pub use challenge::{Challenge, parse_challenges, parse_www_authenticate};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_ERROR_BODY_LIMIT, DEFAULT_MAX_REDIRECTS,
+    DEFAULT_TOKEN_RESPONSE_LIMIT, ProxyConfig, Timeouts, USER_AGENT_BASE,
+};
+pub use error::{Diagnostic, Error, ErrorCode, RegistryError, Result, TimeoutPhase};
+pub use redact::redact_url;
+pub use retry::{RetryPolicy, is_retryable_status, parse_retry_after};
+pub use scope::{ACTION_DELETE, ACTION_PULL, ACTION_PUSH, Scope, Scopes};
+pub use tls::TrustRoots;
+pub use transport::Transport;
+
+mod body;
+mod challenge;
+mod client;
+mod connector;
+mod error;
+mod redact;
+mod retry;
+mod scope;
+mod target;
+mod tls;
+mod token;
+mod transport;

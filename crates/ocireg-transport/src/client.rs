@@ -1,0 +1,831 @@
+//! [`Client`] and its builder: one pooled hyper client with its options, and the single-request
+//! machinery under every [`Transport`](crate::Transport): timeouts, redirects followed by us,
+//! and the credential and SSRF rules applied on each hop.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::header::{AUTHORIZATION, HOST, LOCATION, PROXY_AUTHORIZATION, USER_AGENT};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use ocireg_authn::Secret;
+use tracing::debug;
+
+use crate::body::{Body, HyperBody, ResponseBody};
+use crate::connector::{ConnectFailure, Connector, proxy_for};
+use crate::error::{BoxError, Error, Result};
+use crate::redact::{redact_header, redact_url};
+use crate::retry::RetryPolicy;
+use crate::target::{Origin, check_target, resolve};
+use crate::tls::{TlsConfigs, TlsSettings, TrustRoots, parse_pem_certs, read_pem_file};
+
+/// The user agent: `ocireg/<version>`.
+pub const USER_AGENT_BASE: &str = concat!("ocireg/", env!("CARGO_PKG_VERSION"));
+
+/// The default maximum size of a token response (1 MiB).
+pub const DEFAULT_TOKEN_RESPONSE_LIMIT: u64 = 1024 * 1024;
+/// The default maximum error body read (64 KiB; at most 1 KiB of it is shown).
+pub const DEFAULT_ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// The default maximum number of redirects followed.
+pub const DEFAULT_MAX_REDIRECTS: usize = 10;
+
+/// Timeouts of a [`Client`]. All apply per attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP connect, including a proxy tunnel (default 30 s).
+    pub connect: Duration,
+    /// The TLS handshake (default 10 s).
+    pub tls_handshake: Duration,
+    /// From sending the request to receiving the response headers (default 60 s).
+    pub response_headers: Duration,
+    /// Between two chunks of a response body (default 60 s).
+    pub idle_read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(30),
+            tls_handshake: Duration::from_secs(10),
+            response_headers: Duration::from_secs(60),
+            idle_read: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Proxies for http and https destinations, and the hosts that bypass them.
+///
+/// By default read from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+/// `NO_PROXY`, upper or lower case). Loopback destinations are never proxied. Only `http://`
+/// proxies are supported (https destinations go through a `CONNECT` tunnel); credentials in
+/// the proxy URL are sent as `Proxy-Authorization: Basic`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ProxyConfig {
+    http: Option<String>,
+    https: Option<String>,
+    no_proxy: Option<String>,
+}
+
+impl fmt::Debug for ProxyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyConfig")
+            .field("http", &self.http.as_deref().map(redact_url))
+            .field("https", &self.https.as_deref().map(redact_url))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
+}
+
+impl ProxyConfig {
+    /// No proxy.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Reads the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup` (for tests and for callers with their own
+    /// environment): `HTTPS_PROXY`/`https_proxy`, `HTTP_PROXY`/`http_proxy`,
+    /// `ALL_PROXY`/`all_proxy` (used for whichever of the two is unset) and
+    /// `NO_PROXY`/`no_proxy`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| lookup(n).filter(|v| !v.is_empty()))
+        };
+        let all = first(&["ALL_PROXY", "all_proxy"]);
+        Self {
+            http: first(&["HTTP_PROXY", "http_proxy"]).or_else(|| all.clone()),
+            https: first(&["HTTPS_PROXY", "https_proxy"]).or(all),
+            no_proxy: first(&["NO_PROXY", "no_proxy"]),
+        }
+    }
+
+    /// Sets the proxy for http destinations.
+    #[must_use]
+    pub fn http(mut self, proxy: impl Into<String>) -> Self {
+        self.http = Some(proxy.into());
+        self
+    }
+
+    /// Sets the proxy for https destinations.
+    #[must_use]
+    pub fn https(mut self, proxy: impl Into<String>) -> Self {
+        self.https = Some(proxy.into());
+        self
+    }
+
+    /// Sets the `NO_PROXY` list (comma separated hosts, domains, IPs, CIDRs, or `*`).
+    #[must_use]
+    pub fn no_proxy(mut self, list: impl Into<String>) -> Self {
+        self.no_proxy = Some(list.into());
+        self
+    }
+
+    fn matcher(&self) -> Option<Matcher> {
+        if self.http.is_none() && self.https.is_none() {
+            return None;
+        }
+        let mut b = Matcher::builder();
+        if let Some(p) = &self.http {
+            b = b.http(p.as_str());
+        }
+        if let Some(p) = &self.https {
+            b = b.https(p.as_str());
+        }
+        if let Some(n) = &self.no_proxy {
+            b = b.no(n.as_str());
+        }
+        Some(b.build())
+    }
+}
+
+/// Which registries get one token per repository instead of one token for all scopes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum RepoAuth {
+    #[default]
+    Never,
+    Always,
+    Hosts(HashSet<String>),
+}
+
+/// Builds a [`Client`]. Every setter has a sensible default; see each.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    user_agent_suffix: Option<String>,
+    headers: Vec<(String, String)>,
+    plain_http: bool,
+    tls: TlsSettings,
+    extra_ca_files: Vec<PathBuf>,
+    extra_ca_pems: Vec<Vec<u8>>,
+    proxy: ProxyConfig,
+    retry: RetryPolicy,
+    timeouts: Timeouts,
+    max_redirects: usize,
+    token_response_limit: u64,
+    error_body_limit: usize,
+    repo_auth: RepoAuth,
+    pool_idle_timeout: Duration,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            user_agent_suffix: None,
+            headers: Vec::new(),
+            plain_http: false,
+            tls: TlsSettings {
+                roots: TrustRoots::System,
+                extra_roots: Vec::new(),
+                certs_dirs: vec![
+                    PathBuf::from("/etc/docker/certs.d"),
+                    PathBuf::from("/etc/containers/certs.d"),
+                ],
+                skip_verify: false,
+            },
+            extra_ca_files: Vec::new(),
+            extra_ca_pems: Vec::new(),
+            proxy: ProxyConfig::from_env(),
+            retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            token_response_limit: DEFAULT_TOKEN_RESPONSE_LIMIT,
+            error_body_limit: DEFAULT_ERROR_BODY_LIMIT,
+            repo_auth: RepoAuth::Never,
+            pool_idle_timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Appends ` <suffix>` to the user agent `ocireg/<version>` (crane passes
+    /// `crane/<version>`).
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// Extra headers sent to registries (never to token services or redirect targets on
+    /// other hosts): docker's `config.json` `HttpHeaders`. Invalid names or values fail
+    /// [`build`](Self::build).
+    pub fn http_headers<K: Into<String>, V: Into<String>>(
+        mut self,
+        headers: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.headers
+            .extend(headers.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Allows plain http for every registry: the ping tries https, then http (default: only
+    /// registries that `Registry::scheme()` says are http — insecure ones, loopback and
+    /// RFC 1918 addresses — fall back to http). Does not affect certificate checks.
+    pub fn plain_http(mut self, allow: bool) -> Self {
+        self.plain_http = allow;
+        self
+    }
+
+    /// Accepts any TLS certificate (default off). Does not allow plain http.
+    pub fn skip_tls_verify(mut self, skip: bool) -> Self {
+        self.tls.skip_verify = skip;
+        self
+    }
+
+    /// crane's `--insecure`: both [`plain_http`](Self::plain_http) and
+    /// [`skip_tls_verify`](Self::skip_tls_verify).
+    pub fn insecure(self, insecure: bool) -> Self {
+        self.plain_http(insecure).skip_tls_verify(insecure)
+    }
+
+    /// The built-in trust roots (default: the system store, or the bundled Mozilla roots
+    /// when it is empty).
+    pub fn trust_roots(mut self, roots: TrustRoots) -> Self {
+        self.tls.roots = roots;
+        self
+    }
+
+    /// Trusts the CA certificates of a PEM bundle file (read by [`build`](Self::build)).
+    pub fn add_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.extra_ca_files.push(path.into());
+        self
+    }
+
+    /// Trusts the CA certificates of a PEM bundle in memory.
+    pub fn add_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_ca_pems.push(pem.into());
+        self
+    }
+
+    /// The `certs.d` directories searched for `<host[:port]>/` subdirectories holding CA
+    /// bundles (`*.crt`) and a client certificate (`*.cert` + `*.key`), as docker does
+    /// (default: `/etc/docker/certs.d` and `/etc/containers/certs.d`).
+    pub fn certs_dirs(mut self, dirs: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        self.tls.certs_dirs = dirs.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The proxy settings (default: [`ProxyConfig::from_env`]).
+    pub fn proxy(mut self, proxy: ProxyConfig) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// The retry policy (default: [`RetryPolicy::default`]).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The timeouts (default: [`Timeouts::default`]).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Redirects followed per request (default 10).
+    pub fn max_redirects(mut self, max: usize) -> Self {
+        self.max_redirects = max;
+        self
+    }
+
+    /// Largest accepted token response (default 1 MiB).
+    pub fn token_response_limit(mut self, bytes: u64) -> Self {
+        self.token_response_limit = bytes;
+        self
+    }
+
+    /// Largest error body read to build an error (default 64 KiB).
+    pub fn error_body_limit(mut self, bytes: usize) -> Self {
+        self.error_body_limit = bytes;
+        self
+    }
+
+    /// One token per repository for every registry (regclient's `repoAuth`), for registries
+    /// that cannot grant scopes on several repositories in one token.
+    pub fn per_repository_auth(mut self, enabled: bool) -> Self {
+        self.repo_auth = if enabled {
+            RepoAuth::Always
+        } else {
+            RepoAuth::Never
+        };
+        self
+    }
+
+    /// One token per repository for this registry (`host[:port]`) only.
+    pub fn per_repository_auth_for(mut self, registry: impl Into<String>) -> Self {
+        let registry = registry.into();
+        match &mut self.repo_auth {
+            RepoAuth::Always => {}
+            RepoAuth::Hosts(hosts) => {
+                hosts.insert(registry);
+            }
+            RepoAuth::Never => self.repo_auth = RepoAuth::Hosts(HashSet::from([registry])),
+        }
+        self
+    }
+
+    /// How long idle pooled connections are kept (default 90 s).
+    pub fn pool_idle_timeout(mut self, idle: Duration) -> Self {
+        self.pool_idle_timeout = idle;
+        self
+    }
+
+    /// Short timeouts and millisecond backoffs, no proxy, no `certs.d` lookup: for tests.
+    pub fn for_tests(self) -> Self {
+        self.retry(RetryPolicy::fast_for_tests())
+            .timeouts(Timeouts {
+                connect: Duration::from_secs(5),
+                tls_handshake: Duration::from_secs(5),
+                response_headers: Duration::from_secs(5),
+                idle_read: Duration::from_secs(5),
+            })
+            .proxy(ProxyConfig::none())
+            .certs_dirs(Vec::<PathBuf>::new())
+    }
+
+    /// Builds the client (reads CA files; loads the system roots once per process).
+    pub fn build(self) -> Result<Client> {
+        let mut tls = self.tls;
+        for path in &self.extra_ca_files {
+            tls.extra_roots.extend(read_pem_file(path)?);
+        }
+        for pem in &self.extra_ca_pems {
+            tls.extra_roots
+                .extend(parse_pem_certs(pem, Path::new("<in-memory CA bundle>"))?);
+        }
+        let mut headers = HeaderMap::new();
+        for (k, v) in &self.headers {
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| Error::InvalidRequest {
+                reason: format!("invalid header name {k:?} in HttpHeaders"),
+            })?;
+            let value = HeaderValue::from_str(v).map_err(|_| Error::InvalidRequest {
+                reason: format!("invalid value for header {k:?} in HttpHeaders"),
+            })?;
+            headers.append(name, value);
+        }
+        let user_agent = match &self.user_agent_suffix {
+            Some(s) => format!("{USER_AGENT_BASE} {s}"),
+            None => USER_AGENT_BASE.to_owned(),
+        };
+        let user_agent = HeaderValue::from_str(&user_agent).map_err(|_| Error::InvalidRequest {
+            reason: "invalid user agent suffix".to_owned(),
+        })?;
+        let matcher = self.proxy.matcher();
+        let tls = Arc::new(TlsConfigs::new(tls));
+        let connector = Connector::new(
+            tls,
+            self.proxy.matcher(),
+            self.timeouts.connect,
+            self.timeouts.tls_handshake,
+        );
+        let hyper = HyperClient::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .build(connector);
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                hyper,
+                proxy: matcher,
+                user_agent,
+                headers,
+                plain_http: self.plain_http,
+                retry: self.retry,
+                timeouts: self.timeouts,
+                max_redirects: self.max_redirects,
+                token_response_limit: self.token_response_limit,
+                error_body_limit: self.error_body_limit,
+                repo_auth: self.repo_auth,
+                tokens: Mutex::new(HashMap::new()),
+                hasher: std::collections::hash_map::RandomState::new(),
+            }),
+        })
+    }
+}
+
+/// The registry client: a shared connection pool and its options. Cheap to clone.
+///
+/// Make [`Transport`](crate::Transport)s from it with [`Client::transport`] or
+/// [`Client::for_repository`].
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("user_agent", &self.inner.user_agent)
+            .field("plain_http", &self.inner.plain_http)
+            .field("retry", &self.inner.retry)
+            .field("timeouts", &self.inner.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cached bearer token.
+#[derive(Clone, Debug)]
+pub(crate) struct CachedToken {
+    pub(crate) token: Secret,
+    pub(crate) valid_until: Instant,
+    pub(crate) issued: Instant,
+}
+
+impl CachedToken {
+    /// Whether the token was fetched at or after `instant`.
+    pub(crate) fn issued_after(&self, instant: Instant) -> bool {
+        self.issued >= instant
+    }
+}
+
+/// The token cache key: registry, realm, service, scope set and a keyed fingerprint of the
+/// credentials (so two users of one client never share a token).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct TokenKey {
+    pub(crate) registry: String,
+    pub(crate) realm: String,
+    pub(crate) service: String,
+    pub(crate) scopes: String,
+    pub(crate) who: u64,
+}
+
+pub(crate) struct ClientInner {
+    hyper: HyperClient<Connector, HyperBody>,
+    proxy: Option<Matcher>,
+    user_agent: HeaderValue,
+    pub(crate) headers: HeaderMap,
+    pub(crate) plain_http: bool,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) timeouts: Timeouts,
+    max_redirects: usize,
+    pub(crate) token_response_limit: u64,
+    pub(crate) error_body_limit: usize,
+    repo_auth: RepoAuth,
+    pub(crate) tokens: Mutex<HashMap<TokenKey, CachedToken>>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl Client {
+    /// A builder with the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client with the defaults.
+    pub fn new() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// The user agent sent with every request.
+    pub fn user_agent(&self) -> &str {
+        self.inner.user_agent.to_str().unwrap_or(USER_AGENT_BASE)
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+}
+
+/// Who may receive what on one request: the registry origin gets `authorization` and the
+/// configured extra headers; registry-supplied URLs are checked against `registry`.
+pub(crate) struct HopPolicy<'a> {
+    pub(crate) registry_name: &'a str,
+    pub(crate) registry: &'a Origin,
+    /// The origin that receives `authorization` (the registry, or the token realm).
+    pub(crate) credential_origin: Option<&'a Origin>,
+    pub(crate) authorization: Option<&'a HeaderValue>,
+    /// Whether the configured extra headers go to the registry origin.
+    pub(crate) extra_headers: bool,
+    /// What the redirect targets are called in errors.
+    pub(crate) what: &'static str,
+}
+
+impl ClientInner {
+    pub(crate) fn fingerprint(&self, parts: &[Option<&str>]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        for p in parts {
+            match p {
+                Some(s) => {
+                    h.write_u8(1);
+                    h.write(s.as_bytes());
+                    h.write_u8(0xff);
+                }
+                None => h.write_u8(0),
+            }
+        }
+        h.finish()
+    }
+
+    pub(crate) fn per_repository_auth(&self, registry: &str) -> bool {
+        match &self.repo_auth {
+            RepoAuth::Never => false,
+            RepoAuth::Always => true,
+            RepoAuth::Hosts(h) => h.contains(registry),
+        }
+    }
+
+    /// Sends one request, following redirects ourselves. Returns the final response and the
+    /// URL that answered it. No retries here.
+    pub(crate) async fn execute(
+        &self,
+        policy: &HopPolicy<'_>,
+        method: Method,
+        uri: Uri,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<(Response<ResponseBody>, Uri)> {
+        let original = redact_url(&uri.to_string());
+        let mut method = method;
+        let mut uri = uri;
+        let mut body = Some(body);
+        let mut replay = body.as_ref().and_then(Body::try_clone);
+        for _hop in 0..=self.max_redirects {
+            let this_body = body.take().unwrap_or_default();
+            let response = self
+                .send_once(policy, &method, &uri, headers, this_body)
+                .await?;
+            let status = response.status();
+            let is_redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok());
+            let (true, Some(location)) = (is_redirect, location) else {
+                return Ok((response, uri));
+            };
+            let next = resolve(&uri, location).ok_or_else(|| Error::UnsafeUrl {
+                registry: policy.registry_name.to_owned(),
+                what: policy.what,
+                url: redact_url(location),
+                reason: "it is not an http or https URL",
+            })?;
+            Self::check_hop(policy, &uri, &next)?;
+            debug!(
+                status = status.as_u16(),
+                from = %redact_url(&uri.to_string()),
+                to = %redact_url(&next.to_string()),
+                "following redirect"
+            );
+            // Drain a little of the redirect body so the connection can be reused.
+            drop(response.into_body().bytes_truncated(4096).await);
+            if status == StatusCode::SEE_OTHER
+                || (matches!(status.as_u16(), 301 | 302) && method == Method::POST)
+            {
+                method = Method::GET;
+                replay = Some(Body::empty());
+            }
+            body = match &replay {
+                Some(b) => b.try_clone(),
+                None if matches!(status.as_u16(), 307 | 308) => {
+                    return Err(Error::NotReplayable {
+                        method,
+                        url: redact_url(&next.to_string()),
+                        action: "follow a redirect",
+                    });
+                }
+                None => Some(Body::empty()),
+            };
+            uri = next;
+        }
+        Err(Error::TooManyRedirects {
+            method,
+            url: original,
+            max: self.max_redirects,
+        })
+    }
+
+    /// Refuses https→http downgrades and SSRF targets on a redirect.
+    fn check_hop(policy: &HopPolicy<'_>, from: &Uri, to: &Uri) -> Result<()> {
+        let refuse = |reason| Error::UnsafeUrl {
+            registry: policy.registry_name.to_owned(),
+            what: policy.what,
+            url: redact_url(&to.to_string()),
+            reason,
+        };
+        let (Some(from_o), Some(to_o)) = (Origin::of(from), Origin::of(to)) else {
+            return Err(refuse("it has no host"));
+        };
+        if from_o.scheme == "https" && to_o.scheme == "http" {
+            return Err(refuse("it downgrades https to http"));
+        }
+        check_target(policy.registry, &to_o).map_err(refuse)
+    }
+
+    /// One HTTP exchange: headers attached by the origin rules, response-header timeout.
+    async fn send_once(
+        &self,
+        policy: &HopPolicy<'_>,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Response<ResponseBody>> {
+        let redacted = redact_url(&uri.to_string());
+        let origin = Origin::of(uri).ok_or_else(|| Error::InvalidRequest {
+            reason: format!("URL {redacted} has no scheme or host"),
+        })?;
+        let mut req = Request::builder()
+            .method(method.clone())
+            .uri(uri.clone())
+            .body(body.into_hyper())
+            .map_err(|e| Error::InvalidRequest {
+                reason: e.to_string(),
+            })?;
+        let h = req.headers_mut();
+        for (k, v) in headers {
+            if k != AUTHORIZATION && k != HOST && k != PROXY_AUTHORIZATION {
+                h.append(k, v.clone());
+            }
+        }
+        h.insert(USER_AGENT, self.user_agent.clone());
+        if origin == *policy.registry && policy.extra_headers {
+            for (k, v) in &self.headers {
+                h.insert(k, v.clone());
+            }
+        }
+        if let (Some(cred_origin), Some(auth)) = (policy.credential_origin, policy.authorization)
+            && origin == *cred_origin
+        {
+            let mut auth = auth.clone();
+            auth.set_sensitive(true);
+            h.insert(AUTHORIZATION, auth);
+        }
+        if uri.scheme_str() == Some("http")
+            && let Some(auth) = proxy_for(self.proxy.as_ref(), uri)
+                .as_ref()
+                .and_then(|p| p.basic_auth())
+        {
+            h.insert(PROXY_AUTHORIZATION, auth.clone());
+        }
+        if tracing::enabled!(tracing::Level::TRACE) {
+            for (k, v) in h.iter() {
+                tracing::trace!(header = %k, value = %redact_header(k, v), "request header");
+            }
+        }
+        debug!(
+            method = %method,
+            url = %redacted,
+            auth = h.contains_key(AUTHORIZATION),
+            "--> request"
+        );
+        let started = Instant::now();
+        let fut = self.hyper.request(req);
+        let after = self.timeouts.response_headers;
+        let response = match tokio::time::timeout(after, fut).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(map_client_error(method, &redacted, e)),
+            Err(_) => {
+                return Err(Error::Timeout {
+                    method: method.clone(),
+                    url: redacted,
+                    phase: crate::TimeoutPhase::ResponseHeaders,
+                    after,
+                });
+            }
+        };
+        debug!(
+            method = %method,
+            url = %redacted,
+            status = response.status().as_u16(),
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "<-- response"
+        );
+        if tracing::enabled!(tracing::Level::TRACE) {
+            for (k, v) in response.headers() {
+                tracing::trace!(header = %k, value = %redact_header(k, v), "response header");
+            }
+        }
+        let (parts, incoming) = response.into_parts();
+        let body =
+            ResponseBody::incoming(incoming, method.clone(), redacted, self.timeouts.idle_read);
+        Ok(Response::from_parts(parts, body))
+    }
+}
+
+/// Turns a hyper-util client error into ours, surfacing connect timeouts and failures.
+fn map_client_error(method: &Method, url: &str, e: hyper_util::client::legacy::Error) -> Error {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = cur {
+        if let Some(cf) = err.downcast_ref::<ConnectFailure>() {
+            if let Some((phase, after)) = cf.timeout {
+                return Error::Timeout {
+                    method: method.clone(),
+                    url: url.to_owned(),
+                    phase,
+                    after,
+                };
+            }
+            return Error::Connect {
+                host: cf.host.clone(),
+                source: Box::new(e),
+            };
+        }
+        cur = err.source();
+    }
+    Error::Request {
+        method: method.clone(),
+        url: url.to_owned(),
+        source: BoxError::from(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_from_lookup() {
+        let vars = HashMap::from([
+            ("https_proxy", "http://proxy.example:3128"),
+            ("ALL_PROXY", "http://all.example:1"),
+            ("NO_PROXY", "internal.example"),
+        ]);
+        let p = ProxyConfig::from_lookup(|n| vars.get(n).map(|s| (*s).to_owned()));
+        assert_eq!(
+            p,
+            ProxyConfig::none()
+                .https("http://proxy.example:3128")
+                .http("http://all.example:1")
+                .no_proxy("internal.example")
+        );
+        let m = p.matcher().unwrap();
+        let via = m
+            .intercept(&"https://r.example/v2/".parse().unwrap())
+            .unwrap();
+        assert_eq!(via.uri(), "http://proxy.example:3128/");
+        assert!(
+            m.intercept(&"https://internal.example/v2/".parse().unwrap())
+                .is_none()
+        );
+        // Loopback never goes through the proxy.
+        assert!(proxy_for(Some(&m), &"https://127.0.0.1:5000/v2/".parse().unwrap()).is_none());
+        assert!(proxy_for(Some(&m), &"https://localhost:5000/v2/".parse().unwrap()).is_none());
+        assert!(ProxyConfig::none().matcher().is_none());
+    }
+
+    #[test]
+    fn proxy_credentials_do_not_show_in_debug() {
+        let p = ProxyConfig::none().https("http://user:hunter2@proxy.example:3128");
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn builder_validates_headers_and_sets_user_agent() {
+        let c = Client::builder()
+            .for_tests()
+            .user_agent_suffix("crane/1.2.3")
+            .http_headers([("X-Meta", "1")])
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.user_agent(),
+            format!("ocireg/{} crane/1.2.3", env!("CARGO_PKG_VERSION"))
+        );
+        let err = Client::builder()
+            .for_tests()
+            .http_headers([("bad header", "1")])
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("invalid header name"), "{err}");
+    }
+
+    #[test]
+    fn repo_auth_selection() {
+        let c = Client::builder()
+            .for_tests()
+            .per_repository_auth_for("gcr.io")
+            .build()
+            .unwrap();
+        assert!(c.inner.per_repository_auth("gcr.io"));
+        assert!(!c.inner.per_repository_auth("docker.io"));
+        let c = Client::builder()
+            .for_tests()
+            .per_repository_auth(true)
+            .build()
+            .unwrap();
+        assert!(c.inner.per_repository_auth("docker.io"));
+    }
+
+    #[test]
+    fn fingerprints_differ_by_credentials() {
+        let c = Client::builder().for_tests().build().unwrap();
+        let a = c.inner.fingerprint(&[Some("u"), Some("p")]);
+        let b = c.inner.fingerprint(&[Some("u"), Some("q")]);
+        let n = c.inner.fingerprint(&[Some("up"), None]);
+        assert_ne!(a, b);
+        assert_ne!(a, n);
+        assert_eq!(a, c.inner.fingerprint(&[Some("u"), Some("p")]));
+    }
+}

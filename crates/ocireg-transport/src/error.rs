@@ -1,0 +1,704 @@
+//! The crate's error type and the registry error body (`{"errors": [...]}`) decoder.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use serde::Deserialize;
+
+/// A boxed error from a lower layer (hyper, rustls, io).
+pub(crate) type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// At most this many bytes of a non-JSON error body are shown in a message.
+pub(crate) const SHOWN_BODY_LIMIT: usize = 1024;
+
+/// Everything that can go wrong while talking to a registry.
+///
+/// Messages say what we were doing and, where it helps, what to do. URLs are always redacted
+/// ([`crate::redact_url`]); no variant carries a credential.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request could not be built (bad URL, bad header, missing host).
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A CA bundle, client certificate or key could not be read or parsed.
+    #[error("loading TLS material from {path}: {reason}")]
+    TlsConfig {
+        /// The file or directory.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Connecting (TCP, proxy tunnel or TLS handshake) failed.
+    #[error("connecting to {host}")]
+    Connect {
+        /// `host:port` we were connecting to.
+        host: String,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// The request failed after the connection was made (reset, early close...).
+    #[error("{method} {url} failed")]
+    Request {
+        /// The method.
+        method: Method,
+        /// The redacted URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// A timeout fired.
+    #[error("{method} {url}: timed out after {after:?} waiting for {phase}")]
+    Timeout {
+        /// The method.
+        method: Method,
+        /// The redacted URL.
+        url: String,
+        /// What we were waiting for.
+        phase: TimeoutPhase,
+        /// The configured limit.
+        after: Duration,
+    },
+    /// The registry answered with an unexpected status.
+    #[error(transparent)]
+    Registry(Box<RegistryError>),
+    /// The registry wants credentials and we had none.
+    #[error(
+        "{method} {url}: authentication required for {registry}: log in with `crane auth login {registry}`"
+    )]
+    AuthenticationRequired {
+        /// The registry (`host[:port]`).
+        registry: String,
+        /// The method.
+        method: Method,
+        /// The redacted URL.
+        url: String,
+    },
+    /// Our credentials were rejected (by the registry or by its token service).
+    #[error(
+        "{method} {url}: authentication failed for {registry} (status {status}): check the credentials or log in again with `crane auth login {registry}`"
+    )]
+    AuthenticationFailed {
+        /// The registry (`host[:port]`).
+        registry: String,
+        /// The method.
+        method: Method,
+        /// The redacted URL that refused (the registry or its token realm).
+        url: String,
+        /// The status (401 or 403).
+        status: StatusCode,
+    },
+    /// The registry asked us to wait longer than we are willing to.
+    #[error(
+        "{method} {url}: rate limited by {registry}: it asks to retry after {retry_after:?}, more than the {max_wait:?} we wait; try again later"
+    )]
+    RateLimited {
+        /// The registry (`host[:port]`).
+        registry: String,
+        /// The method.
+        method: Method,
+        /// The redacted URL.
+        url: String,
+        /// How long the registry asked us to wait.
+        retry_after: Duration,
+        /// The configured maximum wait.
+        max_wait: Duration,
+    },
+    /// The token service answered something unusable.
+    #[error("token response from {realm} for {registry}: {reason}")]
+    TokenResponse {
+        /// The registry (`host[:port]`).
+        registry: String,
+        /// The redacted realm URL.
+        realm: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A registry-supplied URL (realm, redirect, upload location, link) was refused.
+    #[error("refusing {what} {url} from {registry}: {reason}")]
+    UnsafeUrl {
+        /// The registry (`host[:port]`).
+        registry: String,
+        /// Where the URL came from (`token realm`, `redirect`, ...).
+        what: &'static str,
+        /// The redacted URL.
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// More redirects than allowed.
+    #[error("{method} {url}: stopped after {max} redirects")]
+    TooManyRedirects {
+        /// The method.
+        method: Method,
+        /// The redacted original URL.
+        url: String,
+        /// The limit.
+        max: usize,
+    },
+    /// The registry sent a challenge we cannot answer or a malformed one.
+    #[error("{registry}: {reason}")]
+    Challenge {
+        /// The registry (`host[:port]`).
+        registry: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Pinging the registry failed over https and then over http.
+    #[error("pinging {registry} failed over https and over http (http: {http_error})")]
+    Ping {
+        /// The registry (`host[:port]`).
+        registry: String,
+        /// The http attempt's error, rendered.
+        http_error: String,
+        /// The https attempt's error.
+        #[source]
+        https: Box<Self>,
+    },
+    /// The authenticator could not produce credentials.
+    #[error("getting credentials for {registry}")]
+    Credentials {
+        /// The registry (`host[:port]`).
+        registry: String,
+        /// The cause.
+        #[source]
+        source: ocireg_authn::Error,
+    },
+    /// Reading a response body failed.
+    #[error("reading the response body of {method} {url}")]
+    Body {
+        /// The method.
+        method: Method,
+        /// The redacted URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A response body was larger than the limit for its kind.
+    #[error("{method} {url}: response body exceeds the {limit} byte limit")]
+    BodyTooLarge {
+        /// The method.
+        method: Method,
+        /// The redacted URL.
+        url: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A streaming request body cannot be sent again (for a retry, a redirect or a re-auth).
+    #[error("{method} {url}: cannot {action} with a streaming request body; retry the operation")]
+    NotReplayable {
+        /// The method.
+        method: Method,
+        /// The redacted URL.
+        url: String,
+        /// What needed the body again.
+        action: &'static str,
+    },
+}
+
+/// What a [`Error::Timeout`] was waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutPhase {
+    /// TCP connect (and proxy tunnel).
+    Connect,
+    /// The TLS handshake.
+    TlsHandshake,
+    /// The response status line and headers.
+    ResponseHeaders,
+    /// The next chunk of the response body.
+    IdleRead,
+}
+
+impl fmt::Display for TimeoutPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "the connection",
+            Self::TlsHandshake => "the TLS handshake",
+            Self::ResponseHeaders => "the response headers",
+            Self::IdleRead => "more of the response body",
+        })
+    }
+}
+
+/// A crate-wide result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether retrying the same request may succeed: 408, 429, 500, 502, 503 and 504 (or
+    /// diagnostics that are all temporary codes), resets, refused connections, early EOF and
+    /// timeouts. Certificate errors, other 4xx, auth failures and rate limits beyond our wait
+    /// are not transient.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Registry(e) => e.is_transient(),
+            Self::Timeout { .. } => true,
+            Self::Connect { source, .. } | Self::Request { source, .. } => {
+                is_transient_cause(source.as_ref())
+            }
+            Self::Body { source, .. } => is_transient_cause(source),
+            Self::Ping { https, .. } => https.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status when the error comes from a response.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Registry(e) => Some(e.status),
+            Self::AuthenticationRequired { .. } => Some(StatusCode::UNAUTHORIZED),
+            Self::AuthenticationFailed { status, .. } => Some(*status),
+            Self::RateLimited { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
+            _ => None,
+        }
+    }
+
+    /// The decoded registry error, when the error is one.
+    pub fn registry_error(&self) -> Option<&RegistryError> {
+        match self {
+            Self::Registry(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<RegistryError> for Error {
+    fn from(e: RegistryError) -> Self {
+        Self::Registry(Box::new(e))
+    }
+}
+
+/// Walks an error chain looking for a cause known to be temporary.
+pub(crate) fn is_transient_cause(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            // Certificate and protocol errors do not fix themselves.
+            return false;
+        }
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(<dyn StdError + Send + Sync>::is::<rustls::Error>)
+            {
+                return false;
+            }
+            if matches!(
+                io.kind(),
+                io::ErrorKind::ConnectionRefused
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::TimedOut
+                    | io::ErrorKind::Interrupted
+            ) {
+                return true;
+            }
+        }
+        if let Some(h) = e.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_closed() || h.is_canceled() || h.is_timeout())
+        {
+            return true;
+        }
+        if let Some(c) = e.downcast_ref::<hyper_util::client::legacy::Error>()
+            && c.is_connect()
+            && c.source().is_none()
+        {
+            return true;
+        }
+        if let Some(cf) = e.downcast_ref::<crate::connector::ConnectFailure>() {
+            if cf.tls_failed {
+                return false;
+            }
+            if cf.timeout.is_some() {
+                return true;
+            }
+        }
+        if let Some(ours) = e.downcast_ref::<Error>() {
+            return ours.is_transient();
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// A registry error code from a `{"errors": [...]}` body (distribution spec).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `BLOB_UNKNOWN`
+    BlobUnknown,
+    /// `BLOB_UPLOAD_INVALID`
+    BlobUploadInvalid,
+    /// `BLOB_UPLOAD_UNKNOWN`
+    BlobUploadUnknown,
+    /// `DIGEST_INVALID`
+    DigestInvalid,
+    /// `MANIFEST_BLOB_UNKNOWN`
+    ManifestBlobUnknown,
+    /// `MANIFEST_INVALID`
+    ManifestInvalid,
+    /// `MANIFEST_UNKNOWN`
+    ManifestUnknown,
+    /// `MANIFEST_UNVERIFIED`
+    ManifestUnverified,
+    /// `NAME_INVALID`
+    NameInvalid,
+    /// `NAME_UNKNOWN`
+    NameUnknown,
+    /// `SIZE_INVALID`
+    SizeInvalid,
+    /// `TAG_INVALID`
+    TagInvalid,
+    /// `UNAUTHORIZED`
+    Unauthorized,
+    /// `DENIED`
+    Denied,
+    /// `UNSUPPORTED`
+    Unsupported,
+    /// `TOOMANYREQUESTS`
+    TooManyRequests,
+    /// `UNKNOWN`
+    Unknown,
+    /// `UNAVAILABLE`
+    Unavailable,
+    /// A code not in the spec, kept verbatim.
+    Other(String),
+}
+
+impl ErrorCode {
+    /// Parses a code (exact, upper-case as the spec writes them).
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "BLOB_UNKNOWN" => Self::BlobUnknown,
+            "BLOB_UPLOAD_INVALID" => Self::BlobUploadInvalid,
+            "BLOB_UPLOAD_UNKNOWN" => Self::BlobUploadUnknown,
+            "DIGEST_INVALID" => Self::DigestInvalid,
+            "MANIFEST_BLOB_UNKNOWN" => Self::ManifestBlobUnknown,
+            "MANIFEST_INVALID" => Self::ManifestInvalid,
+            "MANIFEST_UNKNOWN" => Self::ManifestUnknown,
+            "MANIFEST_UNVERIFIED" => Self::ManifestUnverified,
+            "NAME_INVALID" => Self::NameInvalid,
+            "NAME_UNKNOWN" => Self::NameUnknown,
+            "SIZE_INVALID" => Self::SizeInvalid,
+            "TAG_INVALID" => Self::TagInvalid,
+            "UNAUTHORIZED" => Self::Unauthorized,
+            "DENIED" => Self::Denied,
+            "UNSUPPORTED" => Self::Unsupported,
+            "TOOMANYREQUESTS" => Self::TooManyRequests,
+            "UNKNOWN" => Self::Unknown,
+            "UNAVAILABLE" => Self::Unavailable,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The code as the spec spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::BlobUnknown => "BLOB_UNKNOWN",
+            Self::BlobUploadInvalid => "BLOB_UPLOAD_INVALID",
+            Self::BlobUploadUnknown => "BLOB_UPLOAD_UNKNOWN",
+            Self::DigestInvalid => "DIGEST_INVALID",
+            Self::ManifestBlobUnknown => "MANIFEST_BLOB_UNKNOWN",
+            Self::ManifestInvalid => "MANIFEST_INVALID",
+            Self::ManifestUnknown => "MANIFEST_UNKNOWN",
+            Self::ManifestUnverified => "MANIFEST_UNVERIFIED",
+            Self::NameInvalid => "NAME_INVALID",
+            Self::NameUnknown => "NAME_UNKNOWN",
+            Self::SizeInvalid => "SIZE_INVALID",
+            Self::TagInvalid => "TAG_INVALID",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Denied => "DENIED",
+            Self::Unsupported => "UNSUPPORTED",
+            Self::TooManyRequests => "TOOMANYREQUESTS",
+            Self::Unknown => "UNKNOWN",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// Codes that say "try again" (ggcr's temporary codes).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::BlobUploadInvalid | Self::TooManyRequests | Self::Unknown | Self::Unavailable
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entry of a registry error body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    /// The code.
+    pub code: ErrorCode,
+    /// The human message (may be empty).
+    pub message: String,
+    /// The `detail` value, if any.
+    pub detail: Option<serde_json::Value>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if let Some(detail) = &self.detail
+            && !detail.is_null()
+        {
+            write!(f, "; {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A non-success response from a registry, decoded.
+#[derive(Clone, Debug)]
+pub struct RegistryError {
+    /// The status.
+    pub status: StatusCode,
+    /// The request method.
+    pub method: Method,
+    /// The redacted request URL.
+    pub url: String,
+    /// Decoded `errors` entries (empty when the body was not a registry error body).
+    pub diagnostics: Vec<Diagnostic>,
+    /// The start of a body that was not a registry error body (at most 1 KiB, lossy UTF-8).
+    pub body: String,
+}
+
+#[derive(Deserialize)]
+struct WireErrors {
+    #[serde(default)]
+    errors: Vec<WireDiagnostic>,
+}
+
+#[derive(Deserialize)]
+struct WireDiagnostic {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    detail: Option<serde_json::Value>,
+}
+
+impl RegistryError {
+    /// Decodes a response body (already capped by the caller) into a registry error.
+    pub fn from_body(status: StatusCode, method: Method, url: String, body: &[u8]) -> Self {
+        let diagnostics = serde_json::from_slice::<WireErrors>(body)
+            .map(|w| {
+                w.errors
+                    .into_iter()
+                    .map(|d| Diagnostic {
+                        code: ErrorCode::parse(&d.code),
+                        message: d.message,
+                        detail: d.detail,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let body = if diagnostics.is_empty() {
+            let shown = &body[..body.len().min(SHOWN_BODY_LIMIT)];
+            let mut text = String::from_utf8_lossy(shown).trim().to_owned();
+            if body.len() > SHOWN_BODY_LIMIT {
+                text.push_str("...");
+            }
+            text
+        } else {
+            String::new()
+        };
+        Self {
+            status,
+            method,
+            url,
+            diagnostics,
+            body,
+        }
+    }
+
+    /// Whether the error has a code in the list.
+    pub fn has_code(&self, code: &ErrorCode) -> bool {
+        self.diagnostics.iter().any(|d| &d.code == code)
+    }
+
+    /// ggcr's `Temporary()`: with diagnostics, all of them must be temporary codes; without, the
+    /// status must be 408, 429, 500, 502, 503 or 504.
+    pub fn is_transient(&self) -> bool {
+        if self.diagnostics.is_empty() {
+            crate::retry::is_retryable_status(self.status)
+        } else {
+            self.diagnostics.iter().all(|d| d.code.is_transient())
+        }
+    }
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: ", self.method, self.url)?;
+        match self.diagnostics.as_slice() {
+            [] => {
+                write!(f, "unexpected status code {}", self.status)?;
+                if !self.body.is_empty() {
+                    write!(f, ": {}", self.body)?;
+                } else if self.method == Method::HEAD {
+                    f.write_str(" (HEAD responses have no body, use GET for details)")?;
+                }
+                Ok(())
+            }
+            [one] => write!(f, "{one}"),
+            many => {
+                f.write_str("multiple errors returned: ")?;
+                for (i, d) in many.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{d}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl StdError for RegistryError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(status: u16, body: &str) -> RegistryError {
+        RegistryError::from_body(
+            StatusCode::from_u16(status).unwrap(),
+            Method::GET,
+            "https://r.example/v2/x/manifests/latest".into(),
+            body.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn all_codes_round_trip() {
+        for code in [
+            "BLOB_UNKNOWN",
+            "BLOB_UPLOAD_INVALID",
+            "BLOB_UPLOAD_UNKNOWN",
+            "DIGEST_INVALID",
+            "MANIFEST_BLOB_UNKNOWN",
+            "MANIFEST_INVALID",
+            "MANIFEST_UNKNOWN",
+            "MANIFEST_UNVERIFIED",
+            "NAME_INVALID",
+            "NAME_UNKNOWN",
+            "SIZE_INVALID",
+            "TAG_INVALID",
+            "UNAUTHORIZED",
+            "DENIED",
+            "UNSUPPORTED",
+            "TOOMANYREQUESTS",
+            "UNKNOWN",
+            "UNAVAILABLE",
+            "SOMETHING_NEW",
+        ] {
+            let parsed = ErrorCode::parse(code);
+            assert_eq!(parsed.as_str(), code);
+            assert_eq!(
+                matches!(parsed, ErrorCode::Other(_)),
+                code == "SOMETHING_NEW"
+            );
+        }
+    }
+
+    #[test]
+    fn decode_table() {
+        let e = decode(
+            404,
+            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"latest"}}]}"#,
+        );
+        assert!(e.has_code(&ErrorCode::ManifestUnknown));
+        assert_eq!(
+            e.to_string(),
+            r#"GET https://r.example/v2/x/manifests/latest: MANIFEST_UNKNOWN: manifest unknown; {"Tag":"latest"}"#
+        );
+        assert!(!e.is_transient());
+
+        let e = decode(
+            503,
+            r#"{"errors":[{"code":"UNAVAILABLE","message":"a"},{"code":"TOOMANYREQUESTS","message":"b"}]}"#,
+        );
+        assert!(e.is_transient());
+        assert!(
+            e.to_string()
+                .contains("multiple errors returned: UNAVAILABLE: a; TOOMANYREQUESTS: b")
+        );
+
+        let e = decode(
+            500,
+            r#"{"errors":[{"code":"UNAVAILABLE"},{"code":"DENIED"}]}"#,
+        );
+        assert!(!e.is_transient(), "one permanent code makes it permanent");
+
+        let e = decode(502, "<html>bad gateway</html>");
+        assert!(e.diagnostics.is_empty());
+        assert!(e.is_transient());
+        assert!(
+            e.to_string()
+                .ends_with("unexpected status code 502 Bad Gateway: <html>bad gateway</html>")
+        );
+
+        let e = decode(400, "");
+        assert!(!e.is_transient());
+
+        let e = decode(418, r#"{"errors":[{"code":"X_CUSTOM","message":"m"}]}"#);
+        assert_eq!(e.diagnostics[0].code, ErrorCode::Other("X_CUSTOM".into()));
+    }
+
+    #[test]
+    fn long_bodies_are_cut_for_display() {
+        let body = "x".repeat(10_000);
+        let e = decode(500, &body);
+        assert_eq!(e.body.len(), SHOWN_BODY_LIMIT + 3);
+    }
+
+    #[test]
+    fn head_hint() {
+        let e = RegistryError::from_body(
+            StatusCode::NOT_FOUND,
+            Method::HEAD,
+            "https://r/v2/x/blobs/sha256:00".into(),
+            b"",
+        );
+        assert!(e.to_string().contains("use GET"));
+    }
+
+    #[test]
+    fn transient_causes() {
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        assert!(is_transient_cause(&reset));
+        let perm = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert!(!is_transient_cause(&perm));
+        let tls = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert!(!is_transient_cause(&tls));
+        let e = Error::Body {
+            method: Method::GET,
+            url: "u".into(),
+            source: io::Error::from(io::ErrorKind::UnexpectedEof),
+        };
+        assert!(e.is_transient());
+    }
+}

@@ -1,0 +1,333 @@
+//! rustls configuration: trust roots, extra CA bundles, docker's `certs.d/<host>/` directories
+//! (CAs and client certificates) and the skip-verify verifier.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+
+use crate::error::{Error, Result};
+
+/// Which built-in trust roots to start from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrustRoots {
+    /// The operating system's store (rustls-native-certs), falling back to the bundled
+    /// Mozilla roots (webpki-roots) when the system store is empty or unreadable.
+    #[default]
+    System,
+    /// The bundled Mozilla roots only.
+    Bundled,
+    /// No built-in roots: only the extra CAs and `certs.d` CAs are trusted.
+    None,
+}
+
+/// The TLS settings of a [`Client`](crate::Client).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TlsSettings {
+    pub(crate) roots: TrustRoots,
+    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
+    pub(crate) certs_dirs: Vec<PathBuf>,
+    pub(crate) skip_verify: bool,
+}
+
+/// Builds (and caches) one rustls configuration per `host[:port]`, since `certs.d` gives each
+/// host its own CAs and client certificate.
+#[derive(Debug)]
+pub(crate) struct TlsConfigs {
+    settings: TlsSettings,
+    provider: Arc<CryptoProvider>,
+    base_roots: Arc<RootCertStore>,
+    cache: Mutex<HashMap<String, Arc<ClientConfig>>>,
+}
+
+impl TlsConfigs {
+    pub(crate) fn new(settings: TlsSettings) -> Self {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        match settings.roots {
+            TrustRoots::System => {
+                let native = native_roots();
+                if native.is_empty() {
+                    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                } else {
+                    roots.add_parsable_certificates(native.iter().cloned());
+                }
+            }
+            TrustRoots::Bundled => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            TrustRoots::None => {}
+        }
+        roots.add_parsable_certificates(settings.extra_roots.iter().cloned());
+        Self {
+            settings,
+            provider,
+            base_roots: Arc::new(roots),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The configuration for `authority` (`host[:port]` as written in the URL).
+    pub(crate) fn config_for(&self, authority: &str) -> Result<Arc<ClientConfig>> {
+        if let Some(c) = lock(&self.cache).get(authority) {
+            return Ok(Arc::clone(c));
+        }
+        let config = Arc::new(self.build(authority)?);
+        lock(&self.cache).insert(authority.to_owned(), Arc::clone(&config));
+        Ok(config)
+    }
+
+    fn build(&self, authority: &str) -> Result<ClientConfig> {
+        let mut roots = (*self.base_roots).clone();
+        let mut client_cert = None;
+        for dir in &self.settings.certs_dirs {
+            let host_dir = dir.join(authority);
+            if host_dir.is_dir() {
+                let found = read_certs_d(&host_dir)?;
+                for ca in found.cas {
+                    roots.add(ca).map_err(|e| Error::TlsConfig {
+                        path: host_dir.display().to_string(),
+                        reason: format!("bad CA certificate: {e}"),
+                    })?;
+                }
+                if client_cert.is_none() {
+                    client_cert = found.client;
+                }
+            }
+        }
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::TlsConfig {
+                path: String::new(),
+                reason: e.to_string(),
+            })?;
+        let builder = if self.settings.skip_verify {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(SkipVerify(Arc::clone(&self.provider))))
+        } else {
+            builder.with_root_certificates(roots)
+        };
+        let mut config = match client_cert {
+            Some((path, chain, key)) => {
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| Error::TlsConfig {
+                        path: path.display().to_string(),
+                        reason: format!("bad client certificate or key: {e}"),
+                    })?
+            }
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(config)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The system roots, loaded once per process (reading them takes a while).
+fn native_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let result = rustls_native_certs::load_native_certs();
+        for e in &result.errors {
+            tracing::debug!(error = %e, "skipping unreadable system certificate");
+        }
+        result.certs
+    })
+}
+
+/// Parses every certificate in a PEM bundle.
+pub(crate) fn parse_pem_certs(pem: &[u8], origin: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::TlsConfig {
+            path: origin.display().to_string(),
+            reason: format!("bad PEM: {e}"),
+        })?;
+    if certs.is_empty() {
+        return Err(Error::TlsConfig {
+            path: origin.display().to_string(),
+            reason: "no certificate found".to_owned(),
+        });
+    }
+    Ok(certs)
+}
+
+/// Reads a CA bundle file.
+pub(crate) fn read_pem_file(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let pem = fs::read(path).map_err(|e| Error::TlsConfig {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    parse_pem_certs(&pem, path)
+}
+
+type ClientCert = (
+    PathBuf,
+    Vec<CertificateDer<'static>>,
+    PrivateKeyDer<'static>,
+);
+
+struct CertsD {
+    cas: Vec<CertificateDer<'static>>,
+    client: Option<ClientCert>,
+}
+
+/// Reads a docker `certs.d/<host>/` directory: `*.crt` are CA bundles, `*.cert` with a
+/// matching `*.key` are a client certificate chain and its key. A `*.cert` without its key
+/// (or the reverse) is an error, as in docker.
+fn read_certs_d(dir: &Path) -> Result<CertsD> {
+    let io_err = |e: std::io::Error| Error::TlsConfig {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(io_err)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    let mut out = CertsD {
+        cas: Vec::new(),
+        client: None,
+    };
+    for path in &entries {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("crt") => out.cas.extend(read_pem_file(path)?),
+            Some("cert") => {
+                let key_path = path.with_extension("key");
+                if !key_path.is_file() {
+                    return Err(Error::TlsConfig {
+                        path: path.display().to_string(),
+                        reason: format!("missing key {}", key_path.display()),
+                    });
+                }
+                if out.client.is_none() {
+                    let chain = read_pem_file(path)?;
+                    let key =
+                        PrivateKeyDer::from_pem_file(&key_path).map_err(|e| Error::TlsConfig {
+                            path: key_path.display().to_string(),
+                            reason: format!("bad private key: {e}"),
+                        })?;
+                    out.client = Some((path.clone(), chain, key));
+                }
+            }
+            Some("key") => {
+                let cert_path = path.with_extension("cert");
+                if !cert_path.is_file() {
+                    return Err(Error::TlsConfig {
+                        path: path.display().to_string(),
+                        reason: format!("missing client certificate {}", cert_path.display()),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Accepts any server certificate (the TLS handshake signatures are still checked, so the
+/// connection is encrypted to whoever holds the key). Only with `skip_tls_verify`.
+#[derive(Debug)]
+struct SkipVerify(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for SkipVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certs_d_key_without_cert_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("ocireg-tls-test-{}", std::process::id()));
+        let host = dir.join("reg.example:5000");
+        fs::create_dir_all(&host).unwrap();
+        fs::write(host.join("client.key"), "not a key").unwrap();
+        let configs = TlsConfigs::new(TlsSettings {
+            roots: TrustRoots::None,
+            certs_dirs: vec![dir.clone()],
+            ..TlsSettings::default()
+        });
+        let err = configs.config_for("reg.example:5000").unwrap_err();
+        assert!(
+            err.to_string().contains("missing client certificate"),
+            "{err}"
+        );
+        // Another host has no directory: fine.
+        assert!(configs.config_for("other.example").is_ok());
+        fs::write(host.join("ca.crt"), "garbage").unwrap();
+        fs::remove_file(host.join("client.key")).unwrap();
+        let configs = TlsConfigs::new(TlsSettings {
+            roots: TrustRoots::None,
+            certs_dirs: vec![dir.clone()],
+            ..TlsSettings::default()
+        });
+        let err = configs.config_for("reg.example:5000").unwrap_err();
+        assert!(err.to_string().contains("no certificate found"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn alpn_offers_h2_and_http1() {
+        let configs = TlsConfigs::new(TlsSettings {
+            roots: TrustRoots::Bundled,
+            ..TlsSettings::default()
+        });
+        let c = configs.config_for("r.example").unwrap();
+        assert_eq!(c.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+        // Cached: the same Arc comes back.
+        assert!(Arc::ptr_eq(&c, &configs.config_for("r.example").unwrap()));
+    }
+}
