@@ -17,6 +17,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+if ! command -v cargo-nextest >/dev/null 2>&1; then
+  echo "install-deps: installing cargo-nextest from crates.io (a few minutes, once)" >&2
+  cargo install --locked --quiet cargo-nextest
+fi
+
 if [ "${OCIREG_SKIP_DENY:-0}" != 1 ] && ! command -v cargo-deny >/dev/null 2>&1; then
   echo "install-deps: installing cargo-deny from crates.io (a few minutes, once)" >&2
   cargo install --locked --quiet cargo-deny

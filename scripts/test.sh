@@ -24,5 +24,8 @@ elif [ "${CI:-}" = true ]; then
   exit 1
 fi
 
-cargo test --workspace --all-targets
+# nextest runs every test in its own process (no shared globals between tests:
+# environment, tracing subscribers) and prints one summary line; doc tests run
+# through cargo test, which nextest does not cover.
+cargo nextest run --workspace --all-targets --no-fail-fast
 cargo test --workspace --doc

@@ -84,6 +84,16 @@ pub trait Layer: Send + Sync + fmt::Debug {
     async fn exists(&self) -> Result<bool> {
         self.compressed().await.map(|_| true)
     }
+
+    /// The repository this blob can be mounted from, when the layer lives in a
+    /// registry (ggcr: `remote.MountableLayer`).
+    ///
+    /// Optional capability, `None` by default: a push to another repository
+    /// of the same registry asks the registry to mount the blob from here
+    /// instead of uploading its bytes.
+    fn mount_source(&self) -> Option<ocireg_name::Repository> {
+        None
+    }
 }
 
 /// Conveniences over any [`Layer`], not meant to be overridden.
@@ -154,6 +164,9 @@ macro_rules! forward_layer {
             }
             async fn exists(&self) -> Result<bool> {
                 (**self).exists().await
+            }
+            fn mount_source(&self) -> Option<ocireg_name::Repository> {
+                (**self).mount_source()
             }
         }
     )*};

@@ -1,37 +1,103 @@
-//! The `crane` command line tool. Flags, output and progress only: the behaviour
-//! lives in the ocireg library crates.
+//! The `crane` command line tool. Flags, output and progress only: the
+//! behaviour lives in the `ocireg-crane` library.
 
-use std::io::Write as _;
+use std::error::Error as StdError;
+use std::io;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser as _;
+use ocireg_crane::{ErrorKind, Report, runtime};
 
-/// crane is a tool for interacting with remote images and registries.
-#[derive(Debug, Parser)]
-#[command(name = "crane", version, about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+mod cli;
+mod commands;
+mod printer;
+mod progress;
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Print the version of crane.
-    Version,
-}
+use crate::cli::Cli;
+use crate::commands::Outcome;
+use crate::printer::Printer;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Version => writeln!(std::io::stdout().lock(), "{}", env!("CARGO_PKG_VERSION")),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        // A closed pipe (`crane version | head -c0`) is not a failure.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
         Err(e) => {
-            let _ = writeln!(std::io::stderr().lock(), "Error: {e}");
-            ExitCode::FAILURE
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
+    };
+    let printer = Printer::new(cli.global.quiet, cli.global.verbose);
+    init_logging(&printer);
+    let opts = match commands::options(&cli.global, &printer) {
+        Ok(opts) => opts,
+        Err(e) => return fail(&printer, &anyhow::Error::new(e)),
+    };
+    let warnings = opts.warnings().clone();
+    let rt = match runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(
+                &printer,
+                &anyhow::Error::new(e).context("starting the async runtime"),
+            );
+        }
+    };
+    let result = rt.block_on(commands::run(cli.command, opts, &printer));
+    // Abandoned requests must not delay the exit.
+    rt.shutdown_background();
+    for warning in warnings.take() {
+        printer.registry_warning(&warning);
     }
+    match result {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(&printer, &e),
+    }
+}
+
+/// Prints `Error: <what>: <why>` and the hint, and gives the exit code of
+/// the failure's class.
+fn fail(printer: &Printer, error: &anyhow::Error) -> ExitCode {
+    let top: &(dyn StdError + 'static) = error.as_ref();
+    let crane = error.downcast_ref::<ocireg_crane::Error>();
+    let kind = crane.map_or(ErrorKind::Other, ocireg_crane::Error::kind);
+    let hint = crane.and_then(ocireg_crane::Error::hint);
+    printer.error(
+        &Report::new(top, printer.verbose()).to_string(),
+        hint.as_deref(),
+    );
+    ExitCode::from(kind.exit_code())
+}
+
+/// A closed stdout (`crane manifest x | head -c1`) is not a failure.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<ocireg_crane::Error>()
+                .is_some_and(ocireg_crane::Error::is_broken_pipe)
+    })
+}
+
+/// Logs to stderr: warnings by default, `RUST_LOG` when set, and with `-v`
+/// debug for ocireg's crates (the transport redacts credentials and
+/// signed URLs).
+fn init_logging(printer: &Printer) {
+    use tracing_subscriber::EnvFilter;
+    let filter = if printer.verbose() {
+        EnvFilter::new(
+            "info,ocireg_authn=debug,ocireg_transport=debug,ocireg_remote=debug,\
+             ocireg_crane=debug,ocireg_registry=debug",
+        )
+    } else {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"))
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(printer.color())
+        .with_target(printer.verbose())
+        .without_time()
+        .try_init();
 }

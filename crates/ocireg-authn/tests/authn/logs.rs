@@ -33,6 +33,10 @@ async fn logs_never_show_secrets() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests in this binary may have registered the callsites below while no
+    // subscriber was interested, caching "never"; re-evaluate them now that ours is set.
+    // (CI runs each test in its own process with nextest, where this cannot happen.)
+    tracing::callsite::rebuild_interest_cache();
 
     let hs = HelperSandbox::new();
     hs.config(r#"{"credHelpers": {"helper.io": "test", "fail.io": "test"}}"#);

@@ -1,0 +1,362 @@
+//! `crane auth`: log in and out, act as a credential helper, fetch tokens.
+
+use std::fmt;
+use std::io::Read;
+
+use ocireg_authn::{
+    AuthConfig, LoginOutcome, LogoutOutcome, Resource, Secret, TOKEN_USERNAME, login, logout,
+};
+use ocireg_transport::{Scope, Scopes};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::options::Options;
+
+/// What credential helpers print when they hold nothing for a server; `crane
+/// auth get` prints it (on stdout) and exits 1, as the protocol wants.
+pub const CREDENTIALS_NOT_FOUND: &str = "credentials not found in native keychain";
+
+/// Credentials in the credential-helper protocol's shape (`auth get`).
+///
+/// `Debug` shows the secret as `****`; [`to_json`](Self::to_json) is the
+/// only way out for the secret, and it is meant for stdout.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name, or `<token>` when [`secret`](Self::secret) is an
+    /// identity token.
+    pub username: String,
+    /// The password or identity token.
+    pub secret: Secret,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+#[derive(Serialize)]
+struct WireCredentials<'a> {
+    #[serde(rename = "Username")]
+    username: &'a str,
+    #[serde(rename = "Secret")]
+    secret: &'a str,
+}
+
+impl Credentials {
+    /// From the credentials a keychain answered (an identity token wins
+    /// over a password, as docker's native store does).
+    fn from_auth_config(config: &AuthConfig) -> Self {
+        if let Some(token) = &config.identity_token {
+            return Self {
+                username: TOKEN_USERNAME.to_owned(),
+                secret: token.clone(),
+            };
+        }
+        Self {
+            username: config.username.clone().unwrap_or_default(),
+            secret: config.password.clone().unwrap_or_else(|| Secret::new("")),
+        }
+    }
+
+    /// `{"Username":"...","Secret":"..."}` and a newline, what a credential
+    /// helper's `get` prints. Contains the secret.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let wire = WireCredentials {
+            username: &self.username,
+            secret: self.secret.expose(),
+        };
+        let mut text = serde_json::to_string(&wire).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// A registry token from `auth token`.
+///
+/// `Debug` shows the token as `****`; [`to_json`](Self::to_json) and
+/// [`header`](Self::header) are for stdout.
+#[derive(Clone, Debug)]
+pub struct Token {
+    /// The bearer token.
+    pub token: Secret,
+}
+
+impl Token {
+    /// `{"token":"..."}` and a newline.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string(&serde_json::json!({ "token": self.token.expose() }))
+            .unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// `Authorization: Bearer <token>` (no newline, as crane prints it, for
+    /// `curl -H "$(crane auth token -H REPO)"`).
+    #[must_use]
+    pub fn header(&self) -> String {
+        format!("Authorization: Bearer {}", self.token.expose())
+    }
+}
+
+/// Reads a password from `reader` (crane's `--password-stdin`): everything,
+/// less one trailing `\n` and then one trailing `\r`.
+pub fn read_password(mut reader: impl Read) -> Result<Secret> {
+    let mut text = String::new();
+    reader
+        .read_to_string(&mut text)
+        .map_err(|source| Error::Io {
+            doing: "reading the password from stdin".to_owned(),
+            source,
+        })?;
+    if text.ends_with('\n') {
+        text.pop();
+    }
+    if text.ends_with('\r') {
+        text.pop();
+    }
+    Ok(Secret::new(text))
+}
+
+/// Stores `username` and `password` for `server` in docker's config file
+/// (through its credential helper when one is configured), as `crane auth
+/// login` does. Nothing is sent to the registry.
+///
+/// Both must be non-empty ("username and password required", a usage error).
+pub async fn auth_login(
+    server: &str,
+    username: &str,
+    password: &Secret,
+    opts: &Options,
+) -> Result<LoginOutcome> {
+    if username.is_empty() || password.is_empty() {
+        return Err(Error::InvalidArgument {
+            doing: format!("logging in to {server}"),
+            reason: "username and password required",
+        });
+    }
+    let registry = opts.parse_registry(server)?;
+    login(
+        opts.environment(),
+        registry.name(),
+        &AuthConfig::basic(username, password.clone()),
+    )
+    .await
+    .map_err(|source| Error::Credentials {
+        doing: format!("storing credentials for {}", registry.name()),
+        source,
+    })
+}
+
+/// Removes the credentials for `server` from docker's config file and its
+/// credential helper, as `crane auth logout` does. Having none is fine.
+pub async fn auth_logout(server: &str, opts: &Options) -> Result<LogoutOutcome> {
+    let registry = opts.parse_registry(server)?;
+    logout(opts.environment(), registry.name())
+        .await
+        .map_err(|source| Error::Credentials {
+            doing: format!("removing credentials for {}", registry.name()),
+            source,
+        })
+}
+
+/// The credentials the keychain holds for `server` (crane's `auth get`, a
+/// credential helper over every configured source); `None` when there are
+/// none, which the CLI reports with [`CREDENTIALS_NOT_FOUND`] and exit code 1.
+pub async fn auth_get(server: &str, opts: &Options) -> Result<Option<Credentials>> {
+    let registry = opts.parse_registry(server.trim())?;
+    let resource = Resource::from(&registry);
+    let auth = opts.authenticator(&resource).await?;
+    if auth.is_anonymous() {
+        return Ok(None);
+    }
+    let config = auth
+        .authorization()
+        .await
+        .map_err(|source| Error::Credentials {
+            doing: format!("reading credentials for {}", registry.name()),
+            source,
+        })?;
+    Ok(Some(Credentials::from_auth_config(&config)))
+}
+
+/// Pings the registry of `repository` and exchanges the keychain's
+/// credentials for a bearer token with pull scope on it (push and pull with
+/// `push`), plus pull scope on each repository in `mounts` (crane's `auth
+/// token`).
+pub async fn auth_token(
+    repository: &str,
+    push: bool,
+    mounts: &[String],
+    opts: &Options,
+) -> Result<Token> {
+    let repo = opts.parse_repository(repository)?;
+    let mut scopes = Scopes::none();
+    scopes.push_back(if push {
+        Scope::push(repo.repository_str())
+    } else {
+        Scope::pull(repo.repository_str())
+    });
+    for mount in mounts {
+        let from = opts.parse_repository(mount)?;
+        scopes.push_back(Scope::pull(from.repository_str()));
+    }
+    let auth = opts.authenticator(&Resource::from(&repo)).await?;
+    let doing = || format!("getting a token for {}", repo.name());
+    let transport = opts
+        .client()
+        .await?
+        .for_repository(&repo, scopes, auth)
+        .await
+        .map_err(|source| Error::Transport {
+            doing: doing(),
+            source,
+        })?;
+    let token = transport
+        .bearer_token()
+        .await
+        .map_err(|source| Error::Transport {
+            doing: doing(),
+            source,
+        })?;
+    token
+        .map(|token| Token { token })
+        .ok_or_else(|| Error::NoBearerToken {
+            registry: repo.registry().name().to_owned(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use ocireg_authn::Environment;
+
+    fn opts_in(dir: &std::path::Path) -> Options {
+        Options::new().with_environment(
+            Environment::empty()
+                .with_home(dir)
+                .with_var("DOCKER_CONFIG", dir.join("docker").to_string_lossy()),
+        )
+    }
+
+    #[test]
+    fn password_from_reader_strips_one_line_end() {
+        let table = [
+            ("s3cret\n", "s3cret"),
+            ("s3cret\r\n", "s3cret"),
+            ("s3cret", "s3cret"),
+            ("s3cret\n\n", "s3cret\n"),
+            (" spaced \n", " spaced "),
+        ];
+        for (input, want) in table {
+            let got = read_password(input.as_bytes()).expect("read");
+            assert_eq!(got.expose(), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_json_and_debug() {
+        let c = Credentials {
+            username: "alice".to_owned(),
+            secret: Secret::new("hunter2"),
+        };
+        assert_eq!(
+            c.to_json(),
+            "{\"Username\":\"alice\",\"Secret\":\"hunter2\"}\n"
+        );
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let token = Credentials::from_auth_config(&AuthConfig::identity_token("alice", "idtok"));
+        assert_eq!(token.username, "<token>");
+        assert_eq!(token.secret.expose(), "idtok");
+    }
+
+    #[test]
+    fn token_output_forms() {
+        let t = Token {
+            token: Secret::new("abc.def"),
+        };
+        assert_eq!(t.to_json(), "{\"token\":\"abc.def\"}\n");
+        assert_eq!(t.header(), "Authorization: Bearer abc.def");
+        assert!(!format!("{t:?}").contains("abc.def"));
+    }
+
+    #[tokio::test]
+    async fn login_get_logout_round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = opts_in(dir.path());
+        assert_eq!(auth_get("r.example", &opts).await.expect("get"), None);
+
+        let out = auth_login("r.example", "alice", &Secret::new("hunter2"), &opts)
+            .await
+            .expect("login");
+        assert_eq!(out.key, "r.example");
+        let text = std::fs::read_to_string(dir.path().join("docker/config.json")).expect("read");
+        assert!(!text.contains("hunter2"), "stored base64, not in the clear");
+
+        let got = auth_get("r.example", &opts)
+            .await
+            .expect("get")
+            .expect("found");
+        assert_eq!(got.username, "alice");
+        assert_eq!(got.secret.expose(), "hunter2");
+        assert_eq!(auth_get("other.example", &opts).await.expect("get"), None);
+
+        assert!(
+            auth_logout("r.example", &opts)
+                .await
+                .expect("logout")
+                .removed
+        );
+        assert_eq!(auth_get("r.example", &opts).await.expect("get"), None);
+        assert!(
+            !auth_logout("r.example", &opts)
+                .await
+                .expect("logout")
+                .removed
+        );
+    }
+
+    #[tokio::test]
+    async fn login_needs_both_fields_and_a_valid_server() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = opts_in(dir.path());
+        for (user, pass) in [("", "p"), ("u", ""), ("", "")] {
+            let err = auth_login("r.example", user, &Secret::new(pass), &opts)
+                .await
+                .expect_err("refused");
+            assert_eq!(err.kind(), ErrorKind::Usage);
+            assert!(
+                err.to_string().ends_with("username and password required"),
+                "{err}"
+            );
+        }
+        let err = auth_login("a b", "u", &Secret::new("p"), &opts)
+            .await
+            .expect_err("bad server");
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert!(!dir.path().join("docker/config.json").exists());
+    }
+
+    #[tokio::test]
+    async fn token_from_a_registry_without_bearer_auth_is_an_error() {
+        let registry = ocireg_registry::Registry::builder()
+            .build()
+            .expect("build")
+            .spawn_on("127.0.0.1:0")
+            .await
+            .expect("spawn");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = opts_in(dir.path());
+        let err = auth_token(&format!("{}/app", registry.host()), false, &[], &opts)
+            .await
+            .expect_err("no bearer");
+        assert!(matches!(err, Error::NoBearerToken { .. }), "{err:?}");
+        registry.shutdown().await.expect("shutdown");
+    }
+}

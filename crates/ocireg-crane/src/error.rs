@@ -1,0 +1,557 @@
+//! The crate's error type, with the exit-code class and a hint for each failure.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+
+use ocireg_transport::{Error as TransportError, ErrorCode};
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The class of a failure, which decides crane's exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The command line or an argument is wrong (a bad reference, platform or flag).
+    Usage,
+    /// The image, tag, blob or repository does not exist.
+    NotFound,
+    /// Credentials are missing, wrong, or lack permission.
+    Auth,
+    /// Anything else: network, registry and local failures.
+    Other,
+}
+
+impl ErrorKind {
+    /// The process exit code for this class: usage 2, not found 3,
+    /// authentication or authorization 4, anything else 1.
+    #[must_use]
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Other => 1,
+            Self::Usage => 2,
+            Self::NotFound => 3,
+            Self::Auth => 4,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Usage => "usage error",
+            Self::NotFound => "not found",
+            Self::Auth => "authentication or authorization failure",
+            Self::Other => "failure",
+        })
+    }
+}
+
+/// Everything a crane operation can fail with.
+///
+/// Each message says what was being done and to which reference or
+/// registry; the cause is in [`source`](std::error::Error::source), never
+/// in the message. [`kind`](Self::kind) gives the exit-code class and
+/// [`hint`](Self::hint) what to try.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An image reference (`[REGISTRY/]REPOSITORY[:TAG|@DIGEST]`) does not parse.
+    #[error("parsing reference {reference:?}")]
+    InvalidReference {
+        /// The reference as given.
+        reference: String,
+        /// Why it does not parse.
+        #[source]
+        source: ocireg_name::Error,
+    },
+
+    /// A repository (`[REGISTRY/]REPOSITORY`) does not parse.
+    #[error("parsing repository {repository:?}")]
+    InvalidRepository {
+        /// The repository as given.
+        repository: String,
+        /// Why it does not parse.
+        #[source]
+        source: ocireg_name::Error,
+    },
+
+    /// A registry (`host[:port]`) does not parse.
+    #[error("parsing registry {registry:?}")]
+    InvalidRegistry {
+        /// The registry as given.
+        registry: String,
+        /// Why it does not parse.
+        #[source]
+        source: ocireg_name::Error,
+    },
+
+    /// A platform (`os/arch[/variant][:osversion]`) does not parse.
+    #[error("parsing platform {platform:?}")]
+    InvalidPlatform {
+        /// The platform as given.
+        platform: String,
+        /// Why it does not parse.
+        #[source]
+        source: ocireg_v1::Error,
+    },
+
+    /// An argument is missing or not acceptable.
+    #[error("{doing}: {reason}")]
+    InvalidArgument {
+        /// What we were doing (`logging in to r.io`).
+        doing: String,
+        /// What is wrong (`username and password required`).
+        reason: &'static str,
+    },
+
+    /// Reading, storing or erasing credentials failed.
+    #[error("{doing}")]
+    Credentials {
+        /// What we were doing (`storing credentials for r.io`).
+        doing: String,
+        /// The cause.
+        #[source]
+        source: ocireg_authn::Error,
+    },
+
+    /// Talking to a registry failed.
+    #[error("{doing}")]
+    Transport {
+        /// What we were doing (`getting a token for r.io/app`).
+        doing: String,
+        /// The cause.
+        #[source]
+        source: TransportError,
+    },
+
+    /// Reading from or writing to a registry failed.
+    #[error("{doing}")]
+    Remote {
+        /// What we were doing (`fetching the manifest of r.io/app:v1`).
+        doing: String,
+        /// The cause (boxed: remote errors are large).
+        #[source]
+        source: Box<ocireg_remote::Error>,
+    },
+
+    /// `copy --no-clobber` found the destination tag already there.
+    #[error("refusing to clobber existing tag {tag}@{digest}")]
+    RefusingToClobber {
+        /// The destination tag reference.
+        tag: String,
+        /// What it points to now.
+        digest: String,
+    },
+
+    /// `auth token` for a registry that does not hand out bearer tokens.
+    #[error("getting a token for {registry}: the registry does not use bearer tokens")]
+    NoBearerToken {
+        /// The registry (`host[:port]`).
+        registry: String,
+    },
+
+    /// Starting or running the embedded registry failed.
+    #[error("serving the registry on {address}")]
+    Serve {
+        /// The address we were asked to listen on.
+        address: String,
+        /// The cause.
+        #[source]
+        source: ocireg_registry::Error,
+    },
+
+    /// A local IO operation failed.
+    #[error("{doing}")]
+    Io {
+        /// What we were doing (`reading the password from stdin`).
+        doing: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The operation needs the remote layer, which this build does not have yet.
+    #[error("crane {command} is not implemented yet")]
+    NotImplemented {
+        /// The command (`copy`, `manifest`, ...).
+        command: &'static str,
+    },
+}
+
+impl Error {
+    /// The exit-code class of this failure.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidReference { .. }
+            | Self::InvalidRepository { .. }
+            | Self::InvalidRegistry { .. }
+            | Self::InvalidPlatform { .. }
+            | Self::InvalidArgument { .. } => ErrorKind::Usage,
+            Self::Credentials { source, .. } => match source {
+                ocireg_authn::Error::InvalidServer { .. }
+                | ocireg_authn::Error::InvalidCredentials { .. } => ErrorKind::Usage,
+                _ => ErrorKind::Other,
+            },
+            Self::Transport { source, .. } => transport_kind(source),
+            Self::Remote { source, .. } => {
+                if source.is_not_found()
+                    || matches!(**source, ocireg_remote::Error::NoMatchingPlatform { .. })
+                {
+                    ErrorKind::NotFound
+                } else {
+                    chain_kind(source.as_ref())
+                }
+            }
+            Self::NoBearerToken { .. }
+            | Self::Serve { .. }
+            | Self::Io { .. }
+            | Self::NotImplemented { .. }
+            | Self::RefusingToClobber { .. } => ErrorKind::Other,
+        }
+    }
+
+    /// What the user could try, when there is something to say.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::InvalidReference { .. } => Some(
+                "check the reference: [REGISTRY/]REPOSITORY[:TAG|@DIGEST], e.g. \
+                 registry.example/team/app:v1"
+                    .to_owned(),
+            ),
+            Self::InvalidRepository { .. } => Some(
+                "check the repository: [REGISTRY/]REPOSITORY, e.g. registry.example/team/app"
+                    .to_owned(),
+            ),
+            Self::InvalidRegistry { .. } => {
+                Some("check the registry: HOST[:PORT], e.g. registry.example:5000".to_owned())
+            }
+            Self::InvalidPlatform { .. } => {
+                Some("use os/arch[/variant][:osversion], e.g. linux/arm64/v8, or `all`".to_owned())
+            }
+            Self::Credentials { source, .. } => credentials_hint(source),
+            Self::Transport { source, .. } => transport_hint(source),
+            Self::Remote { source, .. } => {
+                if let ocireg_remote::Error::Credentials { source, .. } = source.as_ref() {
+                    return credentials_hint(source);
+                }
+                if matches!(**source, ocireg_remote::Error::NoMatchingPlatform { .. }) {
+                    return Some("check --platform against the platforms of the index".to_owned());
+                }
+                let mut cur: Option<&(dyn StdError + 'static)> = Some(source.as_ref());
+                while let Some(e) = cur {
+                    if let Some(t) = e.downcast_ref::<TransportError>() {
+                        return transport_hint(t);
+                    }
+                    cur = e.source();
+                }
+                None
+            }
+            Self::RefusingToClobber { .. } => {
+                Some("drop --no-clobber to overwrite it, or choose another tag".to_owned())
+            }
+            Self::NotImplemented { .. } => Some(
+                "this command needs the remote layer (ocireg-remote), which is not part of \
+                 this build yet"
+                    .to_owned(),
+            ),
+            Self::Serve { .. } => Some(
+                "check that the address is free and valid (HOST:PORT, e.g. 127.0.0.1:5000)"
+                    .to_owned(),
+            ),
+            Self::InvalidArgument { .. } | Self::NoBearerToken { .. } | Self::Io { .. } => None,
+        }
+    }
+
+    /// Whether the failure is an interrupted copy or a closed pipe on stdout
+    /// (`crane manifest x | head -c1`), which callers treat as success.
+    #[must_use]
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Self::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// The class of a transport failure: 401/403 and the auth errors are
+/// [`ErrorKind::Auth`]; 404 and the `*_UNKNOWN` codes are
+/// [`ErrorKind::NotFound`]; everything else is [`ErrorKind::Other`].
+pub(crate) fn transport_kind(err: &TransportError) -> ErrorKind {
+    match err {
+        TransportError::AuthenticationRequired { .. }
+        | TransportError::AuthenticationFailed { .. } => return ErrorKind::Auth,
+        TransportError::Registry(e) => {
+            if e.has_code(&ErrorCode::Unauthorized) || e.has_code(&ErrorCode::Denied) {
+                return ErrorKind::Auth;
+            }
+            if e.has_code(&ErrorCode::ManifestUnknown)
+                || e.has_code(&ErrorCode::NameUnknown)
+                || e.has_code(&ErrorCode::BlobUnknown)
+            {
+                return ErrorKind::NotFound;
+            }
+        }
+        _ => {}
+    }
+    match err.status().map(|s| s.as_u16()) {
+        Some(401 | 403) => ErrorKind::Auth,
+        Some(404) => ErrorKind::NotFound,
+        _ => ErrorKind::Other,
+    }
+}
+
+/// Finds the first transport error in a cause chain (remote errors wrap
+/// transport errors) and classifies it.
+pub(crate) fn chain_kind(err: &(dyn StdError + 'static)) -> ErrorKind {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(t) = e.downcast_ref::<TransportError>() {
+            return transport_kind(t);
+        }
+        cur = e.source();
+    }
+    ErrorKind::Other
+}
+
+fn registry_of(err: &TransportError) -> Option<&str> {
+    match err {
+        TransportError::AuthenticationRequired { registry, .. }
+        | TransportError::AuthenticationFailed { registry, .. }
+        | TransportError::Ping { registry, .. }
+        | TransportError::Credentials { registry, .. } => Some(registry),
+        _ => None,
+    }
+}
+
+fn transport_hint(err: &TransportError) -> Option<String> {
+    let registry = registry_of(err).unwrap_or("REGISTRY");
+    match err {
+        TransportError::AuthenticationRequired { .. } => Some(format!(
+            "authentication required: run `crane auth login {registry}`"
+        )),
+        TransportError::AuthenticationFailed { .. } => Some(format!(
+            "the credentials were refused: check them, or log in again with `crane auth login {registry}`"
+        )),
+        TransportError::Ping { .. }
+        | TransportError::Connect { .. }
+        | TransportError::Timeout { .. } => Some(
+            "check that the registry is running and reachable; for a plain-http registry \
+                 pass --insecure"
+                .to_owned(),
+        ),
+        TransportError::Credentials { source, .. } => credentials_hint(source),
+        TransportError::RateLimited { .. } => Some("wait a while and try again".to_owned()),
+        _ => match transport_kind(err) {
+            ErrorKind::Auth => Some(format!(
+                "access denied: check that your account may use this repository, or log in \
+                 with `crane auth login {registry}`"
+            )),
+            ErrorKind::NotFound => Some(
+                "check the reference: the repository, tag or digest does not exist there"
+                    .to_owned(),
+            ),
+            _ => None,
+        },
+    }
+}
+
+fn credentials_hint(err: &ocireg_authn::Error) -> Option<String> {
+    match err {
+        ocireg_authn::Error::HelperNotFound { helper } => Some(format!(
+            "install docker-credential-{helper} or remove it from docker's config.json"
+        )),
+        ocireg_authn::Error::ParseConfig { path, .. } => {
+            Some(format!("fix or remove {}", path.display()))
+        }
+        ocireg_authn::Error::EnvConfig { .. } => {
+            Some("check the OCIREG_REGISTRY_* environment variables".to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// How an error and its causes are shown to a user.
+///
+/// The short form is one line, `<what we were doing>: <why>`, where `why` is
+/// the immediate cause followed by the root cause when they differ; the
+/// verbose form lists every cause on its own line.
+#[derive(Debug)]
+pub struct Report<'a> {
+    error: &'a (dyn StdError + 'static),
+    verbose: bool,
+}
+
+impl<'a> Report<'a> {
+    /// A report of `error`; `verbose` shows the whole cause chain.
+    #[must_use]
+    pub fn new(error: &'a (dyn StdError + 'static), verbose: bool) -> Self {
+        Self { error, verbose }
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut chain = Vec::new();
+        let mut cur = self.error.source();
+        while let Some(e) = cur {
+            let text = e.to_string();
+            // Transparent wrappers repeat their cause's message.
+            if chain.last() != Some(&text) {
+                chain.push(text);
+            }
+            cur = e.source();
+        }
+        write!(f, "{}", self.error)?;
+        if self.verbose {
+            for cause in &chain {
+                write!(f, "\n  caused by: {cause}")?;
+            }
+            return Ok(());
+        }
+        if let Some(first) = chain.first() {
+            write!(f, ": {first}")?;
+        }
+        if chain.len() > 1
+            && let Some(last) = chain.last()
+            && !chain[0].contains(last.as_str())
+        {
+            write!(f, ": {last}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{Method, StatusCode};
+    use ocireg_transport::RegistryError;
+
+    fn registry_error(status: u16, body: &str) -> TransportError {
+        TransportError::from(RegistryError::from_body(
+            StatusCode::from_u16(status).expect("valid status"),
+            Method::GET,
+            "http://r.io/v2/app/manifests/v1".to_owned(),
+            body.as_bytes(),
+        ))
+    }
+
+    #[test]
+    fn transport_kinds() {
+        let cases = [
+            (registry_error(404, ""), ErrorKind::NotFound),
+            (
+                registry_error(
+                    404,
+                    r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"x"}]}"#,
+                ),
+                ErrorKind::NotFound,
+            ),
+            (
+                registry_error(400, r#"{"errors":[{"code":"NAME_UNKNOWN","message":"x"}]}"#),
+                ErrorKind::NotFound,
+            ),
+            (registry_error(403, ""), ErrorKind::Auth),
+            (
+                registry_error(400, r#"{"errors":[{"code":"DENIED","message":"x"}]}"#),
+                ErrorKind::Auth,
+            ),
+            (registry_error(500, ""), ErrorKind::Other),
+            (
+                TransportError::AuthenticationRequired {
+                    registry: "r.io".to_owned(),
+                    method: Method::GET,
+                    url: "https://r.io/v2/".to_owned(),
+                },
+                ErrorKind::Auth,
+            ),
+            (
+                TransportError::InvalidRequest {
+                    reason: "x".to_owned(),
+                },
+                ErrorKind::Other,
+            ),
+        ];
+        for (err, kind) in cases {
+            assert_eq!(transport_kind(&err), kind, "{err}");
+            assert_eq!(chain_kind(&err), kind, "{err}");
+        }
+    }
+
+    #[test]
+    fn exit_codes_are_distinct() {
+        let codes = [
+            ErrorKind::Other,
+            ErrorKind::Usage,
+            ErrorKind::NotFound,
+            ErrorKind::Auth,
+        ]
+        .map(ErrorKind::exit_code);
+        assert_eq!(codes, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn auth_required_hint_names_the_registry() {
+        let err = Error::Transport {
+            doing: "fetching the manifest of r.io/app:v1".to_owned(),
+            source: TransportError::AuthenticationRequired {
+                registry: "r.io".to_owned(),
+                method: Method::GET,
+                url: "https://r.io/v2/".to_owned(),
+            },
+        };
+        assert_eq!(err.kind(), ErrorKind::Auth);
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("authentication required: run `crane auth login r.io`")
+        );
+    }
+
+    #[test]
+    fn invalid_reference_is_usage_with_hint() {
+        let source = ocireg_name::Reference::parse("UPPER/Case").expect_err("invalid");
+        let err = Error::InvalidReference {
+            reference: "UPPER/Case".to_owned(),
+            source,
+        };
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert!(
+            err.hint()
+                .is_some_and(|h| h.starts_with("check the reference"))
+        );
+        let line = Report::new(&err, false).to_string();
+        assert!(
+            line.starts_with("parsing reference \"UPPER/Case\": "),
+            "{line}"
+        );
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn report_short_and_verbose() {
+        let inner = io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused");
+        let err = Error::Io {
+            doing: "reading the password from stdin".to_owned(),
+            source: inner,
+        };
+        assert_eq!(
+            Report::new(&err, false).to_string(),
+            "reading the password from stdin: connection refused"
+        );
+        assert_eq!(
+            Report::new(&err, true).to_string(),
+            "reading the password from stdin\n  caused by: connection refused"
+        );
+        assert_eq!(err.kind(), ErrorKind::Other);
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised() {
+        let err = Error::Io {
+            doing: "writing the manifest to stdout".to_owned(),
+            source: io::Error::from(io::ErrorKind::BrokenPipe),
+        };
+        assert!(err.is_broken_pipe());
+    }
+}

@@ -1,0 +1,616 @@
+//! The registry operations, on top of the remote layer: copy, manifest,
+//! digest, config, blob, ls, catalog, tag, delete, attach and refs.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use futures_util::StreamExt as _;
+use ocireg_name::{Reference, Tag};
+use ocireg_remote::progress::{BlobOutcome as RemoteOutcome, ProgressEvent};
+use ocireg_v1::{Descriptor, Digest, MediaType, StaticLayer};
+
+use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::progress::{BlobOutcome, Progress, Summary};
+
+fn remote_err(doing: impl Into<String>) -> impl FnOnce(ocireg_remote::Error) -> Error {
+    let doing = doing.into();
+    move |source| Error::Remote {
+        doing,
+        source: Box::new(source),
+    }
+}
+
+/// The remote layer's options for these crane options.
+async fn remote_options(
+    opts: &Options,
+    progress: Option<Arc<dyn ocireg_remote::Progress>>,
+) -> Result<ocireg_remote::Options> {
+    let mut builder = ocireg_remote::Options::builder()
+        .client(opts.client().await?)
+        .keychain(opts.keychain()?)
+        .jobs(opts.jobs())
+        .nondistributable(opts.allow_nondistributable());
+    if let Some(p) = opts.platform() {
+        builder = builder.platform(p.clone());
+    }
+    if let Some(p) = progress {
+        builder = builder.progress(p);
+    }
+    builder
+        .build()
+        .map_err(remote_err("setting up the registry client"))
+}
+
+/// Translates the remote layer's progress events into [`Progress`] calls and
+/// keeps the totals for the summary.
+struct ProgressAdapter {
+    sink: Arc<dyn Progress>,
+    state: Mutex<AdapterState>,
+}
+
+#[derive(Default)]
+struct AdapterState {
+    sizes: HashMap<Digest, u64>,
+    done: HashMap<Digest, u64>,
+    blobs: usize,
+    transferred: usize,
+    bytes: u64,
+}
+
+impl ProgressAdapter {
+    fn summary(&self, started: Instant) -> Summary {
+        let s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        Summary::new(s.blobs, s.transferred, s.bytes, started.elapsed())
+    }
+}
+
+impl ocireg_remote::Progress for ProgressAdapter {
+    fn update(&self, event: &ProgressEvent) {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match event {
+            ProgressEvent::BlobStarted { digest, total, .. } => {
+                if let Some(t) = total {
+                    s.sizes.insert(*digest, *t);
+                }
+                drop(s);
+                self.sink.blob_started(digest, *total);
+            }
+            ProgressEvent::BlobBytes { digest, done } => {
+                s.done.insert(*digest, *done);
+                drop(s);
+                self.sink.blob_progress(digest, *done);
+            }
+            ProgressEvent::BlobDone { digest, outcome } => {
+                let size = s
+                    .sizes
+                    .get(digest)
+                    .copied()
+                    .or_else(|| s.done.get(digest).copied())
+                    .unwrap_or(0);
+                s.blobs += 1;
+                let outcome = match outcome {
+                    RemoteOutcome::Existed => BlobOutcome::Existed,
+                    RemoteOutcome::Mounted => BlobOutcome::Mounted,
+                    _ => {
+                        s.transferred += 1;
+                        s.bytes += size;
+                        BlobOutcome::Transferred
+                    }
+                };
+                drop(s);
+                self.sink.blob_finished(digest, size, outcome);
+            }
+            ProgressEvent::ManifestDone {
+                reference, digest, ..
+            } => {
+                drop(s);
+                self.sink.manifest_written(reference, digest);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The digest `reference` points to in the registry, or `None` when it does
+/// not exist there (404 and 403 count as absent, as in ggcr).
+async fn head_digest(
+    reference: &Reference,
+    remote: &ocireg_remote::Options,
+) -> Result<Option<Digest>> {
+    match ocireg_remote::head(reference, remote).await {
+        Ok(desc) => Ok(Some(desc.digest)),
+        Err(e) if e.is_not_found() || e.status().is_some_and(|s| s.as_u16() == 403) => Ok(None),
+        Err(e) => Err(remote_err(format!("checking {reference}"))(e)),
+    }
+}
+
+async fn copy_one(
+    src: &Reference,
+    dst: &Reference,
+    opts: &Options,
+    remote: &ocireg_remote::Options,
+) -> Result<Digest> {
+    if opts.no_clobber()
+        && let Some(tag) = dst.as_tag()
+        && let Some(existing) = head_digest(dst, remote).await?
+    {
+        return Err(Error::RefusingToClobber {
+            tag: tag.to_string(),
+            digest: existing.to_string(),
+        });
+    }
+    let mut copy = ocireg_remote::CopyOptions::default();
+    if let Some(p) = opts.platform() {
+        copy = copy.platform(p.clone());
+    }
+    let digest = ocireg_remote::copy_with(src, dst, remote, &copy)
+        .await
+        .map_err(remote_err(format!("copying {src} to {dst}")))?;
+    if opts.referrers() {
+        copy_referrers(src, dst, digest, remote).await?;
+    }
+    Ok(digest)
+}
+
+/// Copies every referrer of `digest` in `src`'s repository to `dst`'s
+/// repository, by digest (the destination keeps its referrers index or
+/// fallback tag right as the manifests are written).
+async fn copy_referrers(
+    src: &Reference,
+    dst: &Reference,
+    digest: Digest,
+    remote: &ocireg_remote::Options,
+) -> Result<()> {
+    let subject = src.repository().digest(digest);
+    let found = ocireg_remote::referrers(&subject, None, remote)
+        .await
+        .map_err(remote_err(format!("listing the referrers of {subject}")))?;
+    for desc in found.descriptors() {
+        let from = Reference::Digest(src.repository().digest(desc.digest));
+        let to = Reference::Digest(dst.repository().digest(desc.digest));
+        Box::pin(copy_referrer(&from, &to, remote)).await?;
+    }
+    Ok(())
+}
+
+async fn copy_referrer(
+    from: &Reference,
+    to: &Reference,
+    remote: &ocireg_remote::Options,
+) -> Result<()> {
+    let digest = ocireg_remote::copy(from, to, remote)
+        .await
+        .map_err(remote_err(format!("copying referrer {from} to {to}")))?;
+    // Referrers of referrers (a signature of an SBOM) come along too.
+    copy_referrers(from, to, digest, remote).await
+}
+
+/// Copies the image or index `src` to `dst`, manifest bytes verbatim so the
+/// digest is kept (crane's `copy`); with a platform, only that image.
+/// Honours [`Options::no_clobber`] (refusing with `refusing to clobber
+/// existing tag <tag>@<digest>`) and [`Options::referrers`]. Returns the
+/// digest written.
+pub async fn copy(src: &str, dst: &str, opts: &Options) -> Result<Digest> {
+    let src_ref = opts.parse_reference(src)?;
+    let dst_ref = opts.parse_reference(dst)?;
+    let started = Instant::now();
+    let adapter = opts.progress().map(|sink| {
+        sink.started(&format!("copying {src} to {dst}"), None, None);
+        Arc::new(ProgressAdapter {
+            sink: Arc::clone(sink),
+            state: Mutex::default(),
+        })
+    });
+    let remote = remote_options(
+        opts,
+        adapter
+            .clone()
+            .map(|a| a as Arc<dyn ocireg_remote::Progress>),
+    )
+    .await?;
+    let result = copy_one(&src_ref, &dst_ref, opts, &remote).await;
+    if let Some(a) = &adapter {
+        a.sink.finished(&a.summary(started));
+    }
+    result
+}
+
+/// Copies every tag of repository `src` to repository `dst`, [`Options::jobs`]
+/// at a time (crane's `copy --all-tags`); with [`Options::no_clobber`] tags
+/// already in `dst` are skipped. Returns the tags copied.
+pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec<String>> {
+    let src_repo = opts.parse_repository(src)?;
+    let dst_repo = opts.parse_repository(dst)?;
+    let started = Instant::now();
+    let adapter = opts.progress().map(|sink| {
+        Arc::new(ProgressAdapter {
+            sink: Arc::clone(sink),
+            state: Mutex::default(),
+        })
+    });
+    let remote = remote_options(
+        opts,
+        adapter
+            .clone()
+            .map(|a| a as Arc<dyn ocireg_remote::Progress>),
+    )
+    .await?;
+    let tags = ocireg_remote::list_tags(&src_repo, &remote)
+        .await
+        .map_err(remote_err(format!("listing the tags of {src_repo}")))?;
+    let existing = if opts.no_clobber() {
+        match ocireg_remote::list_tags(&dst_repo, &remote).await {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => Vec::new(),
+            Err(e) => return Err(remote_err(format!("listing the tags of {dst_repo}"))(e)),
+        }
+    } else {
+        Vec::new()
+    };
+    let todo: Vec<String> = tags.into_iter().filter(|t| !existing.contains(t)).collect();
+    if let Some(a) = &adapter {
+        a.sink.started(
+            &format!("copying {} tags from {src_repo} to {dst_repo}", todo.len()),
+            None,
+            None,
+        );
+    }
+    // Tags are copied `jobs` at a time; each copy also moves its blobs in parallel.
+    let no_clobber = opts.clone().with_no_clobber(false);
+    let results: Vec<Result<String>> = futures_util::stream::iter(todo.iter().cloned())
+        .map(|tag| {
+            let (src_repo, dst_repo, remote, opts) = (&src_repo, &dst_repo, &remote, &no_clobber);
+            async move {
+                let from = Reference::Tag(src_repo.tag(&tag).map_err(|source| {
+                    Error::InvalidReference {
+                        reference: tag.clone(),
+                        source,
+                    }
+                })?);
+                let to = Reference::Tag(dst_repo.tag(&tag).map_err(|source| {
+                    Error::InvalidReference {
+                        reference: tag.clone(),
+                        source,
+                    }
+                })?);
+                copy_one(&from, &to, opts, remote).await.map(|_| tag)
+            }
+        })
+        .buffer_unordered(opts.jobs())
+        .collect()
+        .await;
+    if let Some(a) = &adapter {
+        a.sink.finished(&a.summary(started));
+    }
+    let mut copied = Vec::with_capacity(results.len());
+    for r in results {
+        copied.push(r?);
+    }
+    copied.sort();
+    Ok(copied)
+}
+
+/// The manifest of `reference`, exactly as the registry sent it (crane's
+/// `manifest`); with a platform, the manifest of that image in an index.
+pub async fn manifest(reference: &str, opts: &Options) -> Result<Vec<u8>> {
+    let r = opts.parse_reference(reference)?;
+    let remote = remote_options(opts, None).await?;
+    let doing = format!("fetching the manifest of {r}");
+    let desc = ocireg_remote::get(&r, &remote)
+        .await
+        .map_err(remote_err(doing.clone()))?;
+    if desc.is_index()
+        && let Some(p) = opts.platform()
+    {
+        let image = desc
+            .image_for_platform(p)
+            .await
+            .map_err(remote_err(doing.clone()))?;
+        let bytes = image
+            .raw_manifest()
+            .await
+            .map_err(|e| remote_err(doing)(ocireg_remote::Error::from_v1(e)))?;
+        return Ok(bytes.to_vec());
+    }
+    Ok(desc.raw_manifest().to_vec())
+}
+
+/// The digest of `reference`'s manifest (of the platform's image with a
+/// platform), as `sha256:...` or, with `full_ref`, as `repo@sha256:...`
+/// (crane's `digest`). Asks with `HEAD` and falls back to `GET`.
+pub async fn digest(reference: &str, full_ref: bool, opts: &Options) -> Result<String> {
+    let r = opts.parse_reference(reference)?;
+    let remote = remote_options(opts, None).await?;
+    let doing = format!("getting the digest of {r}");
+    let digest = if opts.platform().is_none() {
+        match ocireg_remote::head(&r, &remote).await {
+            Ok(d) => d.digest,
+            Err(e) if e.is_not_found() => return Err(remote_err(doing)(e)),
+            Err(_) => ocireg_remote::get(&r, &remote)
+                .await
+                .map_err(remote_err(doing))?
+                .digest(),
+        }
+    } else {
+        let desc = ocireg_remote::get(&r, &remote)
+            .await
+            .map_err(remote_err(doing.clone()))?;
+        match (desc.is_index(), opts.platform()) {
+            (true, Some(p)) => desc
+                .image_for_platform(p)
+                .await
+                .map_err(remote_err(doing.clone()))?
+                .digest()
+                .await
+                .map_err(|e| remote_err(doing)(ocireg_remote::Error::from_v1(e)))?,
+            _ => desc.digest(),
+        }
+    };
+    Ok(if full_ref {
+        format!("{}@{digest}", r.repository().name())
+    } else {
+        digest.to_string()
+    })
+}
+
+/// The config blob of the image `reference`, bytes as stored (crane's
+/// `config`); an index resolves to the platform's image.
+pub async fn config(reference: &str, opts: &Options) -> Result<Vec<u8>> {
+    let r = opts.parse_reference(reference)?;
+    let remote = remote_options(opts, None).await?;
+    let doing = format!("fetching the config of {r}");
+    let image = ocireg_remote::image(&r, &remote)
+        .await
+        .map_err(remote_err(doing.clone()))?;
+    let bytes = image
+        .raw_config_file()
+        .await
+        .map_err(|e| remote_err(doing)(ocireg_remote::Error::from_v1(e)))?;
+    Ok(bytes.to_vec())
+}
+
+/// Streams the blob `reference` (`REPO@DIGEST`) into `out`, verified
+/// (crane's `blob`). Returns the byte count. A digest mismatch is reported
+/// at the end, after the bytes were written.
+pub async fn blob(reference: &str, out: &mut (dyn Write + Send), opts: &Options) -> Result<u64> {
+    let r = opts.parse_reference(reference)?;
+    let Some(d) = r.as_digest() else {
+        return Err(Error::InvalidArgument {
+            doing: format!("reading blob {reference}"),
+            reason: "a blob is named by digest: REPO@sha256:...",
+        });
+    };
+    let remote = remote_options(opts, None).await?;
+    let doing = format!("reading blob {r}");
+    let layer = ocireg_remote::layer(d, &remote)
+        .await
+        .map_err(remote_err(doing.clone()))?;
+    let mut stream = layer
+        .compressed()
+        .await
+        .map_err(|e| remote_err(doing.clone())(ocireg_remote::Error::from_v1(e)))?;
+    let mut written = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|source| Error::Io {
+            doing: doing.clone(),
+            source,
+        })?;
+        out.write_all(&chunk).map_err(|source| Error::Io {
+            doing: "writing the blob to stdout".to_owned(),
+            source,
+        })?;
+        written += chunk.len() as u64;
+    }
+    Ok(written)
+}
+
+/// Whether a tag is a digest tag (`sha256-<hex>`, `sha512-...`: signatures,
+/// attestations and the referrers fallback).
+fn is_digest_tag(tag: &str) -> bool {
+    tag.starts_with("sha256-") || tag.starts_with("sha512-")
+}
+
+/// The tags of `repository` (crane's `ls`): with `full_ref` as
+/// `repo:tag`; with `omit_digest_tags` without the `sha256-...` tags of
+/// signatures, attestations and the referrers fallback.
+pub async fn list_tags(
+    repository: &str,
+    full_ref: bool,
+    omit_digest_tags: bool,
+    opts: &Options,
+) -> Result<Vec<String>> {
+    let repo = opts.parse_repository(repository)?;
+    let remote = remote_options(opts, None).await?;
+    let tags = ocireg_remote::list_tags(&repo, &remote)
+        .await
+        .map_err(remote_err(format!("listing the tags of {repo}")))?;
+    Ok(tags
+        .into_iter()
+        .filter(|t| !(omit_digest_tags && is_digest_tag(t)))
+        .map(|t| {
+            if full_ref {
+                format!("{}:{t}", repo.name())
+            } else {
+                t
+            }
+        })
+        .collect())
+}
+
+/// The repositories of `registry` (crane's `catalog`), with `full_ref` as
+/// `registry/repo`.
+pub async fn catalog(registry: &str, full_ref: bool, opts: &Options) -> Result<Vec<String>> {
+    let reg = opts.parse_registry(registry)?;
+    let remote = remote_options(opts, None).await?;
+    let repos = ocireg_remote::catalog(&reg, &remote)
+        .await
+        .map_err(remote_err(format!(
+            "listing the repositories of {}",
+            reg.name()
+        )))?;
+    Ok(repos
+        .into_iter()
+        .map(|r| {
+            if full_ref {
+                format!("{}/{r}", reg.name())
+            } else {
+                r
+            }
+        })
+        .collect())
+}
+
+/// Tags the manifest of `reference` as `tag` in the same repository
+/// (crane's `tag`): the manifest bytes are put again under the new tag.
+pub async fn tag(reference: &str, tag: &str, opts: &Options) -> Result<()> {
+    let r = opts.parse_reference(reference)?;
+    let new_tag: Tag = r
+        .repository()
+        .tag(tag)
+        .map_err(|source| Error::InvalidReference {
+            reference: tag.to_owned(),
+            source,
+        })?;
+    let remote = remote_options(opts, None).await?;
+    let desc = ocireg_remote::get(&r, &remote)
+        .await
+        .map_err(remote_err(format!("fetching the manifest of {r}")))?;
+    let raw =
+        ocireg_remote::RawManifest::new(desc.raw_manifest().clone(), desc.media_type().clone());
+    ocireg_remote::tag(&new_tag, &raw, &remote)
+        .await
+        .map_err(remote_err(format!("tagging {r} as {new_tag}")))?;
+    Ok(())
+}
+
+/// Deletes the manifest `reference` (crane's `delete`).
+pub async fn delete(reference: &str, opts: &Options) -> Result<()> {
+    let r = opts.parse_reference(reference)?;
+    let remote = remote_options(opts, None).await?;
+    ocireg_remote::delete(&r, &remote)
+        .await
+        .map_err(remote_err(format!("deleting {r}")))
+}
+
+/// Pushes `file` as an artifact of type `artifact_type` whose one blob has
+/// `media_type`, referring to the image `image` (crane's `attach`): an OCI
+/// 1.1 image manifest with `artifactType`, the empty config and `subject` =
+/// the image's descriptor. On registries without the referrers API the
+/// `sha256-<hex>` fallback tag is updated. Returns the artifact's `repo@digest`.
+pub async fn attach(
+    file: &Path,
+    media_type: &str,
+    artifact_type: &str,
+    image: &str,
+    opts: &Options,
+) -> Result<String> {
+    let r = opts.parse_reference(image)?;
+    let bytes = std::fs::read(file).map_err(|source| Error::Io {
+        doing: format!("reading {}", file.display()),
+        source,
+    })?;
+    let remote = remote_options(opts, None).await?;
+    let subject = ocireg_remote::head(&r, &remote)
+        .await
+        .map_err(remote_err(format!("looking up {r}")))?;
+    let subject = Descriptor::new(subject.media_type, subject.size, subject.digest);
+    let repo = r.repository();
+    let layer_media = MediaType::from(media_type);
+    let blob = Arc::new(StaticLayer::new(bytes, layer_media.clone()));
+    let blob_desc = Descriptor::new(layer_media, blob.bytes().len() as u64, blob.digest());
+    let empty = Descriptor::empty_json();
+    let pusher = ocireg_remote::Pusher::new(&remote);
+    let doing = format!("attaching {} to {r}", file.display());
+    pusher
+        .upload(repo, blob)
+        .await
+        .map_err(remote_err(doing.clone()))?;
+    pusher
+        .upload(
+            repo,
+            Arc::new(StaticLayer::new(&b"{}"[..], MediaType::OciEmpty)),
+        )
+        .await
+        .map_err(remote_err(doing.clone()))?;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MediaType::OciManifest.as_str(),
+        "artifactType": artifact_type,
+        "config": empty,
+        "layers": [blob_desc],
+        "subject": subject,
+    });
+    let body = serde_json::to_vec(&manifest).map_err(|e| Error::Io {
+        doing: doing.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    let raw = ocireg_remote::RawManifest::new(body, MediaType::OciManifest);
+    let digest = raw.digest();
+    let at = Reference::Digest(repo.digest(digest));
+    pusher.put(&at, &raw).await.map_err(remote_err(doing))?;
+    Ok(format!("{}@{digest}", repo.name()))
+}
+
+/// The referrers index of `image` as JSON, through the referrers API or the
+/// fallback tag, optionally filtered by artifact type (crane's `refs`).
+pub async fn referrers(
+    image: &str,
+    artifact_type: Option<&str>,
+    opts: &Options,
+) -> Result<Vec<u8>> {
+    let r = opts.parse_reference(image)?;
+    let remote = remote_options(opts, None).await?;
+    let subject = if let Some(d) = r.as_digest() {
+        d.clone()
+    } else {
+        let d = ocireg_remote::head(&r, &remote)
+            .await
+            .map_err(remote_err(format!("looking up {r}")))?;
+        r.repository().digest(d.digest)
+    };
+    let filter = artifact_type.map(MediaType::from);
+    let found = ocireg_remote::referrers(&subject, filter.as_ref(), &remote)
+        .await
+        .map_err(remote_err(format!("listing the referrers of {subject}")))?;
+    let mut out = ocireg_v1::to_go_json(&found.index).map_err(|e| {
+        remote_err(format!("encoding the referrers of {subject}"))(ocireg_remote::Error::from_v1(e))
+    })?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn digest_tags() {
+        for (tag, want) in [
+            ("sha256-abc", true),
+            ("sha512-abc", true),
+            ("v1", false),
+            ("sha256", false),
+            ("latest-sha256-x", false),
+        ] {
+            assert_eq!(is_digest_tag(tag), want, "{tag}");
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_references_are_usage_errors() {
+        let opts = Options::new();
+        let err = manifest("r.io/UPPER:x", &opts).await.expect_err("bad");
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        let err = tag("r.io/app:v1", "bad tag", &opts).await.expect_err("bad");
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        let err = blob("r.io/app:v1", &mut Vec::new(), &opts)
+            .await
+            .expect_err("not a digest");
+        assert_eq!(err.kind(), ErrorKind::Usage);
+    }
+}

@@ -1,0 +1,356 @@
+//! Tag and catalog listings (ggcr's `List`, `Lister`, `Catalog`, `CatalogPage`), as a full
+//! walk following `Link` headers or one page at a time with `n` and `last` (the Deckhouse
+//! registry client's `ListTags`/`ListRepositories` with limit and last).
+
+use std::fmt::Write as _;
+
+use http::header::{ACCEPT, LINK};
+use http::{Method, Request, StatusCode, Uri};
+use ocireg_name::{Registry, Repository};
+use ocireg_transport::{Body, Transport};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::options::Options;
+
+/// The most bytes one page of a listing may have (16 MiB).
+pub const LIST_PAGE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// One page of a listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Page {
+    /// The tags or repository names of this page, in the registry's order.
+    pub items: Vec<String>,
+    /// Where the next page is, when the registry said (`Link: <...>; rel="next"`), already
+    /// resolved and checked. `None` on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Tags,
+    Catalog,
+}
+
+impl Kind {
+    fn action(self) -> &'static str {
+        match self {
+            Self::Tags => "listing tags of",
+            Self::Catalog => "listing repositories of",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TagsBody {
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct CatalogBody {
+    #[serde(default)]
+    repositories: Option<Vec<String>>,
+}
+
+/// A listing walked page by page, following `Link` headers (ggcr's `Lister` and
+/// `Catalogger`).
+///
+/// Each `Link` target is resolved against the URL it came with and must stay on the
+/// registry (same scheme and host, ggcr #2332); anything else is refused before any request.
+#[derive(Debug)]
+pub struct Lister {
+    transport: Transport,
+    kind: Kind,
+    what: String,
+    next: Option<Uri>,
+    pages: usize,
+}
+
+impl Lister {
+    /// Lists the tags of `repository`, `page_size` at a time.
+    pub async fn tags(repository: &Repository, options: &Options) -> Result<Self> {
+        let transport = options.session().pull(repository).await?;
+        let path = format!("/v2/{}/tags/list", repository.repository_str());
+        let first = page_url(&transport, &path, options.page_size(), None)?;
+        Ok(Self {
+            transport,
+            kind: Kind::Tags,
+            what: repository.to_string(),
+            next: Some(first),
+            pages: 0,
+        })
+    }
+
+    /// Lists the repositories of `registry` (`/v2/_catalog`), `page_size` at a time.
+    pub async fn catalog(registry: &Registry, options: &Options) -> Result<Self> {
+        let transport = options.session().catalog(registry).await?;
+        let first = page_url(&transport, "/v2/_catalog", options.page_size(), None)?;
+        Ok(Self {
+            transport,
+            kind: Kind::Catalog,
+            what: registry.to_string(),
+            next: Some(first),
+            pages: 0,
+        })
+    }
+
+    /// Whether there is another page to fetch.
+    pub fn has_next(&self) -> bool {
+        self.next.is_some()
+    }
+
+    /// How many pages were fetched so far.
+    pub fn pages(&self) -> usize {
+        self.pages
+    }
+
+    /// Fetches the next page; `None` after the last one.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<String>>> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        let (page, next) = fetch_page(&self.transport, self.kind, &self.what, url).await?;
+        self.pages += 1;
+        self.next = next;
+        Ok(Some(page))
+    }
+
+    /// Fetches every remaining page and returns all items in order.
+    pub async fn collect_all(mut self) -> Result<Vec<String>> {
+        let mut all = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            all.extend(page);
+        }
+        Ok(all)
+    }
+}
+
+/// Every tag of `repository`, following `Link` headers (ggcr's `remote.List`).
+pub async fn list_tags(repository: &Repository, options: &Options) -> Result<Vec<String>> {
+    Lister::tags(repository, options).await?.collect_all().await
+}
+
+/// One page of the tags of `repository`: at most `n` tags (none sent when 0) after `last`
+/// (the Deckhouse client's `ListTags` with limit and last). `Link` is not followed; its
+/// target comes back in [`Page::next`].
+pub async fn list_tags_page(
+    repository: &Repository,
+    options: &Options,
+    n: usize,
+    last: Option<&str>,
+) -> Result<Page> {
+    let transport = options.session().pull(repository).await?;
+    let path = format!("/v2/{}/tags/list", repository.repository_str());
+    let url = page_url(&transport, &path, n, last)?;
+    let (items, next) = fetch_page(&transport, Kind::Tags, &repository.to_string(), url).await?;
+    Ok(Page {
+        items,
+        next: next.map(|u| u.to_string()),
+    })
+}
+
+/// Every repository of `registry`, following `Link` headers (ggcr's `remote.Catalog`).
+pub async fn catalog(registry: &Registry, options: &Options) -> Result<Vec<String>> {
+    Lister::catalog(registry, options)
+        .await?
+        .collect_all()
+        .await
+}
+
+/// One page of the catalog: at most `n` names after `last` (ggcr's `CatalogPage`, the
+/// Deckhouse client's `ListRepositories` with limit and last).
+pub async fn catalog_page(
+    registry: &Registry,
+    options: &Options,
+    n: usize,
+    last: Option<&str>,
+) -> Result<Page> {
+    let transport = options.session().catalog(registry).await?;
+    let url = page_url(&transport, "/v2/_catalog", n, last)?;
+    let (items, next) = fetch_page(&transport, Kind::Catalog, &registry.to_string(), url).await?;
+    Ok(Page {
+        items,
+        next: next.map(|u| u.to_string()),
+    })
+}
+
+fn page_url(transport: &Transport, path: &str, n: usize, last: Option<&str>) -> Result<Uri> {
+    let mut query = Vec::new();
+    if n > 0 {
+        query.push(format!("n={n}"));
+    }
+    if let Some(last) = last.filter(|l| !l.is_empty()) {
+        query.push(format!("last={}", encode_query_value(last)));
+    }
+    let pq = if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    };
+    transport
+        .url(&pq)
+        .map_err(|e| Error::transport("building a listing request for", path, e))
+}
+
+/// Percent-encodes everything but unreserved characters and `/`.
+fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+async fn fetch_page(
+    transport: &Transport,
+    kind: Kind,
+    what: &str,
+    url: Uri,
+) -> Result<(Vec<String>, Option<Uri>)> {
+    let req = Request::builder()
+        .method(Method::GET)
+        .uri(url.clone())
+        .header(ACCEPT, "application/json")
+        .body(Body::empty())
+        .map_err(|e| Error::protocol(kind.action(), what, e.to_string()))?;
+    let response = transport
+        .fetch_bytes(req, &[StatusCode::OK], LIST_PAGE_LIMIT)
+        .await
+        .map_err(|e| match e {
+            ocireg_transport::Error::BodyTooLarge { limit, .. } => Error::TooLarge {
+                what: "listing page",
+                reference: what.to_owned(),
+                size: limit + 1,
+                limit,
+            },
+            e => Error::transport(kind.action(), what, e),
+        })?;
+    let next = match response
+        .headers()
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(next_link)
+    {
+        Some(link) => Some(checked_link(transport, kind, what, &url, &link)?),
+        None => None,
+    };
+    let body = response.body();
+    let bad_json = |e: serde_json::Error| {
+        Error::protocol(
+            kind.action(),
+            what,
+            format!("the registry sent a malformed listing: {e}"),
+        )
+    };
+    let items = match kind {
+        Kind::Tags => serde_json::from_slice::<TagsBody>(body)
+            .map_err(bad_json)?
+            .tags
+            .unwrap_or_default(),
+        Kind::Catalog => serde_json::from_slice::<CatalogBody>(body)
+            .map_err(bad_json)?
+            .repositories
+            .unwrap_or_default(),
+    };
+    Ok((items, next))
+}
+
+/// Resolves a `Link` target and keeps it on the registry's scheme and host.
+fn checked_link(
+    transport: &Transport,
+    kind: Kind,
+    what: &str,
+    base: &Uri,
+    link: &str,
+) -> Result<Uri> {
+    let next = transport
+        .resolve_url(base, link, "pagination link")
+        .map_err(|e| Error::transport(kind.action(), what, e))?;
+    let same_origin = next.scheme_str() == base.scheme_str()
+        && next
+            .authority()
+            .zip(base.authority())
+            .is_some_and(|(a, b)| a.as_str().eq_ignore_ascii_case(b.as_str()));
+    if !same_origin {
+        return Err(Error::protocol(
+            kind.action(),
+            what,
+            format!(
+                "refusing pagination link {} to another host",
+                ocireg_transport::redact_url(&next.to_string())
+            ),
+        ));
+    }
+    Ok(next)
+}
+
+/// The target of the `rel="next"` entry of a `Link` header value, if any (only the text
+/// between `<` and `>` is used, as in ggcr).
+pub(crate) fn next_link(header: &str) -> Option<String> {
+    let mut rest = header;
+    while let Some(open) = rest.find('<') {
+        let after = &rest[open + 1..];
+        let close = after.find('>')?;
+        let target = &after[..close];
+        let params_end = after[close..].find('<').map_or(after.len(), |i| close + i);
+        let params = &after[close + 1..params_end];
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim().trim_end_matches(',').trim();
+            p.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("rel")
+                    && v.trim()
+                        .trim_matches('"')
+                        .split_ascii_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("next"))
+            })
+        });
+        if is_next {
+            return Some(target.to_owned());
+        }
+        rest = &after[params_end..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_header_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                r#"</v2/a/tags/list?n=2&last=b>; rel="next""#,
+                Some("/v2/a/tags/list?n=2&last=b"),
+            ),
+            (r"</x>; rel=next", Some("/x")),
+            (
+                r#"<https://r.example/v2/_catalog?last=z>; rel="next""#,
+                Some("https://r.example/v2/_catalog?last=z"),
+            ),
+            (r#"</prev>; rel="prev", </next>; rel="next""#, Some("/next")),
+            (r#"</a>; rel="prev""#, None),
+            (r#"</a>; title="x""#, None),
+            (r"no brackets; rel=next", None),
+            (r#"</unterminated; rel="next""#, None),
+            ("", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(next_link(input).as_deref(), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode_query_value("v1.2_x-y"), "v1.2_x-y");
+        assert_eq!(encode_query_value("a/b"), "a/b");
+        assert_eq!(encode_query_value("a b&c"), "a%20b%26c");
+    }
+}

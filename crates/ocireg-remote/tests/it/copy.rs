@@ -1,0 +1,211 @@
+//! Copies: across registries (digests kept), whole indexes and one platform, mounts within a
+//! registry (no layer bytes sent), and a re-copy that costs a handful of requests.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ocireg_remote::{BlobOutcome, CopyOptions, Direction, ProgressTracker};
+use ocireg_v1::{
+    Descriptor, Digest, Image, ImageIndex, IndexManifest, MediaType, Platform, async_trait,
+    validate,
+};
+
+use super::write_support::{self as support, Recording};
+
+/// An index of random images with platforms (random::index has none).
+#[derive(Debug)]
+struct PlatformIndex {
+    raw: Bytes,
+    images: Vec<(Digest, Arc<dyn Image>)>,
+}
+
+impl PlatformIndex {
+    async fn new(platforms: &[&str]) -> Self {
+        let mut manifest = IndexManifest::new(MediaType::OciImageIndex);
+        let mut images = Vec::new();
+        for (i, p) in platforms.iter().enumerate() {
+            let img = ocireg_v1::random::image(2048, 2, 500 + i as u64).expect("image");
+            let raw = img.raw_manifest().await.expect("raw");
+            let mut desc = Descriptor::for_bytes(img.media_type().await.expect("mt"), &raw);
+            desc.platform = Some(p.parse::<Platform>().expect("platform"));
+            images.push((desc.digest, img));
+            manifest.manifests.push(desc);
+        }
+        Self {
+            raw: Bytes::from(ocireg_v1::to_go_json(&manifest).expect("json")),
+            images,
+        }
+    }
+}
+
+#[async_trait]
+impl ImageIndex for PlatformIndex {
+    async fn raw_manifest(&self) -> ocireg_v1::Result<Bytes> {
+        Ok(self.raw.clone())
+    }
+    async fn media_type(&self) -> ocireg_v1::Result<MediaType> {
+        Ok(MediaType::OciImageIndex)
+    }
+    async fn image(&self, digest: Digest) -> ocireg_v1::Result<Arc<dyn Image>> {
+        self.images
+            .iter()
+            .find(|(d, _)| *d == digest)
+            .map(|(_, i)| Arc::clone(i))
+            .ok_or_else(|| ocireg_v1::Error::NotFound {
+                what: digest.to_string(),
+            })
+    }
+    async fn image_index(&self, digest: Digest) -> ocireg_v1::Result<Arc<dyn ImageIndex>> {
+        Err(ocireg_v1::Error::NotFound {
+            what: digest.to_string(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn copies_across_registries_keep_digests() {
+    let src = support::distribution().await;
+    let dst = support::in_process(false).await;
+    let opts = support::options();
+
+    let img = ocireg_v1::random::image(50_000, 3, 1).expect("image");
+    let want = img.digest().await.expect("digest");
+    ocireg_remote::write_image(&src.reference("cp/img:v1"), img, &opts)
+        .await
+        .expect("seed");
+    let got = ocireg_remote::copy(
+        &src.reference("cp/img:v1"),
+        &dst.reference("cp/img:v1"),
+        &opts,
+    )
+    .await
+    .expect("copy image");
+    assert_eq!(got, want);
+    let back = ocireg_remote::image(&dst.reference("cp/img:v1"), &opts)
+        .await
+        .expect("pull");
+    validate::image(&*back, validate::Options::default())
+        .await
+        .expect("valid");
+
+    let idx = PlatformIndex::new(&["linux/amd64", "linux/arm64", "linux/s390x"]).await;
+    let children: Vec<Digest> = idx.images.iter().map(|(d, _)| *d).collect();
+    let want = ocireg_v1::sha256(&idx.raw);
+    ocireg_remote::write_index(&src.reference("cp/idx:v1"), Arc::new(idx), &opts)
+        .await
+        .expect("seed index");
+    // The whole index, by digest to a tag.
+    let got = ocireg_remote::copy(
+        &src.reference(&format!("cp/idx@{want}")),
+        &dst.reference("cp/idx:all"),
+        &opts,
+    )
+    .await
+    .expect("copy index");
+    assert_eq!(got, want);
+    let back = ocireg_remote::index(&dst.reference("cp/idx:all"), &opts)
+        .await
+        .expect("pull index");
+    // (The fixture's configs carry no platform, so validate the children one by one.)
+    for child in &children {
+        let img = back.image(*child).await.expect("child");
+        validate::image(&*img, validate::Options::default())
+            .await
+            .expect("every child copied");
+    }
+    // One platform: the child's digest.
+    let one = CopyOptions::default().platform("linux/arm64".parse().expect("platform"));
+    let got = ocireg_remote::copy_with(
+        &src.reference("cp/idx:v1"),
+        &dst.reference("cp/arm:v1"),
+        &opts,
+        &one,
+    )
+    .await
+    .expect("copy one platform");
+    assert_eq!(got, children[1]);
+    let head = ocireg_remote::head(&dst.reference("cp/arm:v1"), &opts)
+        .await
+        .expect("head");
+    assert!(head.media_type.is_image(), "{head:?}");
+}
+
+#[tokio::test]
+async fn copies_within_a_registry_mount_and_recopies_are_cheap() {
+    let r = Recording::start().await;
+    let opts = support::options();
+    let img = ocireg_v1::random::image(300_000, 3, 2).expect("image");
+    let want = img.digest().await.expect("digest");
+    ocireg_remote::write_image(&r.reference("mnt/a:v1"), img, &opts)
+        .await
+        .expect("seed");
+
+    // A copy into another repository of the same registry sends no layer bytes.
+    r.reset();
+    let tracker = Arc::new(ProgressTracker::new());
+    let tracked = support::builder()
+        .progress(tracker.clone())
+        .build()
+        .expect("options");
+    let got = ocireg_remote::copy(&r.reference("mnt/a:v1"), &r.reference("mnt/b:v1"), &tracked)
+        .await
+        .expect("copy");
+    assert_eq!(got, want);
+    assert_eq!(r.upload_bytes(), 0, "nothing uploaded: {:?}", r.seen());
+    let mounts = r
+        .seen()
+        .iter()
+        .filter(|s| {
+            s.method == http::Method::POST
+                && s.query.contains("mount=")
+                && s.query.contains("from=mnt/a")
+        })
+        .count();
+    assert_eq!(mounts, 4, "one mount request per blob");
+    let pushed: Vec<_> = tracker
+        .snapshot()
+        .blobs
+        .into_iter()
+        .filter(|b| b.direction == Direction::Push)
+        .collect();
+    assert_eq!(pushed.len(), 4, "3 layers and the config");
+    assert!(
+        pushed
+            .iter()
+            .all(|b| b.outcome == Some(BlobOutcome::Mounted))
+    );
+    assert!(
+        !r.seen()
+            .iter()
+            .any(|s| s.method == http::Method::GET && s.path.contains("/blobs/")),
+        "no blob was even read from the source"
+    );
+
+    // A re-copy where everything exists, with a fresh session (so its ping counts).
+    r.reset();
+    let fresh = support::options();
+    let again = ocireg_remote::copy(&r.reference("mnt/a:v1"), &r.reference("mnt/b:v1"), &fresh)
+        .await
+        .expect("re-copy");
+    assert_eq!(again, want);
+    let seen: Vec<String> = r
+        .seen()
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    // GET /v2/ (ping), HEAD source tag, HEAD destination tag.
+    assert_eq!(seen.len(), 3, "{seen:?}");
+
+    // A retag within the repository: the manifest exists, only the tag is put.
+    r.reset();
+    ocireg_remote::copy(&r.reference("mnt/b:v1"), &r.reference("mnt/b:v2"), &fresh)
+        .await
+        .expect("retag");
+    let puts = r
+        .seen()
+        .iter()
+        .filter(|s| s.method == http::Method::PUT)
+        .count();
+    assert_eq!(puts, 1, "only the tag: {:?}", r.seen());
+    assert_eq!(r.upload_bytes(), 0);
+}

@@ -1,0 +1,344 @@
+//! The command line: clap definitions only.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure (network, registry or local error; `auth get` without credentials)
+  2  usage error (bad flag, argument, reference or platform)
+  3  not found (image, tag, digest or repository)
+  4  authentication or authorization failed
+
+Data (manifests, digests, tags, JSON) goes to stdout; progress, warnings and
+errors go to stderr.";
+
+/// crane is a tool for interacting with remote images and registries.
+#[derive(Debug, Parser)]
+#[command(
+    name = "crane",
+    version = ocireg_crane::VERSION,
+    about,
+    after_help = EXIT_CODES,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+#[expect(clippy::struct_excessive_bools, reason = "one field per crane flag")]
+pub(crate) struct Global {
+    /// Allow image references to be fetched without TLS (plain http, and no
+    /// certificate verification).
+    #[arg(long, global = true)]
+    pub(crate) insecure: bool,
+
+    /// Specifies the platform in the form os/arch[/variant][:osversion]
+    /// (e.g. linux/amd64); `all` means the whole index.
+    #[arg(long, global = true, value_name = "PLATFORM", default_value = "all")]
+    pub(crate) platform: String,
+
+    /// Enable debug logs (HTTP requests, redacted) and show the full cause of
+    /// errors.
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+
+    /// Allow pushing non-distributable (foreign) layers.
+    #[arg(long = "allow-nondistributable-artifacts", global = true)]
+    pub(crate) allow_nondistributable_artifacts: bool,
+
+    /// How many blobs or tags to move at once.
+    #[arg(
+        short = 'j',
+        long,
+        global = true,
+        value_name = "N",
+        default_value_t = ocireg_crane::DEFAULT_JOBS,
+        value_parser = parse_jobs
+    )]
+    pub(crate) jobs: usize,
+
+    /// No progress or informational messages on stderr (errors and warnings
+    /// still show).
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+}
+
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number of at least 1".to_owned()),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Efficiently copy a remote image from src to dst while retaining the
+    /// digest value.
+    #[command(visible_alias = "cp")]
+    Copy {
+        /// The image to copy (REGISTRY/REPO[:TAG|@DIGEST]; with --all-tags a repository).
+        src: String,
+        /// Where to copy it.
+        dst: String,
+        /// Copy all tags from SRC to DST.
+        #[arg(short = 'a', long)]
+        all_tags: bool,
+        /// Avoid overwriting existing tags in DST.
+        #[arg(short = 'n', long)]
+        no_clobber: bool,
+        /// Also copy the image's referrers (signatures, SBOMs, attestations).
+        #[arg(long)]
+        referrers: bool,
+    },
+
+    /// Get the manifest of an image.
+    Manifest {
+        /// The image reference.
+        image: String,
+    },
+
+    /// Get the digest of an image.
+    Digest {
+        /// The image reference.
+        image: String,
+        /// Print the full image reference by digest (REPO@DIGEST).
+        #[arg(long)]
+        full_ref: bool,
+    },
+
+    /// Get the config of an image.
+    Config {
+        /// The image reference.
+        image: String,
+    },
+
+    /// Read a blob from the registry.
+    Blob {
+        /// The blob, as REPO@DIGEST.
+        blob: String,
+    },
+
+    /// List the tags in a repo.
+    Ls {
+        /// The repository.
+        repo: String,
+        /// If true, print the full image reference.
+        #[arg(long)]
+        full_ref: bool,
+        /// If true, omit digest tags (e.g., ':sha256-...').
+        #[arg(short = 'O', long)]
+        omit_digest_tags: bool,
+    },
+
+    /// List the repos in a registry.
+    Catalog {
+        /// The registry (HOST[:PORT]).
+        registry: String,
+        /// If true, print the full repository references.
+        #[arg(long)]
+        full_ref: bool,
+    },
+
+    /// Efficiently tag a remote image.
+    Tag {
+        /// The image reference.
+        image: String,
+        /// The new tag, in the same repository.
+        tag: String,
+    },
+
+    /// Delete an image reference from its registry.
+    Delete {
+        /// The image reference.
+        image: String,
+    },
+
+    /// Log in or access credentials.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+
+    /// Run a registry.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+
+    /// Print the version.
+    Version,
+
+    /// Push FILE as an artifact that refers to IMAGE; prints the artifact's
+    /// REPO@DIGEST.
+    Attach {
+        /// The file to attach.
+        file: PathBuf,
+        /// The media type of FILE's blob.
+        media_type: String,
+        /// The artifactType of the artifact manifest.
+        artifact_type: String,
+        /// The image the artifact refers to.
+        image: String,
+    },
+
+    /// Print the referrers index of an image as JSON.
+    #[command(visible_alias = "referrers")]
+    Refs {
+        /// The image reference.
+        image: String,
+        /// Only referrers with this artifact type.
+        #[arg(long)]
+        artifact_type: Option<String>,
+    },
+
+    /// Print a shell completion script.
+    Completion {
+        /// The shell.
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuthCommand {
+    /// Implements a credential helper: prints the credentials for a registry
+    /// as {"Username": ..., "Secret": ...}.
+    Get {
+        /// The registry; read from stdin when absent.
+        registry: Option<String>,
+    },
+
+    /// Log in to a registry (stores the credentials in docker's config).
+    Login {
+        /// The registry (HOST[:PORT]).
+        server: String,
+        /// Username.
+        #[arg(short, long)]
+        username: Option<String>,
+        /// Password (prefer --password-stdin: command lines are visible to
+        /// other users).
+        #[arg(short, long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Take the password from stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+
+    /// Log out of a registry.
+    Logout {
+        /// The registry (HOST[:PORT]).
+        server: String,
+    },
+
+    /// Retrieves a token for a remote repo.
+    Token {
+        /// The repository.
+        repo: String,
+        /// Output in header format.
+        #[arg(short = 'H', long)]
+        header: bool,
+        /// Request push scopes.
+        #[arg(long)]
+        push: bool,
+        /// Scopes to mount from (repositories).
+        #[arg(short, long, value_delimiter = ',')]
+        mount: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegistryCommand {
+    /// Serve a registry implementation on an automatically chosen port (:0),
+    /// $PORT or --address. Blocks until interrupted; contents live in memory
+    /// unless --disk is given.
+    Serve {
+        /// Address to listen on.
+        #[arg(long)]
+        address: Option<String>,
+        /// Path to a directory where blobs will be stored.
+        #[arg(long)]
+        disk: Option<PathBuf>,
+    },
+}
+
+/// Shells `completion` supports.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Shell {
+    /// bash
+    Bash,
+    /// zsh
+    Zsh,
+    /// fish
+    Fish,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_command() {
+        let cli = Cli::try_parse_from([
+            "crane",
+            "copy",
+            "a",
+            "b",
+            "-j",
+            "8",
+            "--insecure",
+            "-q",
+            "-v",
+            "-n",
+            "-a",
+        ])
+        .expect("parses");
+        assert_eq!(cli.global.jobs, 8);
+        assert!(cli.global.insecure && cli.global.quiet && cli.global.verbose);
+        assert!(matches!(
+            cli.command,
+            Command::Copy {
+                all_tags: true,
+                no_clobber: true,
+                referrers: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn aliases_and_mounts() {
+        let cli = Cli::try_parse_from(["crane", "cp", "a", "b"]).expect("cp");
+        assert!(matches!(cli.command, Command::Copy { .. }));
+        let cli = Cli::try_parse_from(["crane", "referrers", "a"]).expect("referrers");
+        assert!(matches!(cli.command, Command::Refs { .. }));
+        let cli = Cli::try_parse_from(["crane", "auth", "token", "r", "-m", "a,b", "--mount", "c"])
+            .expect("token");
+        let Command::Auth(AuthCommand::Token { mount, .. }) = cli.command else {
+            panic!("not auth token");
+        };
+        assert_eq!(mount, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn usage_errors() {
+        for args in [
+            &["crane", "copy", "a"][..],
+            &["crane", "-j", "0", "version"],
+            &["crane", "auth", "login", "r", "-p", "x", "--password-stdin"],
+            &["crane", "nonsense"],
+            &["crane", "completion", "tcsh"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+}

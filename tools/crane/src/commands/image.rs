@@ -1,0 +1,109 @@
+//! The registry commands: copy, manifest, digest, config, blob, ls,
+//! catalog, tag, delete, attach and refs.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use ocireg_crane::Options;
+
+use super::{Outcome, stdout};
+use crate::printer::Printer;
+
+pub(super) async fn copy(
+    src: &str,
+    dst: &str,
+    all_tags: bool,
+    opts: &Options,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    if all_tags {
+        let tags = ocireg_crane::copy_repository(src, dst, opts).await?;
+        printer.info(&format!("copied {} tags from {src} to {dst}", tags.len()));
+    } else {
+        let digest = ocireg_crane::copy(src, dst, opts).await?;
+        printer.info(&format!("copied {src} to {dst} ({digest})"));
+    }
+    Ok(Outcome::Done)
+}
+
+pub(super) async fn manifest(reference: &str, opts: &Options) -> anyhow::Result<Outcome> {
+    let bytes = ocireg_crane::manifest(reference, opts).await?;
+    stdout(Printer::data(bytes))?;
+    Ok(Outcome::Done)
+}
+
+pub(super) async fn digest(
+    reference: &str,
+    full_ref: bool,
+    opts: &Options,
+) -> anyhow::Result<Outcome> {
+    let digest = ocireg_crane::digest(reference, full_ref, opts).await?;
+    stdout(Printer::line(&digest))?;
+    Ok(Outcome::Done)
+}
+
+pub(super) async fn config(reference: &str, opts: &Options) -> anyhow::Result<Outcome> {
+    let bytes = ocireg_crane::config(reference, opts).await?;
+    stdout(Printer::data(bytes))?;
+    Ok(Outcome::Done)
+}
+
+pub(super) async fn blob(reference: &str, opts: &Options) -> anyhow::Result<Outcome> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+    ocireg_crane::blob(reference, &mut out, opts).await?;
+    stdout(out.flush())?;
+    Ok(Outcome::Done)
+}
+
+pub(super) async fn ls(
+    repository: &str,
+    full_ref: bool,
+    omit_digest_tags: bool,
+    opts: &Options,
+) -> anyhow::Result<Outcome> {
+    let tags = ocireg_crane::list_tags(repository, full_ref, omit_digest_tags, opts).await?;
+    stdout(Printer::lines(tags))?;
+    Ok(Outcome::Done)
+}
+
+pub(super) async fn catalog(
+    registry: &str,
+    full_ref: bool,
+    opts: &Options,
+) -> anyhow::Result<Outcome> {
+    let repos = ocireg_crane::catalog(registry, full_ref, opts).await?;
+    stdout(Printer::lines(repos))?;
+    Ok(Outcome::Done)
+}
+
+pub(super) async fn tag(reference: &str, tag: &str, opts: &Options) -> anyhow::Result<Outcome> {
+    ocireg_crane::tag(reference, tag, opts).await?;
+    Ok(Outcome::Done)
+}
+
+pub(super) async fn delete(reference: &str, opts: &Options) -> anyhow::Result<Outcome> {
+    ocireg_crane::delete(reference, opts).await?;
+    Ok(Outcome::Done)
+}
+
+pub(super) async fn attach(
+    file: &Path,
+    media_type: &str,
+    artifact_type: &str,
+    image: &str,
+    opts: &Options,
+) -> anyhow::Result<Outcome> {
+    let written = ocireg_crane::attach(file, media_type, artifact_type, image, opts).await?;
+    stdout(Printer::line(&written))?;
+    Ok(Outcome::Done)
+}
+
+pub(super) async fn refs(
+    image: &str,
+    artifact_type: Option<&str>,
+    opts: &Options,
+) -> anyhow::Result<Outcome> {
+    let index = ocireg_crane::referrers(image, artifact_type, opts).await?;
+    stdout(Printer::data(index))?;
+    Ok(Outcome::Done)
+}

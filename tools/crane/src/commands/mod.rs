@@ -1,0 +1,88 @@
+//! One function per command: flags into [`Options`], one library call, output.
+
+use anyhow::Context as _;
+use ocireg_crane::Options;
+
+use crate::cli::{Command, Global};
+use crate::printer::Printer;
+
+mod auth;
+mod image;
+mod misc;
+mod registry;
+
+/// How a command that did not fail ends.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Exit 0.
+    Done,
+    /// Exit with this code without an error message (the credential-helper
+    /// protocol's "not found").
+    Exit(u8),
+}
+
+/// The options every command shares, from the global flags.
+pub(crate) fn options(global: &Global, printer: &Printer) -> ocireg_crane::Result<Options> {
+    let mut opts = Options::new()
+        .with_insecure(global.insecure)
+        .with_platform_str(&global.platform)?
+        .with_jobs(global.jobs)
+        .with_allow_nondistributable(global.allow_nondistributable_artifacts)
+        .with_verbose(global.verbose)
+        .with_user_agent_suffix(ocireg_crane::user_agent_suffix());
+    if let Some(progress) = crate::progress::reporter(printer) {
+        opts = opts.with_progress(progress);
+    }
+    Ok(opts)
+}
+
+/// Runs one command.
+pub(crate) async fn run(
+    command: Command,
+    opts: Options,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Copy {
+            src,
+            dst,
+            all_tags,
+            no_clobber,
+            referrers,
+        } => {
+            let opts = opts.with_no_clobber(no_clobber).with_referrers(referrers);
+            image::copy(&src, &dst, all_tags, &opts, printer).await
+        }
+        Command::Manifest { image } => image::manifest(&image, &opts).await,
+        Command::Digest { image, full_ref } => image::digest(&image, full_ref, &opts).await,
+        Command::Config { image } => image::config(&image, &opts).await,
+        Command::Blob { blob } => image::blob(&blob, &opts).await,
+        Command::Ls {
+            repo,
+            full_ref,
+            omit_digest_tags,
+        } => image::ls(&repo, full_ref, omit_digest_tags, &opts).await,
+        Command::Catalog { registry, full_ref } => image::catalog(&registry, full_ref, &opts).await,
+        Command::Tag { image, tag } => image::tag(&image, &tag, &opts).await,
+        Command::Delete { image } => image::delete(&image, &opts).await,
+        Command::Attach {
+            file,
+            media_type,
+            artifact_type,
+            image,
+        } => image::attach(&file, &media_type, &artifact_type, &image, &opts).await,
+        Command::Refs {
+            image,
+            artifact_type,
+        } => image::refs(&image, artifact_type.as_deref(), &opts).await,
+        Command::Auth(command) => auth::run(command, &opts, printer).await,
+        Command::Registry(command) => registry::run(command, &opts, printer).await,
+        Command::Version => misc::version(),
+        Command::Completion { shell } => misc::completion(shell),
+    }
+}
+
+/// Context for a failed write of data to stdout.
+pub(crate) fn stdout<T>(result: std::io::Result<T>) -> anyhow::Result<T> {
+    result.context("writing to stdout")
+}

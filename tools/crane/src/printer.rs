@@ -1,0 +1,112 @@
+//! Where output goes: data to stdout, everything else to stderr; `--quiet`
+//! and colour decided once.
+
+use std::io::{self, IsTerminal as _, Write as _};
+
+/// How `crane` writes.
+#[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent settings, decided once at start"
+)]
+pub(crate) struct Printer {
+    quiet: bool,
+    verbose: bool,
+    color: bool,
+    stderr_is_terminal: bool,
+}
+
+impl Printer {
+    pub(crate) fn new(quiet: bool, verbose: bool) -> Self {
+        let stderr_is_terminal = io::stderr().is_terminal();
+        Self {
+            quiet,
+            verbose,
+            color: stderr_is_terminal && color_allowed(),
+            stderr_is_terminal,
+        }
+    }
+
+    pub(crate) fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    pub(crate) fn verbose(&self) -> bool {
+        self.verbose
+    }
+
+    pub(crate) fn color(&self) -> bool {
+        self.color
+    }
+
+    pub(crate) fn stderr_is_terminal(&self) -> bool {
+        self.stderr_is_terminal
+    }
+
+    /// Data, exactly these bytes.
+    pub(crate) fn data(bytes: impl AsRef<[u8]>) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        out.write_all(bytes.as_ref())?;
+        out.flush()
+    }
+
+    /// Data, one line.
+    pub(crate) fn line(text: &str) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        writeln!(out, "{text}")?;
+        out.flush()
+    }
+
+    /// Data, one line per item.
+    pub(crate) fn lines<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> io::Result<()> {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        for item in items {
+            writeln!(out, "{}", item.as_ref())?;
+        }
+        out.flush()
+    }
+
+    /// An informational message on stderr, unless `--quiet`.
+    pub(crate) fn info(&self, text: &str) {
+        if !self.quiet {
+            let _ = writeln!(io::stderr().lock(), "{text}");
+        }
+    }
+
+    /// A warning on stderr, also with `--quiet`.
+    pub(crate) fn warn(&self, text: &str) {
+        let _ = writeln!(io::stderr().lock(), "{}", self.paint("WARNING", text));
+    }
+
+    /// A registry warning, shown once at the end as ggcr's crane does.
+    pub(crate) fn registry_warning(&self, text: &str) {
+        let _ = writeln!(io::stderr().lock(), "{}", self.paint("[WARNING]", text));
+    }
+
+    /// The failure line, the hint below it.
+    pub(crate) fn error(&self, message: &str, hint: Option<&str>) {
+        let mut err = io::stderr().lock();
+        let label = if self.color {
+            "\x1b[1;31mError\x1b[0m"
+        } else {
+            "Error"
+        };
+        let _ = writeln!(err, "{label}: {message}");
+        if let Some(hint) = hint {
+            let _ = writeln!(err, "hint: {hint}");
+        }
+    }
+
+    fn paint(&self, label: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[33m{label}: {text}\x1b[0m")
+        } else {
+            format!("{label}: {text}")
+        }
+    }
+}
+
+/// `NO_COLOR` (any value) and `TERM=dumb` turn colour off.
+fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}

@@ -1,0 +1,11 @@
+//! Runs the built `crane` binary: exit codes, stdout and stderr.
+//!
+//! Every run gets a fresh HOME and DOCKER_CONFIG and an otherwise empty
+//! environment, so no credentials or settings of the machine leak in.
+
+mod auth;
+mod basics;
+mod registry;
+mod remote;
+mod support;
+mod token;

@@ -1,0 +1,97 @@
+//! `crane auth token` against CNCF distribution with token auth.
+
+use ocireg_testsupport::{Distribution, TokenServer, User};
+
+use crate::support::{Crane, runtime};
+
+const PASSWORD: &str = "canary-t0ken-pa55";
+
+#[test]
+fn token_from_a_real_registry() {
+    let rt = runtime();
+    let (tokens, registry) = rt.block_on(async {
+        let tokens = TokenServer::builder()
+            .user(User::new("alice", PASSWORD).allow("team/app", ["pull", "push"]))
+            .start()
+            .await
+            .expect("token server");
+        let registry = Distribution::builder()
+            .token_auth(&tokens)
+            .start()
+            .await
+            .expect("distribution (run scripts/install-deps.sh)");
+        (tokens, registry)
+    });
+    let host = registry.host().to_owned();
+    let repo = format!("{host}/team/app");
+    let crane = Crane::new();
+
+    // Anonymous: token services hand out tokens without access, as Docker Hub does.
+    let run = crane.run(&["auth", "token", &repo]);
+    assert!(run.ok().starts_with("{\"token\":"), "{run:?}");
+    assert!(tokens.requests().iter().all(|r| r.username.is_none()));
+
+    crane
+        .run_with_stdin(
+            &["auth", "login", &host, "-u", "alice", "--password-stdin"],
+            PASSWORD,
+        )
+        .ok();
+
+    let run = crane.run(&["auth", "token", &repo]);
+    let json: serde_json::Value = serde_json::from_str(run.ok()).expect("token JSON");
+    let token = json["token"].as_str().expect("token field");
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    assert!(!run.stderr.contains(PASSWORD) && !run.stdout.contains(PASSWORD));
+
+    let run = crane.run(&["auth", "token", "-H", "--push", &repo]);
+    assert!(run.ok().starts_with("Authorization: Bearer "), "{run:?}");
+    let push = tokens.requests().iter().any(|r| {
+        r.scopes
+            .iter()
+            .any(|s| s == "repository:team/app:push,pull")
+    });
+    assert!(push, "{:?}", tokens.requests());
+
+    // Wrong credentials are an authentication failure.
+    crane
+        .run_with_stdin(
+            &["auth", "login", &host, "-u", "alice", "--password-stdin"],
+            "wrong",
+        )
+        .ok();
+    let run = crane.run(&["auth", "token", &repo]);
+    let stderr = run.failed_with(4);
+    assert!(
+        stderr.starts_with(&format!("Error: getting a token for {repo}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("crane auth login {host}")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong\n") && !stderr.contains(PASSWORD),
+        "{stderr}"
+    );
+
+    rt.block_on(async {
+        registry.stop().await.expect("stop");
+    });
+    drop(tokens);
+}
+
+#[test]
+fn token_from_an_unreachable_registry_fails_with_a_hint() {
+    let port = ocireg_testsupport::free_port().expect("port");
+    let run = Crane::new().run(&["auth", "token", &format!("127.0.0.1:{port}/app")]);
+    let stderr = run.failed_with(1);
+    assert!(
+        stderr.starts_with("Error: getting a token for 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: check that the registry is running"),
+        "{stderr}"
+    );
+}
