@@ -64,6 +64,7 @@
 
 pub use ocireg_authn::{LoginOutcome, LogoutOutcome, Secret, Stored};
 pub use ocireg_registry::RunningRegistry;
+pub use ocireg_transport::parse_warning_header;
 pub use ocireg_v1::{Digest, Platform};
 pub use tokio::runtime;
 
@@ -79,7 +80,7 @@ pub use crate::ops::{
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{BlobOutcome, NoProgress, Progress, Summary, human_bytes};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
-pub use crate::warnings::{Warnings, parse_warning_header};
+pub use crate::warnings::Warnings;
 
 /// The version of crane and of this library.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

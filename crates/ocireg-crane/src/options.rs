@@ -332,11 +332,15 @@ impl Options {
     /// first use: `--insecure`, the user agent, and the `HttpHeaders` of
     /// docker's config file (except `User-Agent`, as ggcr). A config file that
     /// cannot be read only loses its headers (logged at debug level), as in
-    /// crane.
+    /// crane. Registry `Warning` headers go to [`warnings`](Self::warnings),
+    /// each distinct text once.
     pub async fn client(&self) -> Result<Client> {
         self.client
             .get_or_try_init(|| async {
-                let mut builder = Client::builder().insecure(self.insecure);
+                let warnings = self.warnings.clone();
+                let mut builder = Client::builder()
+                    .insecure(self.insecure)
+                    .warning_sink(move |text| warnings.add(text));
                 if let Some(suffix) = &self.user_agent_suffix {
                     builder = builder.user_agent_suffix(suffix.clone());
                 }

@@ -1,29 +1,48 @@
 //! Registry `Warning` headers, collected during a command and shown once at
 //! the end (ggcr's crane prints them as `[WARNING]: <msg>` on exit).
+//!
+//! [`Options::client`](crate::Options::client) hands every code-299 warning
+//! the transport sees to the options' [`Warnings`].
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use ocireg_transport::{MAX_WARNING_BYTES, parse_warning_header};
+
 /// The warnings registries sent during a command, without duplicates, in
 /// the order first seen. Cheap to clone; clones share the list.
+///
+/// At most [`MAX_WARNING_BYTES`] of distinct text is kept (the distribution
+/// spec's bound on one response's warnings), so a registry that varies its
+/// warning on every response cannot flood the terminal; later texts are
+/// dropped.
 #[derive(Clone, Debug, Default)]
 pub struct Warnings {
-    seen: Arc<Mutex<Vec<String>>>,
+    seen: Arc<Mutex<Seen>>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    texts: Vec<String>,
+    bytes: usize,
 }
 
 impl Warnings {
-    /// Records a warning text unless it was seen already.
+    /// Records a warning text unless it is empty, was seen already, or would
+    /// take the collected text over [`MAX_WARNING_BYTES`].
     pub fn add(&self, text: impl Into<String>) {
         let text = text.into();
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        if !text.is_empty() && !seen.contains(&text) {
-            seen.push(text);
+        let bytes = seen.bytes + text.len();
+        if !text.is_empty() && bytes <= MAX_WARNING_BYTES && !seen.texts.contains(&text) {
+            seen.texts.push(text);
+            seen.bytes = bytes;
         }
     }
 
-    /// Records the text of a `Warning` header value if it is one crane shows
-    /// (code 299, see [`parse_warning_header`]).
+    /// Records the texts of a `Warning` header value that crane shows (code
+    /// 299, see [`parse_warning_header`]).
     pub fn add_header(&self, value: &str) {
-        if let Some(text) = parse_warning_header(value) {
+        for text in parse_warning_header(value) {
             self.add(text);
         }
     }
@@ -31,7 +50,9 @@ impl Warnings {
     /// Takes the warnings collected so far, leaving none.
     #[must_use]
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.seen.lock().unwrap_or_else(PoisonError::into_inner))
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.bytes = 0;
+        std::mem::take(&mut seen.texts)
     }
 
     /// Whether no warning was collected.
@@ -40,60 +61,14 @@ impl Warnings {
         self.seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .texts
             .is_empty()
     }
-}
-
-/// The text of a `Warning: 299 - "<text>"` header value (RFC 7234 §5.5,
-/// as the distribution spec uses it); other codes and malformed values give
-/// `None`. Quoted-pair escapes (`\"`, `\\`) are undone and control
-/// characters dropped, so a registry cannot write escape sequences to the
-/// terminal.
-#[must_use]
-pub fn parse_warning_header(value: &str) -> Option<String> {
-    let rest = value.trim().strip_prefix("299")?;
-    let rest = rest.trim_start().strip_prefix('-')?.trim_start();
-    let mut chars = rest.strip_prefix('"')?.chars();
-    let mut text = String::new();
-    loop {
-        match chars.next()? {
-            '"' => break,
-            '\\' => text.push(chars.next()?),
-            c => text.push(c),
-        }
-    }
-    text.retain(|c| !c.is_control());
-    let text = text.trim().to_owned();
-    (!text.is_empty()).then_some(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn warning_header_table() {
-        let table = [
-            (
-                r#"299 - "deprecated repository""#,
-                Some("deprecated repository"),
-            ),
-            (
-                r#"299 - "with \"quotes\" inside" "Sat, 25 Aug 2012""#,
-                Some(r#"with "quotes" inside"#),
-            ),
-            (r#"  299  -  "spaced"  "#, Some("spaced")),
-            (r#"199 - "other code""#, None),
-            (r#"299 registry.example "agent""#, None),
-            (r#"299 - "unterminated"#, None),
-            (r#"299 - """#, None),
-            ("299 - \"esc\u{1b}[31mape\"", Some("esc[31mape")),
-            ("", None),
-        ];
-        for (input, want) in table {
-            assert_eq!(parse_warning_header(input).as_deref(), want, "{input:?}");
-        }
-    }
 
     #[test]
     fn warnings_are_deduplicated_and_taken_once() {
@@ -102,11 +77,26 @@ mod tests {
         w.add("a");
         shared.add("b");
         w.add("a");
+        w.add("");
         w.add_header(r#"299 - "b""#);
-        w.add_header(r#"299 - "c""#);
+        w.add_header(r#"299 - "c", 199 - "not shown", 299 - "d""#);
         assert!(!w.is_empty());
-        assert_eq!(w.take(), ["a", "b", "c"]);
+        assert_eq!(w.take(), ["a", "b", "c", "d"]);
         assert!(shared.is_empty());
         assert!(w.take().is_empty());
+    }
+
+    #[test]
+    fn collected_text_is_capped() {
+        let w = Warnings::default();
+        let long = "x".repeat(MAX_WARNING_BYTES - 10);
+        w.add(long.clone());
+        w.add("0123456789A");
+        w.add("0123456789");
+        w.add("more");
+        assert_eq!(w.take(), [long, "0123456789".to_owned()]);
+        // Taking frees the budget.
+        w.add("more");
+        assert_eq!(w.take(), ["more"]);
     }
 }

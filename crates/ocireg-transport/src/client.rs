@@ -24,6 +24,7 @@ use crate::redact::{redact_header, redact_url};
 use crate::retry::RetryPolicy;
 use crate::target::{Origin, check_target, resolve};
 use crate::tls::{TlsConfigs, TlsSettings, TrustRoots, parse_pem_certs, read_pem_file};
+use crate::warning::WarningSink;
 
 /// The user agent: `ocireg/<version>`.
 pub const USER_AGENT_BASE: &str = concat!("ocireg/", env!("CARGO_PKG_VERSION"));
@@ -177,6 +178,7 @@ pub struct ClientBuilder {
     error_body_limit: usize,
     repo_auth: RepoAuth,
     pool_idle_timeout: Duration,
+    warning_sink: Option<WarningSink>,
 }
 
 impl Default for ClientBuilder {
@@ -204,6 +206,7 @@ impl Default for ClientBuilder {
             error_body_limit: DEFAULT_ERROR_BODY_LIMIT,
             repo_auth: RepoAuth::Never,
             pool_idle_timeout: Duration::from_secs(90),
+            warning_sink: None,
         }
     }
 }
@@ -341,6 +344,22 @@ impl ClientBuilder {
         self
     }
 
+    /// Receives the text of every registry warning: each `Warning` header with warn-code 299
+    /// (`299 <agent> "<text>" [<date>]`, RFC 7234 §5.5) on any response from a registry's own
+    /// origin, pings and retried attempts included (default: none; warnings are dropped).
+    ///
+    /// The text is unescaped, stripped of control characters and trimmed (see
+    /// [`parse_warning_header`](crate::parse_warning_header)). Other codes, header values over
+    /// [`MAX_WARNING_BYTES`](crate::MAX_WARNING_BYTES) and anything beyond that many warning
+    /// bytes in one response are ignored. Responses of token services and of redirect targets
+    /// on other hosts (CDNs) never reach the sink. The same text arrives once per response
+    /// that carries it: deduplicating is the caller's job (crane shows each once at exit).
+    /// The sink runs on the task that sent the request; keep it quick.
+    pub fn warning_sink(mut self, sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.warning_sink = Some(WarningSink::new(sink));
+        self
+    }
+
     /// Short timeouts and millisecond backoffs, no proxy, no `certs.d` lookup: for tests.
     pub fn for_tests(self) -> Self {
         self.retry(RetryPolicy::fast_for_tests())
@@ -407,6 +426,7 @@ impl ClientBuilder {
                 token_response_limit: self.token_response_limit,
                 error_body_limit: self.error_body_limit,
                 repo_auth: self.repo_auth,
+                warning_sink: self.warning_sink,
                 tokens: Mutex::new(HashMap::new()),
                 hasher: std::collections::hash_map::RandomState::new(),
             }),
@@ -472,6 +492,7 @@ pub(crate) struct ClientInner {
     pub(crate) token_response_limit: u64,
     pub(crate) error_body_limit: usize,
     repo_auth: RepoAuth,
+    warning_sink: Option<WarningSink>,
     pub(crate) tokens: Mutex<HashMap<TokenKey, CachedToken>>,
     hasher: std::collections::hash_map::RandomState,
 }
@@ -506,8 +527,9 @@ pub(crate) struct HopPolicy<'a> {
     /// The origin that receives `authorization` (the registry, or the token realm).
     pub(crate) credential_origin: Option<&'a Origin>,
     pub(crate) authorization: Option<&'a HeaderValue>,
-    /// Whether the configured extra headers go to the registry origin.
-    pub(crate) extra_headers: bool,
+    /// A request to the registry API (false for token exchanges): the configured extra
+    /// headers go to the registry origin, and its `Warning` headers to the warning sink.
+    pub(crate) registry_request: bool,
     /// What the redirect targets are called in errors.
     pub(crate) what: &'static str,
 }
@@ -650,7 +672,7 @@ impl ClientInner {
             }
         }
         h.insert(USER_AGENT, self.user_agent.clone());
-        if origin == *policy.registry && policy.extra_headers {
+        if origin == *policy.registry && policy.registry_request {
             for (k, v) in &self.headers {
                 h.insert(k, v.clone());
             }
@@ -706,6 +728,12 @@ impl ClientInner {
             for (k, v) in response.headers() {
                 tracing::trace!(header = %k, value = %redact_header(k, v), "response header");
             }
+        }
+        if let Some(sink) = &self.warning_sink
+            && policy.registry_request
+            && origin == *policy.registry
+        {
+            sink.deliver(response.headers());
         }
         let (parts, incoming) = response.into_parts();
         let body =

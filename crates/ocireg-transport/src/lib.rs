@@ -38,7 +38,11 @@
 //!   `scope`, `service`, `mount`, `from`, `digest`, `n`, `last` become `REDACTED`; userinfo is
 //!   dropped) and sensitive headers as `Bearer <redacted>`. Token and blob bodies are never
 //!   logged; secrets are [`ocireg_authn::Secret`]s whose `Debug` is `****`.
-//! - Limits: token responses 1 MiB, error bodies 64 KiB read and at most 1 KiB shown.
+//! - Limits: token responses 1 MiB, error bodies 64 KiB read and at most 1 KiB shown,
+//!   `Warning` headers 4096 bytes per response.
+//! - Registry `Warning: 299` texts go to the [`ClientBuilder::warning_sink`] only from the
+//!   registry's own origin, never from token services or other hosts, with control
+//!   characters removed.
 //!
 //! # Retries
 //!
@@ -123,6 +127,7 @@ pub use retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 pub use scope::{ACTION_DELETE, ACTION_PULL, ACTION_PUSH, Scope, Scopes};
 pub use tls::TrustRoots;
 pub use transport::Transport;
+pub use warning::{MAX_WARNING_BYTES, WARNING_CODE, parse_warning_header};
 
 mod body;
 mod challenge;
@@ -136,3 +141,4 @@ mod target;
 mod tls;
 mod token;
 mod transport;
+mod warning;

@@ -256,7 +256,7 @@ async fn ping_one(
         registry: &origin,
         credential_origin: None,
         authorization: None,
-        extra_headers: true,
+        registry_request: true,
         what: "redirect",
     };
     let (response, final_uri) = retrying(
@@ -497,7 +497,7 @@ impl Transport {
                 registry: &self.inner.origin,
                 credential_origin: Some(&self.inner.origin),
                 authorization: authorization.as_ref(),
-                extra_headers: true,
+                registry_request: true,
                 what: "redirect",
             };
             let (response, final_uri) = if replayable {
@@ -830,7 +830,7 @@ impl Transport {
             registry: &self.inner.origin,
             credential_origin: Some(realm_origin),
             authorization,
-            extra_headers: false,
+            registry_request: false,
             what: "token service redirect",
         }
     }

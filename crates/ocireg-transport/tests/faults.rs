@@ -962,3 +962,73 @@ async fn trace_logs_and_errors_never_show_secrets() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn registry_warnings_reach_the_sink_but_token_and_cdn_warnings_do_not() {
+    with_timeout(LIMIT, async {
+        let auth = FaultServer::with_handler(|_: &RecordedRequest| {
+            token_reply("t").header("Warning", r#"299 - "from the token service""#)
+        })
+        .await
+        .unwrap();
+        let cdn = FaultServer::with_handler(|_: &RecordedRequest| {
+            Reply::ok()
+                .body("blob")
+                .header("Warning", r#"299 - "from the cdn""#)
+        })
+        .await
+        .unwrap();
+        let blob_url = cdn.url_for("/blob");
+        let attempts = Arc::new(Mutex::new(0));
+        let registry = bearer_registry(auth.url_for("/token"), move |req| {
+            let deprecated = r#"299 - "this \"registry\" is deprecated""#;
+            match req.path() {
+                MANIFEST => {
+                    let mut n = attempts.lock().unwrap();
+                    *n += 1;
+                    let reply = if *n == 1 {
+                        Reply::status(503)
+                    } else {
+                        Reply::ok().body("m")
+                    };
+                    reply
+                        .header("Warning", deprecated)
+                        .header("Warning", r#"199 - "not a registry warning""#)
+                        .header("Warning", format!(r#"299 - "{}""#, "x".repeat(5000)))
+                }
+                "/v2/repo/blobs/sha256:00" => Reply::redirect(307, blob_url.clone())
+                    .header("Warning", r#"299 - "redirecting", 299 - "twice""#),
+                _ => Reply::status(404),
+            }
+        })
+        .await;
+        let got = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = Arc::clone(&got);
+        let client = builder()
+            .warning_sink(move |text| sink.lock().unwrap().push(text.to_owned()))
+            .build()
+            .unwrap();
+        let t = transport(&client, &registry.host(), Scopes::pull("repo"), anonymous()).await;
+        let resp = t.fetch_bytes(get(MANIFEST), OK, 1024).await.unwrap();
+        assert_eq!(resp.body().as_ref(), b"m");
+        let resp = t
+            .fetch_bytes(get("/v2/repo/blobs/sha256:00"), OK, 1024)
+            .await
+            .unwrap();
+        assert_eq!(resp.body().as_ref(), b"blob");
+        assert_eq!(auth.request_count(), 1, "the token service was asked");
+        assert_eq!(cdn.request_count(), 1, "the cdn was asked");
+        // Once per response that carried it (the 503 and the retried 200): deduplicating is
+        // the caller's job.
+        assert_eq!(
+            *got.lock().unwrap(),
+            [
+                r#"this "registry" is deprecated"#,
+                r#"this "registry" is deprecated"#,
+                "redirecting",
+                "twice",
+            ]
+        );
+    })
+    .await;
+}

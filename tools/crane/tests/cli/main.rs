@@ -9,3 +9,4 @@ mod registry;
 mod remote;
 mod support;
 mod token;
+mod warnings;
