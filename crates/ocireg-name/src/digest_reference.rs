@@ -1,11 +1,8 @@
 //! [`DigestReference`]: a repository plus a content digest (ggcr
 //! `name.Digest`).
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::tag::split_tag;
-use crate::{Action, Digest, Error, Options, Registry, Repository, Tag};
+use crate::{Digest, Error, Options, Repository, Tag};
 
 /// A digest reference such as `ubuntu@sha256:<64 hex>` (ggcr
 /// `name.Digest`; renamed so that it does not clash with the hash value
@@ -97,16 +94,6 @@ impl DigestReference {
         }
     }
 
-    /// The repository.
-    pub fn repository(&self) -> &Repository {
-        &self.repository
-    }
-
-    /// The registry.
-    pub fn registry(&self) -> &Registry {
-        self.repository.registry()
-    }
-
     /// The digest.
     pub fn digest(&self) -> Digest {
         self.digest
@@ -118,57 +105,17 @@ impl DigestReference {
         self.tag.as_deref()
     }
 
-    /// The fully qualified name, `<registry>/<repository>@<digest>`.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// What names the manifest in the registry's API: the digest as a
     /// string (`sha256:<hex>`).
     pub fn identifier(&self) -> &str {
         self.name.rsplit_once('@').map_or("", |(_, digest)| digest)
     }
-
-    /// The repository the digest is in (ggcr `Context()`).
-    pub fn context(&self) -> &Repository {
-        &self.repository
-    }
-
-    /// The token scope for `action` on the digest's repository.
-    pub fn scope(&self, action: Action) -> String {
-        self.repository.scope(action)
-    }
-
-    /// The token scope with free-form actions.
-    pub fn scope_str(&self, actions: &str) -> String {
-        self.repository.scope_str(actions)
-    }
 }
 
-impl FromStr for DigestReference {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::new(s)
-    }
-}
-
-/// The input as the user wrote it (ggcr `String()`), tag included; see
-/// [`DigestReference::name`] for the fully qualified form.
-impl fmt::Display for DigestReference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
-
-impl fmt::Debug for DigestReference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DigestReference")
-            .field("name", &self.name)
-            .field("original", &self.original)
-            .finish_non_exhaustive()
-    }
-}
-
+crate::string_form::impl_reference_common!(
+    DigestReference,
+    "digest",
+    "<registry>/<repository>@<digest>"
+);
 crate::string_form::impl_identity_by_name!(DigestReference);
 crate::string_form::impl_serde!(DigestReference);

@@ -1,5 +1,7 @@
-//! Shared trait impls: serde as the string form, and identity (equality,
-//! ordering, hashing) on the canonical `name()`.
+//! Shared trait impls: serde as the string form, identity (equality,
+//! ordering, hashing) on the canonical `name()`, and the accessors and
+//! string impls that [`Tag`](crate::Tag) and
+//! [`DigestReference`](crate::DigestReference) have in common.
 
 /// `Serialize` as the `Display` form; `Deserialize` through `FromStr`
 /// (default, weak options), like ggcr's `MarshalJSON`/`UnmarshalJSON`.
@@ -53,4 +55,73 @@ macro_rules! impl_identity_by_name {
     };
 }
 
-pub(crate) use {impl_identity_by_name, impl_serde};
+/// What a reference into a repository ([`Tag`](crate::Tag),
+/// [`DigestReference`](crate::DigestReference)) has in common: the
+/// repository accessors, its name, the token scopes, `FromStr` through
+/// `new`, `Display` as the input as written and a `Debug` of name and
+/// input.
+///
+/// The type needs the fields `repository: Repository`, `name: String` and
+/// `original: String`, and an associated `new(&str) -> Result<Self,
+/// Error>`. `$what` is the word the docs use for it ("tag", "digest").
+macro_rules! impl_reference_common {
+    ($ty:ident, $what:literal, $name_form:literal) => {
+        impl $ty {
+            /// The repository.
+            pub fn repository(&self) -> &$crate::Repository {
+                &self.repository
+            }
+
+            /// The registry.
+            pub fn registry(&self) -> &$crate::Registry {
+                self.repository.registry()
+            }
+
+            #[doc = concat!("The fully qualified name, `", $name_form, "`.")]
+            pub fn name(&self) -> &str {
+                &self.name
+            }
+
+            #[doc = concat!("The repository the ", $what, " is in (ggcr `Context()`).")]
+            pub fn context(&self) -> &$crate::Repository {
+                &self.repository
+            }
+
+            #[doc = concat!("The token scope for `action` on the ", $what, "'s repository.")]
+            pub fn scope(&self, action: $crate::Action) -> String {
+                self.repository.scope(action)
+            }
+
+            /// The token scope with free-form actions.
+            pub fn scope_str(&self, actions: &str) -> String {
+                self.repository.scope_str(actions)
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::Error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::new(s)
+            }
+        }
+
+        #[doc = concat!("The input as the user wrote it (ggcr `String()`); see [`", stringify!($ty), "::name`] for the fully qualified form.")]
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.original)
+            }
+        }
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("name", &self.name)
+                    .field("original", &self.original)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+pub(crate) use {impl_identity_by_name, impl_reference_common, impl_serde};

@@ -1,10 +1,7 @@
 //! [`Tag`]: a repository plus a tag (ggcr `name.Tag`).
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::error::{StrictRule, TagRule};
-use crate::{Action, Error, Options, Registry, Repository};
+use crate::{Error, Options, Repository};
 
 /// Longest tag, in characters.
 const MAX_TAG_LEN: usize = 128;
@@ -122,72 +119,18 @@ impl Tag {
         self.repository
     }
 
-    /// The repository.
-    pub fn repository(&self) -> &Repository {
-        &self.repository
-    }
-
-    /// The registry.
-    pub fn registry(&self) -> &Registry {
-        self.repository.registry()
-    }
-
     /// The tag, after defaulting (ggcr `TagStr()`).
     pub fn tag_str(&self) -> &str {
         &self.identifier
-    }
-
-    /// The fully qualified name, `<registry>/<repository>:<tag>`.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// What names the manifest in the registry's API: the tag.
     pub fn identifier(&self) -> &str {
         &self.identifier
     }
-
-    /// The repository the tag is in (ggcr `Context()`).
-    pub fn context(&self) -> &Repository {
-        &self.repository
-    }
-
-    /// The token scope for `action` on the tag's repository.
-    pub fn scope(&self, action: Action) -> String {
-        self.repository.scope(action)
-    }
-
-    /// The token scope with free-form actions.
-    pub fn scope_str(&self, actions: &str) -> String {
-        self.repository.scope_str(actions)
-    }
 }
 
-impl FromStr for Tag {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::new(s)
-    }
-}
-
-/// The input as the user wrote it (ggcr `String()`); see
-/// [`Tag::name`] for the fully qualified form.
-impl fmt::Display for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
-
-impl fmt::Debug for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tag")
-            .field("name", &self.name)
-            .field("original", &self.original)
-            .finish_non_exhaustive()
-    }
-}
-
+crate::string_form::impl_reference_common!(Tag, "tag", "<registry>/<repository>:<tag>");
 crate::string_form::impl_identity_by_name!(Tag);
 crate::string_form::impl_serde!(Tag);
 

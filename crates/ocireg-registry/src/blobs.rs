@@ -37,13 +37,10 @@ fn upload_range(len: u64) -> HeaderValue {
     header_value(format!("0-{}", len.saturating_sub(1)))
 }
 
-/// Headers describing an upload session's progress.
-fn upload_headers(
-    mut response: Response<ResponseBody>,
-    name: &str,
-    id: &str,
-    len: u64,
-) -> Response<ResponseBody> {
+/// An empty `status` answer with the headers describing an upload
+/// session's progress.
+fn upload_response(status: StatusCode, name: &str, id: &str, len: u64) -> Response<ResponseBody> {
+    let mut response = empty_response(status);
     let headers = response.headers_mut();
     headers.insert(header::LOCATION, upload_location(name, id));
     headers.insert(header::RANGE, upload_range(len));
@@ -68,6 +65,12 @@ fn valid_upload_id(id: &str) -> Result<&str, ApiError> {
     } else {
         Err(ApiError::upload_unknown("<invalid>"))
     }
+}
+
+/// The repository name and upload id of an upload session's URL, both
+/// checked.
+fn valid_session<'a>(name: &'a str, id: &'a str) -> Result<(&'a str, &'a str), ApiError> {
+    Ok((valid_name(name)?, valid_upload_id(id)?))
 }
 
 impl Inner {
@@ -253,6 +256,14 @@ async fn verify_and_commit(
     Ok(created(name, digest))
 }
 
+/// Fresh storage for an upload's bytes.
+async fn new_upload(reg: &Inner) -> Result<UploadBytes, ApiError> {
+    reg.blobs
+        .new_upload()
+        .await
+        .map_err(|e| ApiError::internal("starting an upload", &e))
+}
+
 /// `POST /v2/<name>/blobs/uploads/`: a monolithic upload (`?digest=`), a
 /// mount (`?mount=&from=`), or the start of an upload session.
 pub(crate) async fn start_upload(
@@ -283,11 +294,7 @@ pub(crate) async fn start_upload(
         // Not mountable: fall back to an upload session, as the spec asks.
     } else if let Some(digest) = query_get(&req.query, "digest") {
         let digest = parse_digest(digest)?;
-        let mut bytes = reg
-            .blobs
-            .new_upload()
-            .await
-            .map_err(|e| ApiError::internal("starting an upload", &e))?;
+        let mut bytes = new_upload(reg).await?;
         match drain_into(body, &mut bytes).await {
             Ok(_) => {}
             Err(DrainError::Body(e)) => return Err(body_failed(&e)),
@@ -295,11 +302,7 @@ pub(crate) async fn start_upload(
         }
         return verify_and_commit(reg, name, bytes, &digest).await;
     }
-    let bytes = reg
-        .blobs
-        .new_upload()
-        .await
-        .map_err(|e| ApiError::internal("starting an upload", &e))?;
+    let bytes = new_upload(reg).await?;
     let id = reg.new_upload_id();
     reg.state().uploads.insert(
         id.clone(),
@@ -308,12 +311,7 @@ pub(crate) async fn start_upload(
             bytes: Box::new(bytes),
         },
     );
-    Ok(upload_headers(
-        empty_response(StatusCode::ACCEPTED),
-        name,
-        &id,
-        0,
-    ))
+    Ok(upload_response(StatusCode::ACCEPTED, name, &id, 0))
 }
 
 /// Exclusive use of an upload session for one request.
@@ -468,18 +466,12 @@ pub(crate) async fn patch_upload(
     req: &Req,
     body: &mut ReqBody,
 ) -> Result<Response<ResponseBody>, ApiError> {
-    let name = valid_name(name)?;
-    let id = valid_upload_id(id)?;
+    let (name, id) = valid_session(name, id)?;
     let mut lease = Lease::take(reg, name, id)?;
     append(&mut lease, req, body, name, id).await?;
     let len = lease.bytes().len();
     drop(lease);
-    Ok(upload_headers(
-        empty_response(StatusCode::ACCEPTED),
-        name,
-        id,
-        len,
-    ))
+    Ok(upload_response(StatusCode::ACCEPTED, name, id, len))
 }
 
 /// `PUT /v2/<name>/blobs/uploads/<id>?digest=`: appends an optional final
@@ -492,8 +484,7 @@ pub(crate) async fn finish_upload(
     req: &Req,
     body: &mut ReqBody,
 ) -> Result<Response<ResponseBody>, ApiError> {
-    let name = valid_name(name)?;
-    let id = valid_upload_id(id)?;
+    let (name, id) = valid_session(name, id)?;
     let digest = query_get(&req.query, "digest")
         .ok_or_else(|| ApiError::digest_invalid("the digest query parameter is required"))?;
     let digest = parse_digest(digest)?;
@@ -509,8 +500,7 @@ pub(crate) fn upload_status(
     name: &str,
     id: &str,
 ) -> Result<Response<ResponseBody>, ApiError> {
-    let name = valid_name(name)?;
-    let id = valid_upload_id(id)?;
+    let (name, id) = valid_session(name, id)?;
     let len = reg
         .state()
         .uploads
@@ -518,12 +508,7 @@ pub(crate) fn upload_status(
         .filter(|slot| slot.repo() == name)
         .map(Slot::len)
         .ok_or_else(|| ApiError::upload_unknown(id))?;
-    Ok(upload_headers(
-        empty_response(StatusCode::NO_CONTENT),
-        name,
-        id,
-        len,
-    ))
+    Ok(upload_response(StatusCode::NO_CONTENT, name, id, len))
 }
 
 /// `DELETE /v2/<name>/blobs/uploads/<id>`: cancels the upload (204).
@@ -532,8 +517,7 @@ pub(crate) fn cancel_upload(
     name: &str,
     id: &str,
 ) -> Result<Response<ResponseBody>, ApiError> {
-    let name = valid_name(name)?;
-    let id = valid_upload_id(id)?;
+    let (name, id) = valid_session(name, id)?;
     let removed = {
         let mut state = reg.state();
         if state

@@ -31,25 +31,19 @@ async fn monolithic_upload_then_head_get_delete() {
     let path = format!("/v2/a/b/c/blobs/{digest}");
 
     assert_eq!(h.get(&path).await.status, 404);
-    let missing = h.req("HEAD", &path, &[], Bytes::new()).await;
+    let missing = h.send("HEAD", &path, Bytes::new()).await;
     assert_eq!(missing.status, 404);
 
     let resp = h
-        .req(
+        .send(
             "POST",
             &format!("/v2/a/b/c/blobs/uploads/?digest={digest}"),
-            &[],
             data.clone(),
         )
         .await;
-    assert_eq!(resp.status, 201, "{resp:?}");
-    assert_eq!(resp.header("Location"), Some(path.as_str()));
-    assert_eq!(
-        resp.header("Docker-Content-Digest"),
-        Some(digest.to_string().as_str())
-    );
+    resp.assert_blob_created("a/b/c", &digest);
 
-    let head = h.req("HEAD", &path, &[], Bytes::new()).await;
+    let head = h.send("HEAD", &path, Bytes::new()).await;
     assert_eq!(head.status, 200);
     assert_eq!(head.header("Content-Length"), Some("5000"));
     assert_eq!(
@@ -63,12 +57,12 @@ async fn monolithic_upload_then_head_get_delete() {
     assert_eq!(&get.body[..], &data[..]);
     assert_eq!(get.header("Content-Length"), Some("5000"));
 
-    let del = h.req("DELETE", &path, &[], Bytes::new()).await;
+    let del = h.send("DELETE", &path, Bytes::new()).await;
     assert_eq!(del.status, 202);
     let gone = h.get(&path).await;
     assert_eq!(gone.status, 404);
     assert_eq!(gone.error_code(), "BLOB_UNKNOWN");
-    let again = h.req("DELETE", &path, &[], Bytes::new()).await;
+    let again = h.send("DELETE", &path, Bytes::new()).await;
     assert_eq!(again.status, 404);
 }
 
@@ -82,12 +76,7 @@ async fn blobs_are_linked_per_repository() {
     // the first leaves the second intact.
     h.push_blob("two", b"shared bytes").await;
     let del = h
-        .req(
-            "DELETE",
-            &format!("/v2/one/blobs/{digest}"),
-            &[],
-            Bytes::new(),
-        )
+        .send("DELETE", &format!("/v2/one/blobs/{digest}"), Bytes::new())
         .await;
     assert_eq!(del.status, 202);
     assert_eq!(h.get(&format!("/v2/one/blobs/{digest}")).await.status, 404);
@@ -145,37 +134,22 @@ async fn streamed_upload() {
     let h = Harness::start().await;
     let data = pseudo_random(100_000, 3);
     let digest = ocireg_v1::sha256(&data);
-    let start = h
-        .req("POST", "/v2/s/blobs/uploads/", &[], Bytes::new())
-        .await;
+    let start = h.send("POST", "/v2/s/blobs/uploads/", Bytes::new()).await;
     assert_eq!(start.status, 202);
     assert_eq!(start.header("Range"), Some("0-0"));
     let location = start.header("Location").expect("Location").to_owned();
     let uuid = start.header("Docker-Upload-UUID").expect("uuid");
     assert_eq!(location, format!("/v2/s/blobs/uploads/{uuid}"));
 
-    let patch = h.req("PATCH", &location, &[], data.clone()).await;
+    let patch = h.send("PATCH", &location, data.clone()).await;
     assert_eq!(patch.status, 202, "{patch:?}");
     assert_eq!(patch.header("Range"), Some("0-99999"));
     assert_eq!(patch.header("Location"), Some(location.as_str()));
 
     let put = h
-        .req(
-            "PUT",
-            &format!("{location}?digest={digest}"),
-            &[],
-            Bytes::new(),
-        )
+        .send("PUT", &format!("{location}?digest={digest}"), Bytes::new())
         .await;
-    assert_eq!(put.status, 201, "{put:?}");
-    assert_eq!(
-        put.header("Location"),
-        Some(format!("/v2/s/blobs/{digest}").as_str())
-    );
-    assert_eq!(
-        put.header("Docker-Content-Digest"),
-        Some(digest.to_string().as_str())
-    );
+    put.assert_blob_created("s", &digest);
     assert_eq!(
         &h.get(&format!("/v2/s/blobs/{digest}")).await.body[..],
         &data[..]
@@ -189,12 +163,10 @@ async fn post_then_put_with_the_whole_body() {
     let h = Harness::start().await;
     let data = b"post then put".to_vec();
     let digest = ocireg_v1::sha256(&data);
-    let start = h
-        .req("POST", "/v2/pp/blobs/uploads/", &[], Bytes::new())
-        .await;
+    let start = h.send("POST", "/v2/pp/blobs/uploads/", Bytes::new()).await;
     let location = start.header("Location").expect("Location").to_owned();
     let put = h
-        .req("PUT", &format!("{location}?digest={digest}"), &[], data)
+        .send("PUT", &format!("{location}?digest={digest}"), data)
         .await;
     assert_eq!(put.status, 201, "{put:?}");
     assert_eq!(h.get(&format!("/v2/pp/blobs/{digest}")).await.status, 200);
@@ -205,9 +177,7 @@ async fn chunked_upload_with_out_of_order_chunks() {
     let h = Harness::start().await;
     let data = pseudo_random(30, 4);
     let digest = ocireg_v1::sha256(&data);
-    let start = h
-        .req("POST", "/v2/c/blobs/uploads/", &[], Bytes::new())
-        .await;
+    let start = h.send("POST", "/v2/c/blobs/uploads/", Bytes::new()).await;
     let location = start.header("Location").expect("Location").to_owned();
 
     // A chunk that does not start at 0.
@@ -305,10 +275,9 @@ async fn digest_mismatches_are_rejected() {
     let wrong = ocireg_v1::sha256(b"something else");
 
     let mono = h
-        .req(
+        .send(
             "POST",
             &format!("/v2/d/blobs/uploads/?digest={wrong}"),
-            &[],
             &b"data"[..],
         )
         .await;
@@ -316,9 +285,7 @@ async fn digest_mismatches_are_rejected() {
     assert_eq!(mono.error_code(), "DIGEST_INVALID");
     assert_eq!(h.get(&format!("/v2/d/blobs/{wrong}")).await.status, 404);
 
-    let start = h
-        .req("POST", "/v2/d/blobs/uploads/", &[], Bytes::new())
-        .await;
+    let start = h.send("POST", "/v2/d/blobs/uploads/", Bytes::new()).await;
     let location = start.header("Location").expect("Location").to_owned();
     let patch = h
         .req(
@@ -330,12 +297,7 @@ async fn digest_mismatches_are_rejected() {
         .await;
     assert_eq!(patch.status, 202);
     let put = h
-        .req(
-            "PUT",
-            &format!("{location}?digest={wrong}"),
-            &[],
-            Bytes::new(),
-        )
+        .send("PUT", &format!("{location}?digest={wrong}"), Bytes::new())
         .await;
     assert_eq!(put.status, 400);
     assert_eq!(put.error_code(), "DIGEST_INVALID");
@@ -343,13 +305,11 @@ async fn digest_mismatches_are_rejected() {
     assert_eq!(h.get(&location).await.status, 404);
 
     // Malformed and missing digests.
-    let start = h
-        .req("POST", "/v2/d/blobs/uploads/", &[], Bytes::new())
-        .await;
+    let start = h.send("POST", "/v2/d/blobs/uploads/", Bytes::new()).await;
     let location = start.header("Location").expect("Location").to_owned();
     for query in ["?digest=sha256:abc", "?digest=md5:0000", ""] {
         let put = h
-            .req("PUT", &format!("{location}{query}"), &[], Bytes::new())
+            .send("PUT", &format!("{location}{query}"), Bytes::new())
             .await;
         assert_eq!(put.status, 400, "{query}");
         assert_eq!(put.error_code(), "DIGEST_INVALID");
@@ -357,12 +317,7 @@ async fn digest_mismatches_are_rejected() {
     // ... which leave the session usable.
     let digest = ocireg_v1::sha256(b"");
     let put = h
-        .req(
-            "PUT",
-            &format!("{location}?digest={digest}"),
-            &[],
-            Bytes::new(),
-        )
+        .send("PUT", &format!("{location}?digest={digest}"), Bytes::new())
         .await;
     assert_eq!(put.status, 201, "the empty blob");
     let bad = h.get("/v2/d/blobs/sha256:totallywrong").await;
@@ -376,10 +331,9 @@ async fn sha512_blobs() {
     let data = pseudo_random(3000, 5);
     let digest = ocireg_v1::digest_of(Algorithm::Sha512, &data);
     let resp = h
-        .req(
+        .send(
             "POST",
             &format!("/v2/x/blobs/uploads/?digest={digest}"),
-            &[],
             data.clone(),
         )
         .await;
@@ -402,26 +356,19 @@ async fn sha512_blobs() {
 #[tokio::test]
 async fn cancel_upload() {
     let h = Harness::start().await;
-    let start = h
-        .req("POST", "/v2/k/blobs/uploads/", &[], Bytes::new())
-        .await;
+    let start = h.send("POST", "/v2/k/blobs/uploads/", Bytes::new()).await;
     let location = start.header("Location").expect("Location").to_owned();
-    h.req("PATCH", &location, &[], &b"abc"[..]).await;
-    let del = h.req("DELETE", &location, &[], Bytes::new()).await;
+    h.send("PATCH", &location, &b"abc"[..]).await;
+    let del = h.send("DELETE", &location, Bytes::new()).await;
     assert_eq!(del.status, 204);
     let status = h.get(&location).await;
     assert_eq!(status.status, 404);
     assert_eq!(status.error_code(), "BLOB_UPLOAD_UNKNOWN");
-    let patch = h.req("PATCH", &location, &[], &b"abc"[..]).await;
+    let patch = h.send("PATCH", &location, &b"abc"[..]).await;
     assert_eq!(patch.status, 404);
-    assert_eq!(
-        h.req("DELETE", &location, &[], Bytes::new()).await.status,
-        404
-    );
+    assert_eq!(h.send("DELETE", &location, Bytes::new()).await.status, 404);
     // A session is bound to its repository.
-    let start = h
-        .req("POST", "/v2/k/blobs/uploads/", &[], Bytes::new())
-        .await;
+    let start = h.send("POST", "/v2/k/blobs/uploads/", Bytes::new()).await;
     let uuid = start.header("Docker-Upload-UUID").expect("uuid");
     assert_eq!(
         h.get(&format!("/v2/other/blobs/uploads/{uuid}"))
@@ -436,18 +383,13 @@ async fn cross_repository_mount() {
     let h = Harness::start().await;
     let digest = h.push_blob("src/repo", b"mount me").await;
     let resp = h
-        .req(
+        .send(
             "POST",
             &format!("/v2/dst/repo/blobs/uploads/?mount={digest}&from=src/repo"),
-            &[],
             Bytes::new(),
         )
         .await;
-    assert_eq!(resp.status, 201, "{resp:?}");
-    assert_eq!(
-        resp.header("Location"),
-        Some(format!("/v2/dst/repo/blobs/{digest}").as_str())
-    );
+    resp.assert_blob_created("dst/repo", &digest);
     assert_eq!(
         &h.get(&format!("/v2/dst/repo/blobs/{digest}")).await.body[..],
         b"mount me"
@@ -460,10 +402,9 @@ async fn cross_repository_mount() {
         format!("mount={digest}"),
     ] {
         let resp = h
-            .req(
+            .send(
                 "POST",
                 &format!("/v2/third/blobs/uploads/?{query}"),
-                &[],
                 Bytes::new(),
             )
             .await;
@@ -487,9 +428,7 @@ async fn names_methods_and_warning() {
     assert_eq!(resp.status, 400);
     assert_eq!(resp.error_code(), "NAME_INVALID");
     assert_eq!(resp.header("Warning"), Some(r#"299 - "test \"warning\"""#));
-    let resp = h
-        .req("PATCH", "/v2/a/blobs/sha256:00", &[], Bytes::new())
-        .await;
+    let resp = h.send("PATCH", "/v2/a/blobs/sha256:00", Bytes::new()).await;
     assert_eq!(resp.status, 405);
     assert_eq!(resp.error_code(), "UNSUPPORTED");
     assert!(resp.header("Warning").is_some());
@@ -503,7 +442,7 @@ async fn interrupted_patch_keeps_received_bytes_for_resumption() {
     let data = pseudo_random(2000, 6);
     let digest = ocireg_v1::sha256(&data);
     let start = h
-        .req("POST", "/v2/resume/blobs/uploads/", &[], Bytes::new())
+        .send("POST", "/v2/resume/blobs/uploads/", Bytes::new())
         .await;
     let location = start.header("Location").expect("Location").to_owned();
 
@@ -578,10 +517,9 @@ async fn disk_storage_round_trip_and_no_leftovers() {
     // A failed monolithic upload: nothing stored, nothing left behind.
     let wrong = ocireg_v1::sha256(b"nope");
     let resp = h
-        .req(
+        .send(
             "POST",
             &format!("/v2/disk/blobs/uploads/?digest={wrong}"),
-            &[],
             data.clone(),
         )
         .await;
@@ -591,35 +529,30 @@ async fn disk_storage_round_trip_and_no_leftovers() {
 
     // A failed chunked upload.
     let start = h
-        .req("POST", "/v2/disk/blobs/uploads/", &[], Bytes::new())
+        .send("POST", "/v2/disk/blobs/uploads/", Bytes::new())
         .await;
     let location = start.header("Location").expect("Location").to_owned();
-    h.req("PATCH", &location, &[], data.clone()).await;
+    h.send("PATCH", &location, data.clone()).await;
     assert_eq!(upload_dir_entries(dir.path()), 1);
     let put = h
-        .req(
-            "PUT",
-            &format!("{location}?digest={wrong}"),
-            &[],
-            Bytes::new(),
-        )
+        .send("PUT", &format!("{location}?digest={wrong}"), Bytes::new())
         .await;
     assert_eq!(put.status, 400);
     assert_eq!(upload_dir_entries(dir.path()), 0);
 
     // A cancelled upload.
     let start = h
-        .req("POST", "/v2/disk/blobs/uploads/", &[], Bytes::new())
+        .send("POST", "/v2/disk/blobs/uploads/", Bytes::new())
         .await;
     let location = start.header("Location").expect("Location").to_owned();
-    h.req("PATCH", &location, &[], data.clone()).await;
-    h.req("DELETE", &location, &[], Bytes::new()).await;
+    h.send("PATCH", &location, data.clone()).await;
+    h.send("DELETE", &location, Bytes::new()).await;
     assert_eq!(upload_dir_entries(dir.path()), 0);
 
     // sha512 on disk, and DELETE removes the file.
     let d512: Digest = ocireg_v1::digest_of(Algorithm::Sha512, &data);
     let start = h
-        .req("POST", "/v2/disk/blobs/uploads/", &[], Bytes::new())
+        .send("POST", "/v2/disk/blobs/uploads/", Bytes::new())
         .await;
     let location = start.header("Location").expect("Location").to_owned();
     h.req(
@@ -630,10 +563,9 @@ async fn disk_storage_round_trip_and_no_leftovers() {
     )
     .await;
     let put = h
-        .req(
+        .send(
             "PUT",
             &format!("{location}?digest={d512}"),
-            &[],
             data[100..].to_vec(),
         )
         .await;

@@ -246,10 +246,9 @@ async fn referrers_with_and_without_filter() {
     assert_eq!(resp.error_code(), "DIGEST_INVALID");
 
     // Deleting a referrer removes it from the list.
-    h.req(
+    h.send(
         "DELETE",
         &format!("/v2/ref/manifests/{sig}"),
-        &[],
         bytes::Bytes::new(),
     )
     .await;

@@ -26,7 +26,7 @@ async fn put_get_head_by_tag_and_digest() {
             get.header("Content-Length"),
             Some(manifest.len().to_string().as_str())
         );
-        let head = h.req("HEAD", &path, &[], Bytes::new()).await;
+        let head = h.send("HEAD", &path, Bytes::new()).await;
         assert_eq!(head.status, 200);
         assert!(head.body.is_empty());
         assert_eq!(
@@ -129,17 +129,16 @@ async fn invalid_manifests_are_rejected() {
     }
     // No Content-Type and no mediaType.
     let resp = h
-        .req(
+        .send(
             "PUT",
             "/v2/inv/manifests/bad",
-            &[],
             &br#"{"schemaVersion":2}"#[..],
         )
         .await;
     assert_eq!(resp.status, 400);
     // No Content-Type, but a mediaType: accepted and served with it.
     let resp = h
-        .req("PUT", "/v2/inv/manifests/fine", &[], manifest.clone())
+        .send("PUT", "/v2/inv/manifests/fine", manifest.clone())
         .await;
     assert_eq!(resp.status, 201);
     assert_eq!(
@@ -242,9 +241,7 @@ async fn delete_by_tag_and_digest() {
     )
     .await;
 
-    let resp = h
-        .req("DELETE", "/v2/del/manifests/a", &[], Bytes::new())
-        .await;
+    let resp = h.send("DELETE", "/v2/del/manifests/a", Bytes::new()).await;
     assert_eq!(resp.status, 202);
     assert_eq!(h.get("/v2/del/manifests/a").await.status, 404);
     assert_eq!(
@@ -257,7 +254,7 @@ async fn delete_by_tag_and_digest() {
         serde_json::json!(["b"])
     );
 
-    let resp = h.req("DELETE", &path, &[], Bytes::new()).await;
+    let resp = h.send("DELETE", &path, Bytes::new()).await;
     assert_eq!(resp.status, 202);
     assert_eq!(h.get(&path).await.status, 404);
     assert_eq!(
@@ -269,7 +266,7 @@ async fn delete_by_tag_and_digest() {
         h.get("/v2/del/tags/list").await.json()["tags"],
         serde_json::json!([])
     );
-    let again = h.req("DELETE", &path, &[], Bytes::new()).await;
+    let again = h.send("DELETE", &path, Bytes::new()).await;
     assert_eq!(again.status, 404);
     assert_eq!(again.error_code(), "MANIFEST_UNKNOWN");
 }

@@ -2,6 +2,7 @@
 //! distribution (ocireg-testsupport) and ocireg-registry, plus scripted fault servers.
 
 mod it {
+    mod common;
     pub(crate) mod support;
 
     // ---- read side ----

@@ -3,6 +3,7 @@
 //! A test binary of its own, so it builds independently of the read-side tests.
 
 mod it {
+    mod common;
     pub(crate) mod write_support;
 
     mod copy;

@@ -78,71 +78,49 @@ const CONFIG_FIELDS: &[&str] = &[
 /// # Ok::<(), ocireg_v1::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ConfigFile {
     /// CPU architecture (`amd64`...).
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(deserialize_with = "null_default")]
     pub architecture: String,
     /// Author of the image.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub author: String,
     /// ID of the container the image was committed from (Docker).
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub container: String,
     /// Creation time; always written.
-    #[serde(default)]
     pub created: Time,
     /// Docker version that built the image (deprecated in ggcr).
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub docker_version: String,
     /// How the image was built, oldest first.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub history: Vec<History>,
     /// Operating system (`linux`...).
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(deserialize_with = "null_default")]
     pub os: String,
     /// The layers' uncompressed digests.
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(deserialize_with = "null_default")]
     pub rootfs: RootFs,
     /// Defaults for running a container.
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(deserialize_with = "null_default")]
     pub config: Config,
     /// OS version (Windows).
     #[serde(
         rename = "os.version",
-        default,
         deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
+        skip_serializing_if = "is_zero"
     )]
     pub os_version: String,
     /// CPU variant (`v7`...).
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub variant: String,
     /// Required OS features.
     #[serde(
         rename = "os.features",
-        default,
         deserialize_with = "null_default",
-        skip_serializing_if = "Vec::is_empty"
+        skip_serializing_if = "is_zero"
     )]
     pub os_features: Vec<String>,
     /// Fields ggcr does not know (e.g. Docker's `container_config`), kept on
@@ -189,37 +167,21 @@ impl ConfigFile {
 
 /// One step of an image's build history.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct History {
     /// Who made the step.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub author: String,
     /// When; always written (ggcr's `omitempty` does not omit structs).
-    #[serde(default)]
     pub created: Time,
     /// The command that made the step (`/bin/sh -c ...`).
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub created_by: String,
     /// A free-form comment.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub comment: String,
     /// Whether the step made no layer.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub empty_layer: bool,
     /// Fields ggcr does not know.
     #[serde(flatten)]
@@ -228,13 +190,13 @@ pub struct History {
 
 /// The root filesystem: the ordered uncompressed digests of the layers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RootFs {
     /// Must be `layers` for an image.
-    #[serde(rename = "type", default, deserialize_with = "null_default")]
+    #[serde(rename = "type", deserialize_with = "null_default")]
     pub kind: String,
     /// Diff IDs, base first. `None` is written as `null` (a Go nil slice),
     /// `Some(vec![])` as `[]`.
-    #[serde(default)]
     pub diff_ids: Option<Vec<Digest>>,
     /// Fields ggcr does not know.
     #[serde(flatten)]
@@ -260,245 +222,120 @@ impl RootFs {
 /// The `HEALTHCHECK` settings. Durations are integer nanoseconds, as Go's
 /// `time.Duration` is written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(default, rename_all = "PascalCase")]
 pub struct HealthConfig {
     /// The test: `[]` inherits, `["NONE"]` disables, `["CMD", args...]`,
     /// `["CMD-SHELL", command]`.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub test: Vec<String>,
     /// Time between checks in nanoseconds (0 inherits).
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub interval: i64,
     /// Time before a check counts as hung, in nanoseconds.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub timeout: i64,
     /// Start-up grace period in nanoseconds.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub start_period: i64,
     /// Time between checks during the start period, in nanoseconds.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub start_interval: i64,
     /// Consecutive failures before unhealthy (0 inherits).
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_zero"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub retries: i64,
 }
 
 /// Defaults for running a container from the image, with Docker's
 /// capitalised keys in ggcr's order; every field is omitted when empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(default, rename_all = "PascalCase")]
 #[expect(
     clippy::struct_excessive_bools,
     reason = "mirrors Docker's container config schema"
 )]
 pub struct Config {
     /// Attach standard error.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub attach_stderr: bool,
     /// Attach standard input.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub attach_stdin: bool,
     /// Attach standard output.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub attach_stdout: bool,
     /// Default arguments.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub cmd: Vec<String>,
     /// Health check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<HealthConfig>,
     /// Domain name.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub domainname: String,
     /// Entry point.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub entrypoint: Vec<String>,
     /// Environment, `KEY=value`.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub env: Vec<String>,
     /// Host name.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub hostname: String,
     /// Image the container was started from (Docker).
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub image: String,
     /// Labels.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub labels: BTreeMap<String, String>,
     /// `ONBUILD` triggers.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub on_build: Vec<String>,
     /// Keep standard input open.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub open_stdin: bool,
     /// Close standard input after one attach.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub stdin_once: bool,
     /// Allocate a TTY.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub tty: bool,
     /// User (and group) to run as.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub user: String,
     /// Volumes, written as `{"/path":{}}`.
-    #[serde(
-        default,
-        with = "string_set",
-        skip_serializing_if = "BTreeSet::is_empty"
-    )]
+    #[serde(with = "string_set", skip_serializing_if = "is_zero")]
     pub volumes: BTreeSet<String>,
     /// Working directory.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub working_dir: String,
     /// Exposed ports, written as `{"80/tcp":{}}`.
-    #[serde(
-        default,
-        with = "string_set",
-        skip_serializing_if = "BTreeSet::is_empty"
-    )]
+    #[serde(with = "string_set", skip_serializing_if = "is_zero")]
     pub exposed_ports: BTreeSet<String>,
     /// Whether `Cmd`/`Entrypoint` are already escaped (Windows).
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub args_escaped: bool,
     /// Disable networking.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "is_false"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub network_disabled: bool,
     /// MAC address.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub mac_address: String,
     /// Signal that stops the container.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub stop_signal: String,
     /// Shell for `RUN`, `CMD` and `ENTRYPOINT` in shell form.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
     pub shell: Vec<String>,
     /// Fields ggcr does not know (e.g. old Docker's `PortSpecs`), kept on round trips.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
-#[expect(
-    clippy::trivially_copy_pass_by_ref,
-    reason = "serde's skip_serializing_if signature"
-)]
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-#[expect(
-    clippy::trivially_copy_pass_by_ref,
-    reason = "serde's skip_serializing_if signature"
-)]
-fn is_zero(n: &i64) -> bool {
-    *n == 0
+/// Whether `value` is Go's zero value for its type (`""`, `false`, `0`, an
+/// empty slice or map), which `omitempty` leaves out. Every derived
+/// `Default` here is that zero value.
+fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// Go's `map[string]struct{}`: a set written as an object of `{}` values.

@@ -251,55 +251,19 @@ pub trait ImageExt: Image {
 
 impl<T: Image + ?Sized> ImageExt for T {}
 
-macro_rules! forward_image {
-    ($($ptr:ident),*) => {$(
-        #[async_trait]
-        #[deny(clippy::missing_trait_methods)]
-        impl<T: Image + ?Sized> Image for $ptr<T> {
-            async fn raw_manifest(&self) -> Result<Bytes> {
-                (**self).raw_manifest().await
-            }
-            async fn raw_config_file(&self) -> Result<Bytes> {
-                (**self).raw_config_file().await
-            }
-            async fn media_type(&self) -> Result<MediaType> {
-                (**self).media_type().await
-            }
-            async fn layer_by_digest(&self, digest: Digest) -> Result<Arc<dyn Layer>> {
-                (**self).layer_by_digest(digest).await
-            }
-            async fn digest(&self) -> Result<Digest> {
-                (**self).digest().await
-            }
-            async fn size(&self) -> Result<u64> {
-                (**self).size().await
-            }
-            async fn manifest(&self) -> Result<Manifest> {
-                (**self).manifest().await
-            }
-            async fn config_name(&self) -> Result<Digest> {
-                (**self).config_name().await
-            }
-            async fn config_file(&self) -> Result<ConfigFile> {
-                (**self).config_file().await
-            }
-            async fn layers(&self) -> Result<Vec<Arc<dyn Layer>>> {
-                (**self).layers().await
-            }
-            async fn layer_by_diff_id(&self, diff_id: Digest) -> Result<Arc<dyn Layer>> {
-                (**self).layer_by_diff_id(diff_id).await
-            }
-            async fn config_layer(&self) -> Result<Arc<dyn Layer>> {
-                (**self).config_layer().await
-            }
-            async fn descriptor(&self) -> Result<Option<Descriptor>> {
-                (**self).descriptor().await
-            }
-            async fn artifact_type(&self) -> Result<Option<MediaType>> {
-                (**self).artifact_type().await
-            }
-        }
-    )*};
-}
-
-forward_image!(Arc, Box);
+crate::forward::forward_to_pointee!(Image for [Arc, Box] {
+    async fn raw_manifest(&self) -> Result<Bytes>;
+    async fn raw_config_file(&self) -> Result<Bytes>;
+    async fn media_type(&self) -> Result<MediaType>;
+    async fn layer_by_digest(&self, digest: Digest) -> Result<Arc<dyn Layer>>;
+    async fn digest(&self) -> Result<Digest>;
+    async fn size(&self) -> Result<u64>;
+    async fn manifest(&self) -> Result<Manifest>;
+    async fn config_name(&self) -> Result<Digest>;
+    async fn config_file(&self) -> Result<ConfigFile>;
+    async fn layers(&self) -> Result<Vec<Arc<dyn Layer>>>;
+    async fn layer_by_diff_id(&self, diff_id: Digest) -> Result<Arc<dyn Layer>>;
+    async fn config_layer(&self) -> Result<Arc<dyn Layer>>;
+    async fn descriptor(&self) -> Result<Option<Descriptor>>;
+    async fn artifact_type(&self) -> Result<Option<MediaType>>;
+});

@@ -107,43 +107,15 @@ pub trait ImageIndexExt: ImageIndex {
 
 impl<T: ImageIndex + ?Sized> ImageIndexExt for T {}
 
-macro_rules! forward_index {
-    ($($ptr:ident),*) => {$(
-        #[async_trait]
-        #[deny(clippy::missing_trait_methods)]
-        impl<T: ImageIndex + ?Sized> ImageIndex for $ptr<T> {
-            async fn raw_manifest(&self) -> Result<Bytes> {
-                (**self).raw_manifest().await
-            }
-            async fn media_type(&self) -> Result<MediaType> {
-                (**self).media_type().await
-            }
-            async fn image(&self, digest: Digest) -> Result<Arc<dyn Image>> {
-                (**self).image(digest).await
-            }
-            async fn image_index(&self, digest: Digest) -> Result<Arc<dyn ImageIndex>> {
-                (**self).image_index(digest).await
-            }
-            async fn digest(&self) -> Result<Digest> {
-                (**self).digest().await
-            }
-            async fn size(&self) -> Result<u64> {
-                (**self).size().await
-            }
-            async fn index_manifest(&self) -> Result<IndexManifest> {
-                (**self).index_manifest().await
-            }
-            async fn descriptor(&self) -> Result<Option<Descriptor>> {
-                (**self).descriptor().await
-            }
-            async fn artifact_type(&self) -> Result<Option<MediaType>> {
-                (**self).artifact_type().await
-            }
-            async fn layer(&self, digest: Digest) -> Result<Option<Arc<dyn Layer>>> {
-                (**self).layer(digest).await
-            }
-        }
-    )*};
-}
-
-forward_index!(Arc, Box);
+crate::forward::forward_to_pointee!(ImageIndex for [Arc, Box] {
+    async fn raw_manifest(&self) -> Result<Bytes>;
+    async fn media_type(&self) -> Result<MediaType>;
+    async fn image(&self, digest: Digest) -> Result<Arc<dyn Image>>;
+    async fn image_index(&self, digest: Digest) -> Result<Arc<dyn ImageIndex>>;
+    async fn digest(&self) -> Result<Digest>;
+    async fn size(&self) -> Result<u64>;
+    async fn index_manifest(&self) -> Result<IndexManifest>;
+    async fn descriptor(&self) -> Result<Option<Descriptor>>;
+    async fn artifact_type(&self) -> Result<Option<MediaType>>;
+    async fn layer(&self, digest: Digest) -> Result<Option<Arc<dyn Layer>>>;
+});

@@ -133,46 +133,18 @@ pub(crate) async fn count(blob: Blob) -> Result<u64> {
         .map_err(crate::Error::from_io)
 }
 
-macro_rules! forward_layer {
-    ($($ptr:ident),*) => {$(
-        #[async_trait]
-        #[deny(clippy::missing_trait_methods)]
-        impl<T: Layer + ?Sized> Layer for $ptr<T> {
-            async fn digest(&self) -> Result<Digest> {
-                (**self).digest().await
-            }
-            async fn diff_id(&self) -> Result<Digest> {
-                (**self).diff_id().await
-            }
-            async fn size(&self) -> Result<u64> {
-                (**self).size().await
-            }
-            async fn media_type(&self) -> Result<MediaType> {
-                (**self).media_type().await
-            }
-            async fn compressed(&self) -> Result<Blob> {
-                (**self).compressed().await
-            }
-            async fn uncompressed(&self) -> Result<Blob> {
-                (**self).uncompressed().await
-            }
-            async fn descriptor(&self) -> Result<Option<Descriptor>> {
-                (**self).descriptor().await
-            }
-            async fn uncompressed_size(&self) -> Result<Option<u64>> {
-                (**self).uncompressed_size().await
-            }
-            async fn exists(&self) -> Result<bool> {
-                (**self).exists().await
-            }
-            fn mount_source(&self) -> Option<ocireg_name::Repository> {
-                (**self).mount_source()
-            }
-        }
-    )*};
-}
-
-forward_layer!(Arc, Box);
+crate::forward::forward_to_pointee!(Layer for [Arc, Box] {
+    async fn digest(&self) -> Result<Digest>;
+    async fn diff_id(&self) -> Result<Digest>;
+    async fn size(&self) -> Result<u64>;
+    async fn media_type(&self) -> Result<MediaType>;
+    async fn compressed(&self) -> Result<Blob>;
+    async fn uncompressed(&self) -> Result<Blob>;
+    async fn descriptor(&self) -> Result<Option<Descriptor>>;
+    async fn uncompressed_size(&self) -> Result<Option<u64>>;
+    async fn exists(&self) -> Result<bool>;
+    fn mount_source(&self) -> Option<ocireg_name::Repository>;
+});
 
 #[async_trait]
 impl Layer for StaticLayer {

@@ -111,6 +111,7 @@ pub use image::{CONFIG_LIMIT, Image, ImageExt, MANIFEST_LIMIT};
 pub use index::{ImageIndex, ImageIndexExt};
 pub use layer::{Layer, LayerExt};
 pub mod empty;
+mod forward;
 mod image;
 mod index;
 mod layer;

@@ -148,14 +148,8 @@ impl Manifest {
     /// Parses an image manifest from untrusted bytes (see the type's docs
     /// for what is rejected).
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        let (manifest, keys): (Self, _) = gojson::parse_strict(bytes, IMAGE)?;
-        reject_fields(&keys, IMAGE, &["manifests"])?;
-        gojson::reject_case_variants(&keys, FIELDS, IMAGE)?;
-        if let Some(mt) = &manifest.media_type
-            && !mt.is_image()
-        {
-            return Err(unexpected(IMAGE, mt));
-        }
+        let manifest: Self = parse_kind(bytes, IMAGE, &["manifests"])?;
+        check_media_type(IMAGE, manifest.media_type.as_ref(), MediaType::is_image)?;
         Ok(manifest)
     }
 }
@@ -178,20 +172,41 @@ impl IndexManifest {
     /// rejecting image fields (`config`, `layers`) and a `mediaType` that is
     /// not an index type.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        let (index, keys): (Self, _) = gojson::parse_strict(bytes, INDEX)?;
-        reject_fields(&keys, INDEX, &["config", "layers"])?;
-        gojson::reject_case_variants(&keys, FIELDS, INDEX)?;
-        if let Some(mt) = &index.media_type
-            && !mt.is_index()
-        {
-            return Err(unexpected(INDEX, mt));
-        }
+        let index: Self = parse_kind(bytes, INDEX, &["config", "layers"])?;
+        check_media_type(INDEX, index.media_type.as_ref(), MediaType::is_index)?;
         Ok(index)
     }
 
     /// The child to pull for `platform` (see [`crate::Platform::select`]).
     pub fn child_for_platform(&self, platform: &crate::Platform) -> Option<&Descriptor> {
         crate::Platform::select(&self.manifests, platform)
+    }
+}
+
+/// Parses a manifest of kind `what` strictly (duplicate keys, invalid
+/// UTF-8), rejecting the `foreign` fields of the other kind and case
+/// variants of any known field.
+fn parse_kind<T: DeserializeOwned>(
+    bytes: &[u8],
+    what: &'static str,
+    foreign: &[&str],
+) -> Result<T> {
+    let (value, keys): (T, _) = gojson::parse_strict(bytes, what)?;
+    reject_fields(&keys, what, foreign)?;
+    gojson::reject_case_variants(&keys, FIELDS, what)?;
+    Ok(value)
+}
+
+/// Rejects a media type written into a manifest of kind `what` that `fits`
+/// says is not of that kind.
+fn check_media_type(
+    what: &'static str,
+    media_type: Option<&MediaType>,
+    fits: fn(&MediaType) -> bool,
+) -> Result<()> {
+    match media_type {
+        Some(mt) if !fits(mt) => Err(unexpected(what, mt)),
+        _ => Ok(()),
     }
 }
 

@@ -358,54 +358,24 @@ impl<T: UncompressedLayer> Layer for UncompressedToLayer<T> {
     }
 }
 
-#[async_trait]
-#[deny(clippy::missing_trait_methods)]
-impl<T: UncompressedLayer + ?Sized> UncompressedLayer for Arc<T> {
-    async fn diff_id(&self) -> Result<Digest> {
-        (**self).diff_id().await
-    }
-    async fn uncompressed(&self) -> Result<Blob> {
-        (**self).uncompressed().await
-    }
-    async fn media_type(&self) -> Result<MediaType> {
-        (**self).media_type().await
-    }
-    async fn descriptor(&self) -> Result<Option<Descriptor>> {
-        (**self).descriptor().await
-    }
-    async fn uncompressed_size(&self) -> Result<Option<u64>> {
-        (**self).uncompressed_size().await
-    }
-}
+crate::forward::forward_to_pointee!(UncompressedLayer for [Arc] {
+    async fn diff_id(&self) -> Result<Digest>;
+    async fn uncompressed(&self) -> Result<Blob>;
+    async fn media_type(&self) -> Result<MediaType>;
+    async fn descriptor(&self) -> Result<Option<Descriptor>>;
+    async fn uncompressed_size(&self) -> Result<Option<u64>>;
+});
 
-#[async_trait]
-#[deny(clippy::missing_trait_methods)]
-impl<T: CompressedLayer + ?Sized> CompressedLayer for Arc<T> {
-    async fn digest(&self) -> Result<Digest> {
-        (**self).digest().await
-    }
-    async fn size(&self) -> Result<u64> {
-        (**self).size().await
-    }
-    async fn media_type(&self) -> Result<MediaType> {
-        (**self).media_type().await
-    }
-    async fn compressed(&self) -> Result<Blob> {
-        (**self).compressed().await
-    }
-    async fn diff_id(&self) -> Result<Option<Digest>> {
-        (**self).diff_id().await
-    }
-    async fn descriptor(&self) -> Result<Option<Descriptor>> {
-        (**self).descriptor().await
-    }
-    async fn uncompressed_size(&self) -> Result<Option<u64>> {
-        (**self).uncompressed_size().await
-    }
-    async fn exists(&self) -> Result<bool> {
-        (**self).exists().await
-    }
-}
+crate::forward::forward_to_pointee!(CompressedLayer for [Arc] {
+    async fn digest(&self) -> Result<Digest>;
+    async fn size(&self) -> Result<u64>;
+    async fn media_type(&self) -> Result<MediaType>;
+    async fn compressed(&self) -> Result<Blob>;
+    async fn diff_id(&self) -> Result<Option<Digest>>;
+    async fn descriptor(&self) -> Result<Option<Descriptor>>;
+    async fn uncompressed_size(&self) -> Result<Option<u64>>;
+    async fn exists(&self) -> Result<bool>;
+});
 
 /// An image known by its config and uncompressed layers (ggcr
 /// `partial.UncompressedImageCore`), e.g. a docker tarball.

@@ -38,6 +38,20 @@ impl Resp {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Asserts a 201 for a blob stored in `repo` under `digest`, with its
+    /// `Location` and `Docker-Content-Digest`.
+    pub(crate) fn assert_blob_created(&self, repo: &str, digest: &Digest) {
+        assert_eq!(self.status, 201, "{self:?}");
+        assert_eq!(
+            self.header("Location"),
+            Some(format!("/v2/{repo}/blobs/{digest}").as_str())
+        );
+        assert_eq!(
+            self.header("Docker-Content-Digest"),
+            Some(digest.to_string().as_str())
+        );
+    }
+
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("response body is JSON")
     }
@@ -98,18 +112,22 @@ impl Harness {
         }
     }
 
+    /// Sends a request with no extra headers.
+    pub(crate) async fn send(&self, method: &str, path: &str, body: impl Into<Bytes>) -> Resp {
+        self.req(method, path, &[], body).await
+    }
+
     pub(crate) async fn get(&self, path: &str) -> Resp {
-        self.req("GET", path, &[], Bytes::new()).await
+        self.send("GET", path, Bytes::new()).await
     }
 
     /// Uploads a blob monolithically; asserts 201.
     pub(crate) async fn push_blob(&self, repo: &str, data: &[u8]) -> Digest {
         let digest = ocireg_v1::sha256(data);
         let resp = self
-            .req(
+            .send(
                 "POST",
                 &format!("/v2/{repo}/blobs/uploads/?digest={digest}"),
-                &[],
                 Bytes::copy_from_slice(data),
             )
             .await;

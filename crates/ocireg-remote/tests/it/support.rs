@@ -1,85 +1,15 @@
-//! Shared fixtures: registries on loopback, test options, and a tiny raw-HTTP pusher so
-//! the read side can be tested without the write side.
+//! Fixtures of the read-side tests: the shared registries and options (from `common`),
+//! and a tiny raw-HTTP pusher so the read side can be tested without the write side.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use ocireg_name::Repository;
-use ocireg_remote::Options;
-use ocireg_transport::{Body, Client, Transport};
+use ocireg_transport::{Body, Transport};
 use ocireg_v1::{Descriptor, Digest, Image, IndexManifest, MediaType, Platform};
 
-/// A registry to test against, kept alive for the test.
-pub(crate) struct Target {
-    pub(crate) host: String,
-    pub(crate) name: &'static str,
-    _distribution: Option<ocireg_testsupport::Distribution>,
-    _registry: Option<ocireg_registry::RunningRegistry>,
-}
-
-impl Target {
-    /// `host/path` as a repository.
-    pub(crate) fn repo(&self, path: &str) -> Repository {
-        Repository::new(&format!("{}/{path}", self.host)).expect("a valid repository")
-    }
-
-    /// `host/rest` as a reference.
-    pub(crate) fn reference(&self, rest: &str) -> ocireg_name::Reference {
-        format!("{}/{rest}", self.host)
-            .parse()
-            .expect("a valid reference")
-    }
-}
-
-/// CNCF distribution 2.8 (no referrers API).
-pub(crate) async fn distribution() -> Target {
-    let d = ocireg_testsupport::Distribution::start()
-        .await
-        .expect("distribution starts (scripts/install-deps.sh installs docker-registry)");
-    Target {
-        host: d.host().to_owned(),
-        name: "distribution",
-        _distribution: Some(d),
-        _registry: None,
-    }
-}
-
-/// ocireg-registry in this process, with or without the referrers API.
-pub(crate) async fn in_process(referrers: bool) -> Target {
-    let r = ocireg_registry::Registry::builder()
-        .referrers(referrers)
-        .build()
-        .expect("registry builds")
-        .spawn_on("127.0.0.1:0")
-        .await
-        .expect("registry listens");
-    Target {
-        host: r.addr().to_string(),
-        name: "ocireg-registry",
-        _distribution: None,
-        _registry: Some(r),
-    }
-}
-
-pub(crate) fn client() -> Client {
-    Client::builder()
-        .for_tests()
-        .build()
-        .expect("test client builds")
-}
-
-/// Options for tests: fast retries, anonymous.
-pub(crate) fn options() -> Options {
-    builder().build().expect("valid options")
-}
-
-/// The builder behind [`options`], for tests that set more.
-pub(crate) fn builder() -> ocireg_remote::OptionsBuilder {
-    Options::builder()
-        .client(client())
-        .auth(Arc::new(ocireg_authn::Anonymous))
-}
+pub(crate) use super::common::{Target, builder, client, distribution, in_process, options};
 
 async fn push_transport(repo: &Repository) -> Transport {
     client()

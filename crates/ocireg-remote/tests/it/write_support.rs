@@ -1,6 +1,7 @@
-//! Fixtures of the write-side tests: registries on loopback, options, and a recording
-//! front for ocireg-registry that counts requests and request-body bytes and can cut one
-//! request body part way (a connection lost in the middle of an upload).
+//! Fixtures of the write-side tests: the shared registries and options (from `common`),
+//! registries with auth, and a recording front for ocireg-registry that counts requests
+//! and request-body bytes and can cut one request body part way (a connection lost in
+//! the middle of an upload).
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,45 +14,12 @@ use http_body::{Body as HttpBody, Frame};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use ocireg_name::{Reference, Repository};
-use ocireg_remote::{Options, OptionsBuilder};
-use ocireg_transport::Client;
+use ocireg_remote::Options;
+
+pub(crate) use super::common::{Target, builder, client, distribution, in_process, options};
+use super::common::{reference_at, repo_at};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A registry to test against, kept alive for the test.
-pub(crate) struct Target {
-    pub(crate) host: String,
-    pub(crate) name: &'static str,
-    _distribution: Option<ocireg_testsupport::Distribution>,
-    _registry: Option<ocireg_registry::RunningRegistry>,
-    _token: Option<ocireg_testsupport::TokenServer>,
-}
-
-impl Target {
-    pub(crate) fn repo(&self, path: &str) -> Repository {
-        Repository::new(&format!("{}/{path}", self.host)).expect("a valid repository")
-    }
-
-    pub(crate) fn reference(&self, rest: &str) -> Reference {
-        format!("{}/{rest}", self.host)
-            .parse()
-            .expect("a valid reference")
-    }
-}
-
-/// CNCF distribution 2.8 (no referrers API).
-pub(crate) async fn distribution() -> Target {
-    let d = ocireg_testsupport::Distribution::start()
-        .await
-        .expect("distribution starts (scripts/install-deps.sh installs docker-registry)");
-    Target {
-        host: d.host().to_owned(),
-        name: "distribution",
-        _distribution: Some(d),
-        _registry: None,
-        _token: None,
-    }
-}
 
 /// Distribution with htpasswd Basic auth for `user`/`pass`.
 pub(crate) async fn distribution_htpasswd() -> Target {
@@ -60,13 +28,7 @@ pub(crate) async fn distribution_htpasswd() -> Target {
         .start()
         .await
         .expect("distribution with htpasswd starts");
-    Target {
-        host: d.host().to_owned(),
-        name: "distribution+htpasswd",
-        _distribution: Some(d),
-        _registry: None,
-        _token: None,
-    }
+    Target::from_distribution("distribution+htpasswd", d, None)
 }
 
 /// Distribution with bearer tokens from a token server; `user`/`pass` may push and pull
@@ -86,54 +48,12 @@ pub(crate) async fn distribution_token() -> Target {
         .start()
         .await
         .expect("distribution with token auth starts");
-    Target {
-        host: d.host().to_owned(),
-        name: "distribution+token",
-        _distribution: Some(d),
-        _registry: None,
-        _token: Some(token),
-    }
-}
-
-/// ocireg-registry in this process.
-pub(crate) async fn in_process(referrers: bool) -> Target {
-    let r = ocireg_registry::Registry::builder()
-        .referrers(referrers)
-        .build()
-        .expect("registry builds")
-        .spawn_on("127.0.0.1:0")
-        .await
-        .expect("registry listens");
-    Target {
-        host: r.addr().to_string(),
-        name: "ocireg-registry",
-        _distribution: None,
-        _registry: Some(r),
-        _token: None,
-    }
+    Target::from_distribution("distribution+token", d, Some(token))
 }
 
 /// Both kinds of registry.
 pub(crate) async fn both() -> Vec<Target> {
     vec![distribution().await, in_process(true).await]
-}
-
-pub(crate) fn client() -> Client {
-    Client::builder()
-        .for_tests()
-        .build()
-        .expect("test client builds")
-}
-
-/// Anonymous options with fast retries.
-pub(crate) fn builder() -> OptionsBuilder {
-    Options::builder()
-        .client(client())
-        .auth(Arc::new(ocireg_authn::Anonymous))
-}
-
-pub(crate) fn options() -> Options {
-    builder().build().expect("valid options")
 }
 
 /// Options authenticating as `user`/`pass`.
@@ -245,14 +165,14 @@ impl Recording {
         }
     }
 
+    /// `host/path` as a repository.
     pub(crate) fn repo(&self, path: &str) -> Repository {
-        Repository::new(&format!("{}/{path}", self.host)).expect("a valid repository")
+        repo_at(&self.host, path)
     }
 
+    /// `host/rest` as a reference.
     pub(crate) fn reference(&self, rest: &str) -> Reference {
-        format!("{}/{rest}", self.host)
-            .parse()
-            .expect("a valid reference")
+        reference_at(&self.host, rest)
     }
 
     /// Everything seen so far.
