@@ -131,6 +131,10 @@ pub enum Error {
     Remote {
         /// What we were doing (`fetching the manifest of r.io/app:v1`).
         doing: String,
+        /// The one reference, repository or registry `doing` is about (`r.io/app:v1`), if
+        /// there is one: a cause that only restates an action on it is left out of the
+        /// one-line [`Report`].
+        subject: Option<String>,
         /// The cause (boxed: remote errors are large).
         #[source]
         source: Box<ocireg_remote::Error>,
@@ -266,6 +270,19 @@ impl Error {
         }
     }
 
+    /// The one reference, repository or registry the failure is about, when the message
+    /// names one: causes that merely restate it are left out of the one-line [`Report`].
+    #[must_use]
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Self::InvalidReference { reference, .. } => Some(reference),
+            Self::InvalidRepository { repository, .. } => Some(repository),
+            Self::InvalidRegistry { registry, .. } => Some(registry),
+            Self::Remote { subject, .. } => subject.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Whether the failure is an interrupted copy or a closed pipe on stdout
     /// (`crane manifest x | head -c1`), which callers treat as success.
     #[must_use]
@@ -374,8 +391,14 @@ fn credentials_hint(err: &ocireg_authn::Error) -> Option<String> {
 /// How an error and its causes are shown to a user.
 ///
 /// The short form is one line, `<what we were doing>: <why>`, where `why` is
-/// the immediate cause followed by the root cause when they differ; the
-/// verbose form lists every cause on its own line.
+/// the immediate cause followed by the root cause when they differ. Each thing
+/// is said once: a cause that only restates the action on the error's
+/// [`subject`](Error::subject) (the remote layer's `fetching manifest r.io/app:v1`
+/// under crane's `fetching the manifest of r.io/app:v1`, the name parser's
+/// `invalid reference "x"` under `parsing reference "x"`) is left out, and
+/// registry error details (`{"Tag":"v1"}`) are not shown. The verbose form
+/// lists every cause on its own line, details included (the alternate `{:#}`
+/// form of each).
 #[derive(Debug)]
 pub struct Report<'a> {
     error: &'a (dyn StdError + 'static),
@@ -390,25 +413,77 @@ impl<'a> Report<'a> {
     }
 }
 
+/// What the one-line report does with a cause that restates its subject.
+enum Restated {
+    /// Leave it out: it is a pure context frame, its own cause follows.
+    Skip,
+    /// Show this instead: the cause carries its reason in its message.
+    Instead(String),
+}
+
+/// Whether `cause` only says again what the report's context says about `subject`.
+fn restated(cause: &(dyn StdError + 'static), subject: &str) -> Option<Restated> {
+    // `Error::Remote` holds its cause boxed, and a box is the error its source gives.
+    let remote = cause.downcast_ref::<ocireg_remote::Error>().or_else(|| {
+        cause
+            .downcast_ref::<Box<ocireg_remote::Error>>()
+            .map(AsRef::as_ref)
+    });
+    if let Some(remote) = remote {
+        return match remote {
+            ocireg_remote::Error::Transport { reference, .. }
+            | ocireg_remote::Error::Content { reference, .. }
+                if reference == subject =>
+            {
+                Some(Restated::Skip)
+            }
+            _ => None,
+        };
+    }
+    if let Some(ocireg_name::Error::Reference { input, cause }) =
+        cause.downcast_ref::<ocireg_name::Error>()
+        && input == subject
+    {
+        return Some(Restated::Instead(cause.to_string()));
+    }
+    None
+}
+
+/// `err`'s causes, outermost first.
+fn causes<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(err.source(), |&e| e.source())
+}
+
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut chain = Vec::new();
-        let mut cur = self.error.source();
-        while let Some(e) = cur {
-            let text = e.to_string();
+        let subject = self
+            .error
+            .downcast_ref::<Error>()
+            .and_then(Error::subject)
+            .filter(|_| !self.verbose);
+        let mut chain: Vec<String> = Vec::new();
+        for cause in causes(self.error) {
+            let text = match subject.and_then(|s| restated(cause, s)) {
+                Some(Restated::Skip) => continue,
+                Some(Restated::Instead(text)) => text,
+                None if self.verbose => format!("{cause:#}"),
+                None => cause.to_string(),
+            };
             // Transparent wrappers repeat their cause's message.
             if chain.last() != Some(&text) {
                 chain.push(text);
             }
-            cur = e.source();
         }
-        write!(f, "{}", self.error)?;
         if self.verbose {
+            write!(f, "{:#}", self.error)?;
             for cause in &chain {
                 write!(f, "\n  caused by: {cause}")?;
             }
             return Ok(());
         }
+        write!(f, "{}", self.error)?;
         if let Some(first) = chain.first() {
             write!(f, ": {first}")?;
         }
@@ -522,10 +597,73 @@ mod tests {
         );
         let line = Report::new(&err, false).to_string();
         assert!(
-            line.starts_with("parsing reference \"UPPER/Case\": "),
-            "{line}"
+            line.starts_with("parsing reference \"UPPER/Case\": invalid repository "),
+            "the name error's own \"invalid reference\" is not said again: {line}"
         );
         assert!(!line.contains('\n'));
+        let verbose = Report::new(&err, true).to_string();
+        assert!(
+            verbose.contains("\n  caused by: invalid reference \"UPPER/Case\": "),
+            "{verbose}"
+        );
+    }
+
+    const NOT_FOUND: &str = r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"v1"}}]}"#;
+
+    fn remote_not_found(reference: &str) -> Box<ocireg_remote::Error> {
+        Box::new(ocireg_remote::Error::Transport {
+            action: "fetching manifest",
+            reference: reference.to_owned(),
+            source: registry_error(404, NOT_FOUND),
+        })
+    }
+
+    #[test]
+    fn report_says_each_thing_once() {
+        let err = Error::Remote {
+            doing: "fetching the manifest of r.io/app:v1".to_owned(),
+            subject: Some("r.io/app:v1".to_owned()),
+            source: remote_not_found("r.io/app:v1"),
+        };
+        assert_eq!(
+            Report::new(&err, false).to_string(),
+            "fetching the manifest of r.io/app:v1: GET http://r.io/v2/app/manifests/v1: \
+             MANIFEST_UNKNOWN: manifest unknown"
+        );
+        assert_eq!(
+            Report::new(&err, true).to_string(),
+            "fetching the manifest of r.io/app:v1\n  \
+             caused by: fetching manifest r.io/app:v1\n  \
+             caused by: GET http://r.io/v2/app/manifests/v1: \
+             MANIFEST_UNKNOWN: manifest unknown; {\"Tag\":\"v1\"}"
+        );
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn report_keeps_context_that_says_something_new() {
+        // About two references: the remote layer's context says which one failed.
+        let err = Error::Remote {
+            doing: "copying r.io/app:v1 to r.io/app:v2".to_owned(),
+            subject: None,
+            source: remote_not_found("r.io/app:v1"),
+        };
+        assert_eq!(
+            Report::new(&err, false).to_string(),
+            "copying r.io/app:v1 to r.io/app:v2: fetching manifest r.io/app:v1: \
+             GET http://r.io/v2/app/manifests/v1: MANIFEST_UNKNOWN: manifest unknown"
+        );
+        // About another reference than the subject.
+        let err = Error::Remote {
+            doing: "listing the referrers of r.io/app@sha256:00".to_owned(),
+            subject: Some("r.io/app@sha256:00".to_owned()),
+            source: remote_not_found("r.io/app:v1"),
+        };
+        assert!(
+            Report::new(&err, false)
+                .to_string()
+                .contains(": fetching manifest r.io/app:v1: GET "),
+        );
     }
 
     #[test]

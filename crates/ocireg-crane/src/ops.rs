@@ -16,10 +16,46 @@ use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::progress::{BlobOutcome, Progress, Summary};
 
-fn remote_err(doing: impl Into<String>) -> impl FnOnce(ocireg_remote::Error) -> Error {
-    let doing = doing.into();
+/// What an operation was doing, and the one reference, repository or registry it was
+/// doing it to, when there is one (see [`Error::subject`]).
+#[derive(Clone, Debug)]
+struct Doing {
+    text: String,
+    subject: Option<String>,
+}
+
+impl Doing {
+    /// `<action> <subject>`, about `subject`.
+    fn on(action: &str, subject: &impl std::fmt::Display) -> Self {
+        let subject = subject.to_string();
+        Self {
+            text: format!("{action} {subject}"),
+            subject: Some(subject),
+        }
+    }
+}
+
+impl From<String> for Doing {
+    /// A context about several things (`copying A to B`) or none.
+    fn from(text: String) -> Self {
+        Self {
+            text,
+            subject: None,
+        }
+    }
+}
+
+impl From<&str> for Doing {
+    fn from(text: &str) -> Self {
+        text.to_owned().into()
+    }
+}
+
+fn remote_err(doing: impl Into<Doing>) -> impl FnOnce(ocireg_remote::Error) -> Error {
+    let Doing { text, subject } = doing.into();
     move |source| Error::Remote {
-        doing,
+        doing: text,
+        subject,
         source: Box::new(source),
     }
 }
@@ -124,7 +160,7 @@ async fn head_digest(
     match ocireg_remote::head(reference, remote).await {
         Ok(desc) => Ok(Some(desc.digest)),
         Err(e) if e.is_not_found() || e.status().is_some_and(|s| s.as_u16() == 403) => Ok(None),
-        Err(e) => Err(remote_err(format!("checking {reference}"))(e)),
+        Err(e) => Err(remote_err(Doing::on("checking", reference))(e)),
     }
 }
 
@@ -168,7 +204,7 @@ async fn copy_referrers(
     let subject = src.repository().digest(digest);
     let found = ocireg_remote::referrers(&subject, None, remote)
         .await
-        .map_err(remote_err(format!("listing the referrers of {subject}")))?;
+        .map_err(remote_err(Doing::on("listing the referrers of", &subject)))?;
     for desc in found.descriptors() {
         let from = Reference::Digest(src.repository().digest(desc.digest));
         let to = Reference::Digest(dst.repository().digest(desc.digest));
@@ -241,12 +277,12 @@ pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec
     .await?;
     let tags = ocireg_remote::list_tags(&src_repo, &remote)
         .await
-        .map_err(remote_err(format!("listing the tags of {src_repo}")))?;
+        .map_err(remote_err(Doing::on("listing the tags of", &src_repo)))?;
     let existing = if opts.no_clobber() {
         match ocireg_remote::list_tags(&dst_repo, &remote).await {
             Ok(t) => t,
             Err(e) if e.is_not_found() => Vec::new(),
-            Err(e) => return Err(remote_err(format!("listing the tags of {dst_repo}"))(e)),
+            Err(e) => return Err(remote_err(Doing::on("listing the tags of", &dst_repo))(e)),
         }
     } else {
         Vec::new()
@@ -299,7 +335,7 @@ pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec
 pub async fn manifest(reference: &str, opts: &Options) -> Result<Vec<u8>> {
     let r = opts.parse_reference(reference)?;
     let remote = remote_options(opts, None).await?;
-    let doing = format!("fetching the manifest of {r}");
+    let doing = Doing::on("fetching the manifest of", &r);
     let desc = ocireg_remote::get(&r, &remote)
         .await
         .map_err(remote_err(doing.clone()))?;
@@ -321,15 +357,18 @@ pub async fn manifest(reference: &str, opts: &Options) -> Result<Vec<u8>> {
 
 /// The digest of `reference`'s manifest (of the platform's image with a
 /// platform), as `sha256:...` or, with `full_ref`, as `repo@sha256:...`
-/// (crane's `digest`). Asks with `HEAD` and falls back to `GET`.
+/// (crane's `digest`). Asks with `HEAD` and falls back to `GET` (for registries
+/// that answer `HEAD` badly), except after a not-found or a transient failure.
 pub async fn digest(reference: &str, full_ref: bool, opts: &Options) -> Result<String> {
     let r = opts.parse_reference(reference)?;
     let remote = remote_options(opts, None).await?;
-    let doing = format!("getting the digest of {r}");
+    let doing = Doing::on("getting the digest of", &r);
     let digest = if opts.platform().is_none() {
         match ocireg_remote::head(&r, &remote).await {
             Ok(d) => d.digest,
-            Err(e) if e.is_not_found() => return Err(remote_err(doing)(e)),
+            // A transient failure (an unreachable registry) was retried already: a GET
+            // would only go through the same retries again.
+            Err(e) if e.is_not_found() || e.is_transient() => return Err(remote_err(doing)(e)),
             Err(_) => ocireg_remote::get(&r, &remote)
                 .await
                 .map_err(remote_err(doing))?
@@ -362,7 +401,7 @@ pub async fn digest(reference: &str, full_ref: bool, opts: &Options) -> Result<S
 pub async fn config(reference: &str, opts: &Options) -> Result<Vec<u8>> {
     let r = opts.parse_reference(reference)?;
     let remote = remote_options(opts, None).await?;
-    let doing = format!("fetching the config of {r}");
+    let doing = Doing::on("fetching the config of", &r);
     let image = ocireg_remote::image(&r, &remote)
         .await
         .map_err(remote_err(doing.clone()))?;
@@ -385,7 +424,7 @@ pub async fn blob(reference: &str, out: &mut (dyn Write + Send), opts: &Options)
         });
     };
     let remote = remote_options(opts, None).await?;
-    let doing = format!("reading blob {r}");
+    let doing = Doing::on("reading blob", &r);
     let layer = ocireg_remote::layer(d, &remote)
         .await
         .map_err(remote_err(doing.clone()))?;
@@ -396,7 +435,7 @@ pub async fn blob(reference: &str, out: &mut (dyn Write + Send), opts: &Options)
     let mut written = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|source| Error::Io {
-            doing: doing.clone(),
+            doing: doing.text.clone(),
             source,
         })?;
         out.write_all(&chunk).map_err(|source| Error::Io {
@@ -427,7 +466,7 @@ pub async fn list_tags(
     let remote = remote_options(opts, None).await?;
     let tags = ocireg_remote::list_tags(&repo, &remote)
         .await
-        .map_err(remote_err(format!("listing the tags of {repo}")))?;
+        .map_err(remote_err(Doing::on("listing the tags of", &repo)))?;
     Ok(tags
         .into_iter()
         .filter(|t| !(omit_digest_tags && is_digest_tag(t)))
@@ -448,9 +487,9 @@ pub async fn catalog(registry: &str, full_ref: bool, opts: &Options) -> Result<V
     let remote = remote_options(opts, None).await?;
     let repos = ocireg_remote::catalog(&reg, &remote)
         .await
-        .map_err(remote_err(format!(
-            "listing the repositories of {}",
-            reg.name()
+        .map_err(remote_err(Doing::on(
+            "listing the repositories of",
+            &reg.name(),
         )))?;
     Ok(repos
         .into_iter()
@@ -478,7 +517,7 @@ pub async fn tag(reference: &str, tag: &str, opts: &Options) -> Result<()> {
     let remote = remote_options(opts, None).await?;
     let desc = ocireg_remote::get(&r, &remote)
         .await
-        .map_err(remote_err(format!("fetching the manifest of {r}")))?;
+        .map_err(remote_err(Doing::on("fetching the manifest of", &r)))?;
     let raw =
         ocireg_remote::RawManifest::new(desc.raw_manifest().clone(), desc.media_type().clone());
     ocireg_remote::tag(&new_tag, &raw, &remote)
@@ -493,7 +532,7 @@ pub async fn delete(reference: &str, opts: &Options) -> Result<()> {
     let remote = remote_options(opts, None).await?;
     ocireg_remote::delete(&r, &remote)
         .await
-        .map_err(remote_err(format!("deleting {r}")))
+        .map_err(remote_err(Doing::on("deleting", &r)))
 }
 
 /// Pushes `file` as an artifact of type `artifact_type` whose one blob has
@@ -516,7 +555,7 @@ pub async fn attach(
     let remote = remote_options(opts, None).await?;
     let subject = ocireg_remote::head(&r, &remote)
         .await
-        .map_err(remote_err(format!("looking up {r}")))?;
+        .map_err(remote_err(Doing::on("looking up", &r)))?;
     let subject = Descriptor::new(subject.media_type, subject.size, subject.digest);
     let repo = r.repository();
     let layer_media = MediaType::from(media_type);
@@ -569,15 +608,17 @@ pub async fn referrers(
     } else {
         let d = ocireg_remote::head(&r, &remote)
             .await
-            .map_err(remote_err(format!("looking up {r}")))?;
+            .map_err(remote_err(Doing::on("looking up", &r)))?;
         r.repository().digest(d.digest)
     };
     let filter = artifact_type.map(MediaType::from);
     let found = ocireg_remote::referrers(&subject, filter.as_ref(), &remote)
         .await
-        .map_err(remote_err(format!("listing the referrers of {subject}")))?;
+        .map_err(remote_err(Doing::on("listing the referrers of", &subject)))?;
     let mut out = ocireg_v1::to_go_json(&found.index).map_err(|e| {
-        remote_err(format!("encoding the referrers of {subject}"))(ocireg_remote::Error::from_v1(e))
+        remote_err(Doing::on("encoding the referrers of", &subject))(ocireg_remote::Error::from_v1(
+            e,
+        ))
     })?;
     out.push(b'\n');
     Ok(out)

@@ -71,9 +71,7 @@ pub enum Error {
     #[error(transparent)]
     Registry(Box<RegistryError>),
     /// The registry wants credentials and we had none.
-    #[error(
-        "{method} {url}: authentication required for {registry}: log in with `crane auth login {registry}`"
-    )]
+    #[error("{method} {url}: authentication required for {registry}")]
     AuthenticationRequired {
         /// The registry (`host[:port]`).
         registry: String,
@@ -83,9 +81,7 @@ pub enum Error {
         url: String,
     },
     /// Our credentials were rejected (by the registry or by its token service).
-    #[error(
-        "{method} {url}: authentication failed for {registry} (status {status}): check the credentials or log in again with `crane auth login {registry}`"
-    )]
+    #[error("{method} {url}: authentication failed for {registry} (status {status})")]
     AuthenticationFailed {
         /// The registry (`host[:port]`).
         registry: String,
@@ -152,14 +148,22 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// Pinging the registry failed over https and then over http.
-    #[error("pinging {registry} failed over https and over http (http: {http_error})")]
+    /// Pinging the registry failed over https and over http (after the retry policy's
+    /// attempts when the failures were transient).
+    #[error(
+        "pinging {registry} failed over https and over http{} (http: {})",
+        after_attempts(*.attempts),
+        summary(.http)
+    )]
     Ping {
         /// The registry (`host[:port]`).
         registry: String,
-        /// The http attempt's error, rendered.
-        http_error: String,
-        /// The https attempt's error.
+        /// How many times the https/http race was run (1 when nothing was worth retrying).
+        attempts: u32,
+        /// The last http attempt's error (summed up in the message: an error has one
+        /// source).
+        http: Box<Self>,
+        /// The last https attempt's error.
         #[source]
         https: Box<Self>,
     },
@@ -230,6 +234,30 @@ impl fmt::Display for TimeoutPhase {
     }
 }
 
+/// An error and its root cause on one line (`connecting to h: Connection refused`), the
+/// intermediate wrappers left out.
+pub(crate) fn summary(e: &(dyn StdError + 'static)) -> String {
+    let top = e.to_string();
+    let Some(root) = std::iter::successors(e.source(), |&c| c.source()).last() else {
+        return top;
+    };
+    let root = root.to_string();
+    if top.contains(&root) {
+        top
+    } else {
+        format!("{top}: {root}")
+    }
+}
+
+/// ` after N attempts` when there was more than one.
+fn after_attempts(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
+    }
+}
+
 /// A crate-wide result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -246,7 +274,7 @@ impl Error {
                 is_transient_cause(source.as_ref())
             }
             Self::Body { source, .. } => is_transient_cause(source),
-            Self::Ping { https, .. } => https.is_transient(),
+            Self::Ping { https, http, .. } => https.is_transient() || http.is_transient(),
             _ => false,
         }
     }
@@ -453,10 +481,12 @@ pub struct Diagnostic {
     pub detail: Option<serde_json::Value>,
 }
 
+/// `CODE: message`; the alternate form (`{:#}`) adds `; <detail JSON>`.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)?;
-        if let Some(detail) = &self.detail
+        if f.alternate()
+            && let Some(detail) = &self.detail
             && !detail.is_null()
         {
             write!(f, "; {detail}")?;
@@ -546,6 +576,9 @@ impl RegistryError {
     }
 }
 
+/// `METHOD URL: CODE: message` (or the status and the start of a non-JSON body). The
+/// `detail` values of the diagnostics are shown by the alternate form (`{:#}`) only: they
+/// mostly restate the request (`{"Tag":"latest"}`), so one-line reports leave them out.
 impl fmt::Display for RegistryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: ", self.method, self.url)?;
@@ -559,14 +592,14 @@ impl fmt::Display for RegistryError {
                 }
                 Ok(())
             }
-            [one] => write!(f, "{one}"),
+            [one] => fmt::Display::fmt(one, f),
             many => {
                 f.write_str("multiple errors returned: ")?;
                 for (i, d) in many.iter().enumerate() {
                     if i > 0 {
                         f.write_str("; ")?;
                     }
-                    write!(f, "{d}")?;
+                    fmt::Display::fmt(d, f)?;
                 }
                 Ok(())
             }
@@ -630,18 +663,31 @@ mod tests {
         assert!(e.has_code(&ErrorCode::ManifestUnknown));
         assert_eq!(
             e.to_string(),
+            "GET https://r.example/v2/x/manifests/latest: MANIFEST_UNKNOWN: manifest unknown"
+        );
+        assert_eq!(
+            format!("{e:#}"),
             r#"GET https://r.example/v2/x/manifests/latest: MANIFEST_UNKNOWN: manifest unknown; {"Tag":"latest"}"#
+        );
+        assert_eq!(
+            format!("{:#}", Error::from(e.clone())),
+            format!("{e:#}"),
+            "the transparent wrapper keeps the alternate form"
         );
         assert!(!e.is_transient());
 
         let e = decode(
             503,
-            r#"{"errors":[{"code":"UNAVAILABLE","message":"a"},{"code":"TOOMANYREQUESTS","message":"b"}]}"#,
+            r#"{"errors":[{"code":"UNAVAILABLE","message":"a","detail":"x"},{"code":"TOOMANYREQUESTS","message":"b"}]}"#,
         );
         assert!(e.is_transient());
         assert!(
             e.to_string()
-                .contains("multiple errors returned: UNAVAILABLE: a; TOOMANYREQUESTS: b")
+                .ends_with("multiple errors returned: UNAVAILABLE: a; TOOMANYREQUESTS: b")
+        );
+        assert!(
+            format!("{e:#}")
+                .ends_with(r#"multiple errors returned: UNAVAILABLE: a; "x"; TOOMANYREQUESTS: b"#)
         );
 
         let e = decode(

@@ -55,6 +55,15 @@
 //! Timeouts ([`Timeouts`]): connect 30 s, TLS handshake 10 s, response headers 60 s, idle read
 //! 60 s. [`ClientBuilder::for_tests`] makes all of these short.
 //!
+//! The ping (`GET /v2/` in [`Client::transport`]) follows the same policy. When http is
+//! allowed (see below) each attempt races https against http, one request per scheme, and a
+//! race that fails transiently (refused or reset connections, early EOF, timeouts, 408, 429,
+//! 5xx) is run again after the backoff, so a local registry that is still starting or
+//! briefly answers 503 is waited for, as a remote one is. A success from either scheme wins
+//! at once; a TLS handshake failure only rules https out (the registry speaks plain http, as
+//! before); any other answer (a 404 on `/v2/`, say) is final and not retried. When every
+//! attempt fails, [`Error::Ping`] names both schemes and the number of attempts.
+//!
 //! # Differences from ggcr
 //!
 //! - `Retry-After` is honoured (ggcr ignores it); the default policy retries more (5 attempts,

@@ -15,7 +15,7 @@ use tracing::{debug, warn};
 use crate::body::{Body, ResponseBody};
 use crate::challenge::{Challenge, parse_www_authenticate, pick};
 use crate::client::{CachedToken, Client, ClientInner, HopPolicy, TokenKey};
-use crate::error::{Error, RegistryError, Result};
+use crate::error::{Error, RegistryError, Result, summary};
 use crate::redact::redact_url;
 use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use crate::scope::{Scope, Scopes};
@@ -81,7 +81,12 @@ impl Client {
     ///
     /// The ping is `GET /v2/` over https; when `registry.scheme()` is `http` (the insecure
     /// option, loopback, RFC 1918 hosts) or [`plain_http`](crate::ClientBuilder::plain_http)
-    /// is set, http is tried after https fails. For a Bearer challenge the realm is checked
+    /// is set, https and http are raced (http joins after 300 ms or when https fails). Either
+    /// way the ping follows the client's [`RetryPolicy`]: a registry that refuses
+    /// connections, resets them or answers 503 for a moment is pinged again after the
+    /// backoff; a TLS handshake failure with http allowed only rules https out, and any
+    /// other answer is final (not retried). When both schemes fail the error is
+    /// [`Error::Ping`], naming both. For a Bearer challenge the realm is checked
     /// (https unless the registry itself is on http; no private or loopback IP literal
     /// unless the registry is one too) and a first token is fetched for `scopes`, so bad
     /// credentials fail here.
@@ -182,27 +187,100 @@ fn validate_realm(name: &str, registry: &Origin, realm: &Uri) -> Result<Origin> 
 /// How long https gets alone before http joins the race (as ggcr's `pingParallel`).
 const HTTP_PING_DELAY: Duration = Duration::from_millis(300);
 
-/// `GET /v2/` without credentials. Over https only, unless http is allowed: then https
+/// What a successful ping learned.
+type Pinged = (Origin, Option<Challenge>);
+
+/// `GET /v2/` without credentials, retried with the client's [`RetryPolicy`].
+///
+/// Over https only, unless http is allowed: then each attempt is a race in which https
 /// starts first, http joins after 300 ms or as soon as https fails, and the first success
-/// wins (https when both would).
-async fn ping(
-    client: &ClientInner,
-    name: &str,
-    allow_http: bool,
-) -> Result<(Origin, Option<Challenge>)> {
-    use futures_util::future::{Either, select};
+/// wins (https when both would). A race that fails is run again, after the policy's backoff
+/// and within its attempts, while a scheme failed transiently (refused, reset, early EOF,
+/// timeout, 408/429/5xx). A scheme that failed for good (a TLS handshake failure: the
+/// registry speaks plain http) is not tried again; a definitive answer (another status, an
+/// unusable redirect) from either scheme ends the retries.
+async fn ping(client: &ClientInner, name: &str, allow_http: bool) -> Result<Pinged> {
     if !allow_http {
         return ping_one(client, name, "https", &client.retry).await;
     }
-    // Racing: one attempt per scheme (ggcr's ping does not retry either), so a plain-http
-    // registry does not make us retry https.
+    let retry = &client.retry;
+    let mut attempt = 0;
+    let mut failed = None;
+    loop {
+        attempt += 1;
+        let (https_err, http_err) = match ping_race(client, name, failed).await {
+            Ok(found) => return Ok(found),
+            Err(errors) => errors,
+        };
+        let retry_again = attempt < retry.max_attempts
+            && (https_err.is_transient() || http_err.is_transient())
+            && !is_definitive(&https_err)
+            && !is_definitive(&http_err);
+        if !retry_again {
+            return Err(Error::Ping {
+                registry: name.to_owned(),
+                attempts: attempt,
+                http: Box::new(http_err),
+                https: Box::new(https_err),
+            });
+        }
+        let wait = retry.backoff(attempt);
+        warn!(
+            registry = %name,
+            attempt,
+            https_error = %summary(&https_err),
+            http_error = %summary(&http_err),
+            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            "retrying the ping after a transient error"
+        );
+        tokio::time::sleep(wait).await;
+        failed = Some((https_err, http_err));
+    }
+}
+
+/// A failure that is an answer from the registry rather than trouble reaching it (another
+/// status, a refused redirect): trying again or over the other scheme will not change it.
+fn is_definitive(e: &Error) -> bool {
+    !e.is_transient()
+        && !matches!(
+            e,
+            Error::Connect { .. } | Error::Request { .. } | Error::Body { .. }
+        )
+}
+
+/// One attempt of the https/http race, one request per scheme. `failed` holds the previous
+/// attempt's errors: a scheme that failed for good then is not tried again and keeps its
+/// error. On failure, the https and the http errors.
+async fn ping_race(
+    client: &ClientInner,
+    name: &str,
+    failed: Option<(Error, Error)>,
+) -> std::result::Result<Pinged, (Error, Error)> {
+    use futures_util::future::{Either, select};
+    // One attempt per scheme here (ggcr's ping does not retry): `ping` retries the race.
     let once = RetryPolicy::never();
-    let https = Box::pin(ping_one(client, name, "https", &once));
-    let both_failed = |https_err: Error, http_err: &Error| Error::Ping {
-        registry: name.to_owned(),
-        http_error: error_chain(http_err),
-        https: Box::new(https_err),
+    let (https_done, http_done) = match failed {
+        None => (None, None),
+        Some((https, http)) => (
+            Some(https).filter(|e| !e.is_transient()),
+            Some(http).filter(|e| !e.is_transient()),
+        ),
     };
+    match (https_done, http_done) {
+        (Some(https_err), Some(http_err)) => return Err((https_err, http_err)),
+        (Some(https_err), None) => {
+            return ping_one(client, name, "http", &once)
+                .await
+                .map_err(|http_err| (https_err, http_err));
+        }
+        (None, Some(http_err)) => {
+            return ping_one(client, name, "https", &once)
+                .await
+                .map_err(|https_err| (https_err, http_err));
+        }
+        (None, None) => {}
+    }
+    let https = Box::pin(ping_one(client, name, "https", &once));
     let delay = Box::pin(tokio::time::sleep(HTTP_PING_DELAY));
     let https = match select(https, delay).await {
         Either::Left((Ok(found), _)) => return Ok(found),
@@ -210,31 +288,20 @@ async fn ping(
             debug!(registry = %name, error = %https_err, "https ping failed, trying http");
             return ping_one(client, name, "http", &once)
                 .await
-                .map_err(|http_err| both_failed(https_err, &http_err));
+                .map_err(|http_err| (https_err, http_err));
         }
         Either::Right(((), https)) => https,
     };
     let http = Box::pin(ping_one(client, name, "http", &once));
     match select(https, http).await {
         Either::Left((Ok(found), _)) | Either::Right((Ok(found), _)) => Ok(found),
-        Either::Left((Err(https_err), http)) => http
-            .await
-            .map_err(|http_err| both_failed(https_err, &http_err)),
-        Either::Right((Err(http_err), https)) => https
-            .await
-            .map_err(|https_err| both_failed(https_err, &http_err)),
+        Either::Left((Err(https_err), http)) => {
+            http.await.map_err(|http_err| (https_err, http_err))
+        }
+        Either::Right((Err(http_err), https)) => {
+            https.await.map_err(|https_err| (https_err, http_err))
+        }
     }
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 async fn ping_one(

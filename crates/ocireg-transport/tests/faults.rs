@@ -12,7 +12,7 @@ use http::{Request, StatusCode};
 use ocireg_authn::{AuthConfig, Authenticator};
 use ocireg_testsupport::{FaultServer, RecordedRequest, Reply, TestCa, with_timeout};
 use ocireg_transport::{
-    Body, Error, ErrorCode, RetryPolicy, Scope, Scopes, TimeoutPhase, TrustRoots,
+    Body, Error, ErrorCode, RetryPolicy, Scope, Scopes, TimeoutPhase, Timeouts, TrustRoots,
 };
 use serde_json::json;
 
@@ -786,7 +786,7 @@ async fn ping_errors_name_both_schemes_and_404_is_fatal() {
         let server = FaultServer::with_handler(|_: &RecordedRequest| Reply::status(404))
             .await
             .unwrap();
-        let err = client()
+        let err = quick_https_give_up()
             .transport(
                 &common::registry(&server.host()),
                 Scopes::none(),
@@ -794,10 +794,132 @@ async fn ping_errors_name_both_schemes_and_404_is_fatal() {
             )
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Ping { .. }), "{err:?}");
+        assert!(
+            matches!(err, Error::Ping { attempts: 1, .. }),
+            "a 404 is an answer, not retried: {err:?}"
+        );
         let text = render(&err);
         assert!(text.contains("over https and over http"), "{text}");
+        assert!(!err.to_string().contains("attempts"), "{err}");
         assert!(text.contains("404"), "{text}");
+        assert_eq!(count(&server, "/v2/"), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_http_registry_answering_503_twice_is_pinged_again() {
+    with_timeout(LIMIT, async {
+        let server = FaultServer::start([
+            Reply::status(503),
+            Reply::status(503).header("Retry-After", "0"),
+            Reply::ok().json(&json!({})),
+        ])
+        .await
+        .unwrap();
+        // 127.0.0.1 races https against http: each attempt's https handshake times out
+        // (the fault server never answers a ClientHello) and its http request gets a 503,
+        // both transient, until http answers 200 on the third attempt.
+        let t = transport(
+            &quick_https_give_up(),
+            &server.host(),
+            Scopes::none(),
+            anonymous(),
+        )
+        .await;
+        assert_eq!(t.scheme(), "http");
+        assert_eq!(count(&server, "/v2/"), 3);
+        assert_eq!(server.request_count(), 3);
+    })
+    .await;
+}
+
+/// A client whose https handshake with a plain-http fault server (which waits for a request
+/// head and never answers a ClientHello) times out after 100 ms instead of 5 s.
+fn quick_https_give_up() -> ocireg_transport::Client {
+    builder()
+        .timeouts(Timeouts {
+            tls_handshake: Duration::from_millis(100),
+            ..short_timeouts(5_000)
+        })
+        .build()
+        .expect("test client builds")
+}
+
+/// A policy with waits long enough to measure: 3 attempts, 40 ms between them.
+fn measurable_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(40),
+        max_backoff: Duration::from_millis(40),
+        jitter: 0.0,
+        ..RetryPolicy::fast_for_tests()
+    }
+}
+
+#[tokio::test]
+async fn a_refusing_registry_is_pinged_the_policys_attempts() {
+    with_timeout(LIMIT, async {
+        // A port that refuses connections: bound, then closed.
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        drop(listener);
+        let client = builder().retry(measurable_retries()).build().unwrap();
+        let started = Instant::now();
+        let err = client
+            .transport(&common::registry(&host), Scopes::none(), anonymous())
+            .await
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(matches!(err, Error::Ping { attempts: 3, .. }), "{err:?}");
+        assert!(err.is_transient(), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("over https and over http after 3 attempts"),
+            "{text}"
+        );
+        // Two waits of 40 ms between the three attempts.
+        assert!(elapsed >= Duration::from_millis(80), "{elapsed:?}");
+
+        // Without retries, one attempt and no wait.
+        let client = builder().retry(RetryPolicy::never()).build().unwrap();
+        let err = client
+            .transport(&common::registry(&host), Scopes::none(), anonymous())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Ping { attempts: 1, .. }), "{err:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_registry_closing_every_connection_is_pinged_the_policys_attempts() {
+    with_timeout(LIMIT, async {
+        // Accepts and closes at once: https fails its handshake (not retried), http sees an
+        // early EOF (retried).
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(socket);
+            }
+        });
+        let client = builder().retry(measurable_retries()).build().unwrap();
+        let err = client
+            .transport(&common::registry(&host), Scopes::none(), anonymous())
+            .await
+            .unwrap_err();
+        server.abort();
+        assert!(matches!(err, Error::Ping { attempts: 3, .. }), "{err:?}");
+        // One https handshake, then three http requests.
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1 + 3);
     })
     .await;
 }

@@ -90,6 +90,7 @@ fn bad_references_and_platforms_exit_2_with_a_hint() {
             first.starts_with(&format!("Error: {what}")),
             "{args:?}: {stderr}"
         );
+        assert!(!first.contains("invalid reference"), "said twice: {stderr}");
         assert!(
             lines.next().is_some_and(|l| l.starts_with("hint: ")),
             "{args:?}: {stderr}"
@@ -113,9 +114,20 @@ fn an_unknown_host_is_a_failure_with_a_hint() {
 
 #[test]
 fn verbose_shows_the_cause_chain() {
+    let run = Crane::new().run(&["manifest", "r.example/UPPER"]);
+    let stderr = run.failed_with(2);
+    assert!(
+        stderr.starts_with(
+            "Error: parsing reference \"r.example/UPPER\": invalid repository \"UPPER\": "
+        ),
+        "{stderr}"
+    );
     let run = Crane::new().run(&["-v", "manifest", "r.example/UPPER"]);
     let stderr = run.failed_with(2);
-    assert!(stderr.contains("\n  caused by: "), "{stderr}");
+    assert!(
+        stderr.contains("\n  caused by: invalid reference \"r.example/UPPER\": "),
+        "{stderr}"
+    );
 }
 
 #[test]

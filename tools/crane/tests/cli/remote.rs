@@ -7,6 +7,14 @@ use ocireg_testsupport::{Distribution, TokenServer, User};
 
 use crate::support::{Crane, runtime};
 
+/// The `Error: ...` line of a failed run's stderr (warnings may come first).
+fn error_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("Error: "))
+        .unwrap_or_default()
+}
+
 /// Writes a random image to `host/at`; returns its digest.
 async fn seed(host: &str, at: &str, seed: u64) -> String {
     let image = ocireg_v1::random::image(2048, 2, seed).expect("random image");
@@ -267,15 +275,23 @@ fn failure_paths_against_distribution() {
     let host = registry.host().to_owned();
     let crane = Crane::new();
 
-    // Anonymous: authentication required, with the login hint.
+    // Anonymous: authentication required, with the login hint (said once, in the hint).
     let run = crane.run(&["manifest", &format!("{host}/app:v1")]);
     let stderr = run.failed_with(4);
-    assert!(
-        stderr.contains(&format!("crane auth login {host}")),
+    assert_eq!(
+        error_line(stderr),
+        format!(
+            "Error: fetching the manifest of {host}/app:v1: GET http://{host}/v2/app/manifests/v1: authentication required for {host}"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches(&format!("crane auth login {host}")).count(),
+        1,
         "{stderr}"
     );
 
-    // Wrong credentials.
+    // Wrong credentials: the token service refused them, said once.
     crane
         .run_with_stdin(
             &["auth", "login", &host, "-u", "alice", "--password-stdin"],
@@ -283,9 +299,25 @@ fn failure_paths_against_distribution() {
         )
         .ok();
     let run = crane.run(&["ls", &format!("{host}/app")]);
-    run.failed_with(4);
+    let stderr = run.failed_with(4);
+    let line = error_line(stderr);
+    assert!(
+        line.starts_with(&format!(
+            "Error: listing the tags of {host}/app: connecting to {host}: GET http://"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        line.ends_with(&format!(
+            ": authentication failed for {host} (status 401 Unauthorized)"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("crane auth login").count(), 1, "{stderr}");
+    assert!(!stderr.contains("wrong"), "{stderr}");
 
-    // Right credentials, unknown image.
+    // Right credentials, unknown image: each thing said once; the detail and the remote
+    // layer's own context only with -v.
     crane
         .run_with_stdin(
             &["auth", "login", &host, "-u", "alice", "--password-stdin"],
@@ -294,20 +326,65 @@ fn failure_paths_against_distribution() {
         .ok();
     let run = crane.run(&["manifest", &format!("{host}/app:nope")]);
     let stderr = run.failed_with(3);
+    assert_eq!(
+        error_line(stderr),
+        format!(
+            "Error: fetching the manifest of {host}/app:nope: GET http://{host}/v2/app/manifests/nope: MANIFEST_UNKNOWN: manifest unknown"
+        ),
+        "{stderr}"
+    );
+    let run = crane.run(&["-v", "manifest", &format!("{host}/app:nope")]);
+    let stderr = run.failed_with(3);
     assert!(
-        stderr.starts_with(&format!("Error: fetching the manifest of {host}/app:nope")),
+        stderr.contains(&format!(
+            "\n  caused by: fetching manifest {host}/app:nope\n"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(r#"MANIFEST_UNKNOWN: manifest unknown; {"Tag":"nope"}"#),
         "{stderr}"
     );
 
-    // Unreachable registry.
-    let port = ocireg_testsupport::free_port().expect("port");
-    let run = crane.run(&["digest", &format!("127.0.0.1:{port}/app:v1")]);
-    let stderr = run.failed_with(1);
-    assert!(
-        stderr.contains("hint: check that the registry is running"),
+    // Unknown repository.
+    let run = crane.run(&["ls", &format!("{host}/nothing")]);
+    let stderr = run.failed_with(3);
+    assert_eq!(
+        error_line(stderr),
+        format!(
+            "Error: listing the tags of {host}/nothing: GET http://{host}/v2/nothing/tags/list?n=1000: NAME_UNKNOWN: repository name not known to registry"
+        ),
         "{stderr}"
     );
 
     rt.block_on(async { registry.stop().await.expect("stop") });
     drop(tokens);
+}
+
+#[test]
+fn an_unreachable_registry_fails_after_the_retries_with_a_hint() {
+    // Unreachable registry: pinged with retries (https and http, as for any loopback
+    // registry), and the HEAD failure is not retried again as a GET.
+    let port = ocireg_testsupport::free_port().expect("port");
+    let run = Crane::new().run(&["digest", &format!("127.0.0.1:{port}/app:v1")]);
+    let stderr = run.failed_with(1);
+    assert!(
+        error_line(stderr).starts_with(&format!(
+            "Error: getting the digest of 127.0.0.1:{port}/app:v1: connecting to 127.0.0.1:{port}: "
+        )),
+        "{stderr}"
+    );
+    assert!(
+        error_line(stderr).to_lowercase().contains("refused"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("retrying the ping").count(),
+        4,
+        "5 attempts, once: {stderr}"
+    );
+    assert!(
+        stderr.contains("hint: check that the registry is running"),
+        "{stderr}"
+    );
 }
