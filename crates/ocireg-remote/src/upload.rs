@@ -343,11 +343,54 @@ pub(crate) fn parse_upload_range(value: &str) -> Option<u64> {
     end.checked_add(1)
 }
 
-/// The running hash and count of the bytes sent, shared with the body stream.
+/// The count (and, unless the source checks itself, the running hash) of the bytes sent,
+/// shared with the body stream.
 #[derive(Debug)]
 struct Meter {
-    hasher: Hasher,
+    check: Check,
+    sent: u64,
     ended: bool,
+}
+
+/// How the content sent is checked against the digest committed.
+#[derive(Debug)]
+enum Check {
+    /// Hash every byte sent.
+    Hash(Hasher),
+    /// The source is a [`Blob::verified`] stream for this digest: it fails (withholding
+    /// its last chunk) unless its content has the digest, so hashing the same bytes
+    /// again here would only cost CPU (a copy would hash every layer twice).
+    VerifiedSource(Digest),
+}
+
+impl Meter {
+    fn new(algorithm: ocireg_v1::Algorithm, verified_source: Option<Digest>) -> Self {
+        let check = match verified_source {
+            Some(d) => Check::VerifiedSource(d),
+            None => Check::Hash(Hasher::new(algorithm)),
+        };
+        Self {
+            check,
+            sent: 0,
+            ended: false,
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.sent += bytes.len() as u64;
+        if let Check::Hash(h) = &mut self.check {
+            h.update(bytes);
+        }
+    }
+
+    /// The digest of what was sent (or the verified source's), and how many bytes.
+    fn result(&self) -> (Digest, u64) {
+        let digest = match &self.check {
+            Check::Hash(h) => h.clone().finish(),
+            Check::VerifiedSource(d) => *d,
+        };
+        (digest, self.sent)
+    }
 }
 
 type SharedMeter = Arc<Mutex<Meter>>;
@@ -376,11 +419,11 @@ impl Stream for Tap {
             Poll::Ready(Some(Ok(chunk))) => {
                 let done = {
                     let mut m = lock(&self.meter);
-                    m.hasher.update(chunk);
-                    if self.complete_at == Some(m.hasher.len()) {
+                    m.update(chunk);
+                    if self.complete_at == Some(m.sent) {
                         m.ended = true;
                     }
-                    m.hasher.len()
+                    m.sent
                 };
                 if let Some(r) = &self.reporter {
                     r.bytes(done);
@@ -430,7 +473,7 @@ impl Source {
             buf.extend_from_slice(&chunk);
         }
         let bytes = buf.freeze();
-        lock(meter).hasher.update(&bytes);
+        lock(meter).update(&bytes);
         Ok(bytes)
     }
 
@@ -453,7 +496,7 @@ impl Source {
                 let rest = chunk.split_off(left as usize);
                 self.pending = Some(rest);
             }
-            lock(meter).hasher.update(&chunk);
+            lock(meter).update(&chunk);
             left -= chunk.len() as u64;
         }
         Ok(())
@@ -526,14 +569,14 @@ impl Upload<'_, '_> {
         }
     }
 
-    fn new_meter(&self) -> SharedMeter {
+    /// A meter for sending `blob`; it trusts the blob's own verification when that is
+    /// against the digest we are about to commit.
+    fn new_meter(&self, blob: &Blob) -> SharedMeter {
         let algorithm = self
             .digest
             .map_or(ocireg_v1::Algorithm::Sha256, |d| d.algorithm());
-        Arc::new(Mutex::new(Meter {
-            hasher: Hasher::new(algorithm),
-            ended: false,
-        }))
+        let trusted = self.digest.filter(|d| blob.verified_digest() == Some(*d));
+        Arc::new(Mutex::new(Meter::new(algorithm, trusted)))
     }
 
     /// Sends, resumes or restarts, then commits; returns the digest committed.
@@ -555,7 +598,7 @@ impl Upload<'_, '_> {
                     return Err(failure);
                 }
             };
-            let meter = self.new_meter();
+            let meter = self.new_meter(&blob);
             let outcome = self.send(blob, offset, &meter).await;
             let failure = match outcome {
                 Ok(sent) => match self.finish(sent, &meter).await {
@@ -833,10 +876,7 @@ impl Upload<'_, '_> {
     /// Checks what was sent against the layer, then commits with `PUT ?digest=`.
     async fn finish(&mut self, sent: Sent, meter: &SharedMeter) -> Result<Digest, Failure> {
         let reference = self.reference();
-        let (computed, count) = {
-            let m = lock(meter);
-            (m.hasher.clone().finish(), m.hasher.len())
-        };
+        let (computed, count) = lock(meter).result();
         if let Some(expected) = self.digest
             && expected != computed
         {
@@ -1060,27 +1100,23 @@ mod tests {
             Ok(Bytes::from_static(b"ij")),
         ];
         let blob = Blob::new(futures_util::stream::iter(chunks), Some(10));
-        let meter: SharedMeter = Arc::new(Mutex::new(Meter {
-            hasher: Hasher::sha256(),
-            ended: false,
-        }));
+        let meter: SharedMeter =
+            Arc::new(Mutex::new(Meter::new(ocireg_v1::Algorithm::Sha256, None)));
         let mut s = Source::new(blob);
         s.skip(4, &meter).await.unwrap();
         assert_eq!(&s.take(3, &meter).await.unwrap()[..], b"efg");
         assert_eq!(&s.take(10, &meter).await.unwrap()[..], b"hij");
         assert!(s.take(10, &meter).await.unwrap().is_empty());
-        let m = lock(&meter);
-        assert_eq!(m.hasher.len(), 10);
-        assert_eq!(m.hasher.clone().finish(), ocireg_v1::sha256(b"abcdefghij"));
+        let (digest, sent) = lock(&meter).result();
+        assert_eq!(sent, 10);
+        assert_eq!(digest, ocireg_v1::sha256(b"abcdefghij"));
     }
 
     #[tokio::test]
     async fn skip_past_the_end_fails() {
         let blob = Blob::from_bytes("abc");
-        let meter: SharedMeter = Arc::new(Mutex::new(Meter {
-            hasher: Hasher::sha256(),
-            ended: false,
-        }));
+        let meter: SharedMeter =
+            Arc::new(Mutex::new(Meter::new(ocireg_v1::Algorithm::Sha256, None)));
         let mut s = Source::new(blob);
         assert_eq!(
             s.skip(4, &meter).await.unwrap_err().kind(),

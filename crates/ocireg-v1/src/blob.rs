@@ -31,6 +31,7 @@ pub type BoxByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send + '
 /// ```
 pub struct Blob {
     size: Option<u64>,
+    verified: Option<crate::Digest>,
     stream: BoxByteStream,
 }
 
@@ -42,6 +43,7 @@ impl Blob {
     ) -> Self {
         Self {
             size,
+            verified: None,
             stream: Box::pin(stream),
         }
     }
@@ -57,6 +59,20 @@ impl Blob {
     /// The total size in bytes, when known before reading.
     pub fn size(&self) -> Option<u64> {
         self.size
+    }
+
+    /// The digest this blob's content is checked against as it streams, when it
+    /// comes from [`Blob::verified`]: such a blob never ends cleanly, and with a
+    /// known size never yields its last chunk, unless its content has this
+    /// digest. Consumers that would hash the same bytes again (an upload checking
+    /// what it sends) can rely on it instead.
+    pub fn verified_digest(&self) -> Option<crate::Digest> {
+        self.verified
+    }
+
+    pub(crate) fn with_verified_digest(mut self, digest: crate::Digest) -> Self {
+        self.verified = Some(digest);
+        self
     }
 
     /// The stream inside, boxed.

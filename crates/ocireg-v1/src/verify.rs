@@ -11,6 +11,10 @@
 //! - at the end, fails with [`Error::SizeMismatch`] for a short stream and
 //!   with [`Error::DigestMismatch`] for wrong content, as the stream's last
 //!   item instead of a clean end;
+//! - when the size is known, checks the digest as soon as the last byte
+//!   arrives and withholds that last chunk on a mismatch, so a consumer that
+//!   stops after `size` bytes (hyper sending a body of known length does) never
+//!   receives complete wrong content;
 //! - offers [`VerifyStream::drain`] (and [`Blob::drain`]) for consumers that
 //!   stop early (a tar reader stops at the end-of-archive marker, ggcr
 //!   `d807d512`): it reads the rest and reports any mismatch.
@@ -57,6 +61,7 @@ where
         digest,
         size,
         seen: 0,
+        digest_checked: false,
         state: State::Reading,
     }
 }
@@ -69,6 +74,8 @@ pub struct VerifyStream<S> {
     digest: Digest,
     size: Option<u64>,
     seen: u64,
+    /// The digest was checked (and right) when the last expected byte arrived.
+    digest_checked: bool,
     state: State,
 }
 
@@ -141,12 +148,14 @@ impl<S> VerifyStream<S> {
                 actual: self.seen,
             });
         }
-        let actual = match self.hasher.take() {
-            Some(h) => h.finish(),
-            None => return Poll::Ready(None),
-        };
-        if actual != self.digest {
-            return self.fail(Mismatch::Digest { actual });
+        if !self.digest_checked {
+            let actual = match self.hasher.take() {
+                Some(h) => h.finish(),
+                None => return Poll::Ready(None),
+            };
+            if actual != self.digest {
+                return self.fail(Mismatch::Digest { actual });
+            }
         }
         self.state = State::Verified;
         Poll::Ready(None)
@@ -215,6 +224,16 @@ where
                 if let Some(h) = this.hasher.as_mut() {
                     h.update(&chunk);
                 }
+                if this.size == Some(this.seen)
+                    && let Some(h) = this.hasher.take()
+                {
+                    // The last expected byte: check now and withhold the chunk if wrong.
+                    let actual = h.finish();
+                    if actual != this.digest {
+                        return this.fail(Mismatch::Digest { actual });
+                    }
+                    this.digest_checked = true;
+                }
                 Poll::Ready(Some(Ok(chunk)))
             }
             Some(Err(e)) => {
@@ -266,7 +285,7 @@ impl Blob {
     #[must_use]
     pub fn verified(self, digest: Digest, size: Option<u64>) -> Self {
         let size = size.or(self.size());
-        Self::new(verify(self.into_stream(), digest, size), size)
+        Self::new(verify(self.into_stream(), digest, size), size).with_verified_digest(digest)
     }
 
     /// Reads the rest of the blob without keeping it and returns how many bytes
@@ -333,6 +352,28 @@ mod tests {
     }
 
     #[test]
+    fn wrong_content_of_known_size_withholds_the_last_chunk() {
+        // A consumer that stops after `size` bytes (as hyper does for a body of known
+        // length) must not receive complete wrong content.
+        let (data, err) = run(verify(chunks(&[b"jel", b"lo"]), sha256(b"hello"), Some(5)));
+        assert_eq!(data, b"jel");
+        assert!(matches!(err, Some(Error::DigestMismatch { .. })), "{err:?}");
+        // Without a size the mismatch can only show at the end.
+        let (data, err) = run(verify(chunks(&[b"jel", b"lo"]), sha256(b"hello"), None));
+        assert_eq!(data, b"jello");
+        assert!(matches!(err, Some(Error::DigestMismatch { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn verified_blobs_say_what_they_check() {
+        let d = sha256(b"hello");
+        assert_eq!(Blob::from_bytes("hello").verified_digest(), None);
+        let blob = Blob::from_bytes("hello").verified(d, None);
+        assert_eq!(blob.verified_digest(), Some(d));
+        assert_eq!(blob.size(), Some(5));
+    }
+
+    #[test]
     fn empty_content() {
         let (data, err) = run(verify(chunks(&[]), sha256(b""), Some(0)));
         assert!(data.is_empty());
@@ -351,9 +392,10 @@ mod tests {
     #[test]
     fn wrong_digest_is_the_last_item() {
         let want = sha256(b"hello world");
-        for size in [Some(11), None] {
+        // With a known size the last chunk is withheld; without, it passes before the error.
+        for (size, passed) in [(Some(11), &b"hello"[..]), (None, &b"hello worle"[..])] {
             let (data, err) = run(verify(chunks(&[b"hello", b" worle"]), want, size));
-            assert_eq!(data, b"hello worle");
+            assert_eq!(data, passed);
             match err {
                 Some(Error::DigestMismatch { expected, actual }) => {
                     assert_eq!(expected, want);

@@ -55,6 +55,7 @@ async fn serve(fake: &Fake, script: Arc<BlobScript>) -> FaultServer {
     let manifest = fake.manifest.clone();
     let layer = fake.layer.clone();
     let layer_path = format!("/v2/t/blobs/{}", fake.layer_digest);
+    let config_path = format!("/v2/t/blobs/{}", ocireg_v1::sha256(b"{}"));
     let count = Arc::new(AtomicUsize::new(0));
     FaultServer::builder()
         .handler(move |req| {
@@ -68,6 +69,8 @@ async fn serve(fake: &Fake, script: Arc<BlobScript>) -> FaultServer {
             } else if path == layer_path {
                 let n = count.fetch_add(1, Ordering::SeqCst);
                 script(n, range_start(req), &layer)
+            } else if path == config_path {
+                Reply::ok().body(Bytes::from_static(b"{}"))
             } else {
                 Reply::status(404)
             }
@@ -261,6 +264,50 @@ async fn wrong_bytes_are_a_digest_error() {
             .await
             .is_err()
     );
+}
+
+/// A copy streams the source's bytes straight into the destination upload and trusts
+/// the source's verification instead of hashing twice: wrong bytes must still fail the
+/// copy, and the destination must not end up with the blob or the manifest. Both the
+/// one-request path (small blobs) and the streamed PATCH path (over 1 MiB) are covered.
+#[tokio::test]
+async fn a_copy_of_wrong_bytes_fails_and_commits_nothing() {
+    for size in [50_000, 3 << 20] {
+        let f = fake(size);
+        let server = serve(
+            &f,
+            Arc::new(|_, _, bytes| {
+                let mut evil = bytes.to_vec();
+                let last = evil.len() - 1;
+                evil[last] ^= 0xff; // only the very last byte is wrong
+                Reply::ok().body(evil)
+            }),
+        )
+        .await;
+        let dst = support::in_process(false).await;
+        let src: Reference = format!("{}/t:v1", server.host()).parse().expect("ref");
+        let err = ocireg_remote::copy(&src, &dst.reference("copied:v1"), &support::options())
+            .await
+            .expect_err("wrong bytes must not copy");
+        let chain = support::chain(&err);
+        assert!(chain.contains("digest mismatch"), "{size}: {chain}");
+        let blob =
+            ocireg_name::DigestReference::new(&format!("{}/copied@{}", dst.host, f.layer_digest))
+                .expect("digest reference");
+        let layer = ocireg_remote::layer(&blob, &support::options())
+            .await
+            .expect("layer view");
+        assert!(
+            !layer.exists().await.expect("exists"),
+            "{size}: the wrong blob was committed"
+        );
+        assert!(
+            ocireg_remote::head(&dst.reference("copied:v1"), &support::options())
+                .await
+                .is_err(),
+            "{size}: the manifest was pushed"
+        );
+    }
 }
 
 #[tokio::test]
