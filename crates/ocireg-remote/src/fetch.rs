@@ -2,20 +2,14 @@
 //! and verified; blob HEAD; and the resumable, verified blob download.
 
 use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_core::Stream;
 use futures_util::StreamExt as _;
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use ocireg_name::{Reference, Repository};
 use ocireg_transport::{Body, ResponseBody, Transport};
-use ocireg_v1::{
-    AnyManifest, Blob, Descriptor, Digest, MANIFEST_LIMIT, MediaType, digest_of, verify,
-};
-use tokio::sync::OwnedSemaphorePermit;
+use ocireg_v1::{AnyManifest, Blob, Descriptor, Digest, MANIFEST_LIMIT, MediaType, digest_of};
 use tracing::{debug, warn};
 
 use crate::error::{Error, Result};
@@ -320,17 +314,28 @@ impl Fetcher {
                 Err(e) => Some((Err(e), None)),
             }
         });
-        let verified = verify(Box::pin(stream), digest, size);
-        Ok(Blob::new(
-            PullProgress {
-                inner: verified,
-                reporter,
-                done: 0,
-                finished: false,
-                _permit: permit,
-            },
-            size,
-        ))
+        // Verification is the blob's own (`Blob::verified`), so uploads that forward it
+        // (a copy) can trust it instead of hashing every byte again; progress observes
+        // what passes verification, so a mismatch is reported as a failure.
+        let mut permit = Some(permit);
+        let mut done = 0u64;
+        Ok(Blob::new(stream, size)
+            .verified(digest, size)
+            .inspect(move |item| match item {
+                Some(Ok(chunk)) => {
+                    done += chunk.len() as u64;
+                    reporter.bytes(done);
+                }
+                Some(Err(_)) => {
+                    reporter.failed();
+                    drop(permit.take());
+                }
+                None => {
+                    reporter.done(BlobOutcome::Downloaded);
+                    // The download slot is free as soon as the blob is read.
+                    drop(permit.take());
+                }
+            }))
     }
 }
 
@@ -646,44 +651,6 @@ pub(crate) fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
         }
     };
     Some((start, total))
-}
-
-/// Reports pull progress of a verified stream and holds the download slot until the
-/// stream ends or is dropped.
-struct PullProgress<S> {
-    inner: S,
-    reporter: Reporter,
-    done: u64,
-    finished: bool,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl<S: Stream<Item = io::Result<Bytes>> + Unpin> Stream for PullProgress<S> {
-    type Item = io::Result<Bytes>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.finished {
-            return Poll::Ready(None);
-        }
-        let item = Pin::new(&mut self.inner).poll_next(cx);
-        match &item {
-            Poll::Ready(Some(Ok(chunk))) => {
-                self.done += chunk.len() as u64;
-                let done = self.done;
-                self.reporter.bytes(done);
-            }
-            Poll::Ready(Some(Err(_))) => {
-                self.finished = true;
-                self.reporter.failed();
-            }
-            Poll::Ready(None) => {
-                self.finished = true;
-                self.reporter.done(BlobOutcome::Downloaded);
-            }
-            Poll::Pending => {}
-        }
-        item
-    }
 }
 
 #[cfg(test)]

@@ -70,6 +70,50 @@ impl Blob {
         self.verified
     }
 
+    /// Calls `observe` with every item this blob yields, and with `None` once at its
+    /// clean end, without changing any byte: the blob keeps its size and its
+    /// [`verified_digest`](Self::verified_digest). For progress reporting, and for
+    /// holding a resource while the blob is read (a concurrency permit captured by
+    /// `observe` is released when the blob is dropped).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use ocireg_v1::{sha256, Blob};
+    ///
+    /// # futures_executor::block_on(async {
+    /// let seen = Arc::new(Mutex::new(0));
+    /// let counter = seen.clone();
+    /// let blob = Blob::from_bytes("hello")
+    ///     .verified(sha256(b"hello"), None)
+    ///     .inspect(move |item| {
+    ///         if let Some(Ok(chunk)) = item {
+    ///             *counter.lock().unwrap() += chunk.len();
+    ///         }
+    ///     });
+    /// assert_eq!(blob.verified_digest(), Some(sha256(b"hello")));
+    /// assert_eq!(blob.read_to_end(10).await?, "hello");
+    /// assert_eq!(*seen.lock().unwrap(), 5);
+    /// # Ok::<(), ocireg_v1::Error>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn inspect(self, observe: impl FnMut(Option<&io::Result<Bytes>>) + Send + 'static) -> Self {
+        let Self {
+            size,
+            verified,
+            stream,
+        } = self;
+        Self {
+            size,
+            verified,
+            stream: Box::pin(Inspect {
+                inner: stream,
+                observe: Box::new(observe),
+                ended: false,
+            }),
+        }
+    }
+
     pub(crate) fn with_verified_digest(mut self, digest: crate::Digest) -> Self {
         self.verified = Some(digest);
         self
@@ -113,6 +157,35 @@ impl Stream for Blob {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.stream.size_hint()
+    }
+}
+
+/// What [`Blob::inspect`] calls with each item (`None` at the end).
+type Observer = dyn FnMut(Option<&io::Result<Bytes>>) + Send;
+
+/// The stream behind [`Blob::inspect`].
+struct Inspect {
+    inner: BoxByteStream,
+    observe: Box<Observer>,
+    ended: bool,
+}
+
+impl Stream for Inspect {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        let item = std::task::ready!(this.inner.as_mut().poll_next(cx));
+        this.ended = item.is_none();
+        (this.observe)(item.as_ref());
+        Poll::Ready(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
     }
 }
 
