@@ -169,6 +169,7 @@ async fn copy_one(
     dst: &Reference,
     opts: &Options,
     remote: &ocireg_remote::Options,
+    pusher: Option<&Arc<ocireg_remote::Pusher>>,
 ) -> Result<Digest> {
     if opts.no_clobber()
         && let Some(tag) = dst.as_tag()
@@ -182,6 +183,9 @@ async fn copy_one(
     let mut copy = ocireg_remote::CopyOptions::default();
     if let Some(p) = opts.platform() {
         copy = copy.platform(p.clone());
+    }
+    if let Some(p) = pusher {
+        copy = copy.pusher(Arc::clone(p));
     }
     let digest = ocireg_remote::copy_with(src, dst, remote, &copy)
         .await
@@ -248,7 +252,7 @@ pub async fn copy(src: &str, dst: &str, opts: &Options) -> Result<Digest> {
             .map(|a| a as Arc<dyn ocireg_remote::Progress>),
     )
     .await?;
-    let result = copy_one(&src_ref, &dst_ref, opts, &remote).await;
+    let result = copy_one(&src_ref, &dst_ref, opts, &remote, None).await;
     if let Some(a) = &adapter {
         a.sink.finished(&a.summary(started));
     }
@@ -295,11 +299,14 @@ pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec
             None,
         );
     }
-    // Tags are copied `jobs` at a time; each copy also moves its blobs in parallel.
+    // Tags are copied `jobs` at a time; each copy also moves its blobs in parallel. One
+    // pusher for all of them, so a blob shared by several tags is uploaded once.
     let no_clobber = opts.clone().with_no_clobber(false);
+    let pusher = Arc::new(ocireg_remote::Pusher::new(&remote));
     let results: Vec<Result<String>> = futures_util::stream::iter(todo.iter().cloned())
         .map(|tag| {
-            let (src_repo, dst_repo, remote, opts) = (&src_repo, &dst_repo, &remote, &no_clobber);
+            let (src_repo, dst_repo, remote, opts, pusher) =
+                (&src_repo, &dst_repo, &remote, &no_clobber, &pusher);
             async move {
                 let from = Reference::Tag(src_repo.tag(&tag).map_err(|source| {
                     Error::InvalidReference {
@@ -313,7 +320,9 @@ pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec
                         source,
                     }
                 })?);
-                copy_one(&from, &to, opts, remote).await.map(|_| tag)
+                copy_one(&from, &to, opts, remote, Some(pusher))
+                    .await
+                    .map(|_| tag)
             }
         })
         .buffer_unordered(opts.jobs())

@@ -10,6 +10,8 @@
 //! * A re-copy of something the destination already has costs one ping, a `HEAD` of the
 //!   source tag (none for a digest reference) and a `HEAD` of the destination tag.
 
+use std::sync::Arc;
+
 use ocireg_name::{Reference, Repository};
 use ocireg_transport::Transport;
 use ocireg_v1::{Digest, Platform};
@@ -30,6 +32,7 @@ use crate::write::{Presence, Pusher, Writable, head_manifest};
 #[non_exhaustive]
 pub struct CopyOptions {
     platform: Option<Platform>,
+    pusher: Option<Arc<Pusher>>,
 }
 
 impl CopyOptions {
@@ -37,6 +40,16 @@ impl CopyOptions {
     #[must_use]
     pub fn platform(mut self, platform: Platform) -> Self {
         self.platform = Some(platform);
+        self
+    }
+
+    /// Pushes through `pusher`, shared with other copies running at the same time: a blob
+    /// that several of them need (a base layer shared by many tags, as in
+    /// `crane copy --all-tags`) is then uploaded once, the others waiting for it, instead
+    /// of each seeing it missing and uploading it again.
+    #[must_use]
+    pub fn pusher(mut self, pusher: Arc<Pusher>) -> Self {
+        self.pusher = Some(pusher);
         self
     }
 
@@ -117,7 +130,13 @@ pub async fn copy_with(
         }
     }
     let descriptor = crate::get(src, options).await?;
-    let pusher = Pusher::new(options);
+    let own;
+    let pusher = if let Some(shared) = &copy.pusher {
+        shared.as_ref()
+    } else {
+        own = Pusher::new(options);
+        &own
+    };
     let item = match (&copy.platform, descriptor.is_index()) {
         (Some(p), true) => Writable::Image(descriptor.image_for_platform(p).await?),
         (None, true) => Writable::Index(descriptor.image_index()?),
