@@ -4,24 +4,20 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpListener;
 
 use crate::ca::TestCa;
 use crate::error::{Error, Result};
+use crate::server::{self, Background, Conn, lock};
 
 /// The largest request head (request line and headers) we accept.
 const MAX_HEAD: usize = 1024 * 1024;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// What the server does with the body once the headers are out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -310,15 +306,13 @@ impl FaultServerBuilder {
             handler: Mutex::new(self.handler),
             ..Shared::default()
         });
-        let tasks = Arc::new(Mutex::new(JoinSet::new()));
-        let accept = tokio::spawn(accept_loop(listener, tls, shared.clone(), tasks.clone()));
+        let background = server::spawn(listener, tls, Arc::clone(&shared));
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         Ok(FaultServer {
             addr,
             url: format!("{scheme}://{addr}"),
             shared,
-            tasks,
-            accept,
+            _background: background,
         })
     }
 }
@@ -344,8 +338,7 @@ pub struct FaultServer {
     addr: SocketAddr,
     url: String,
     shared: Arc<Shared>,
-    tasks: Arc<Mutex<JoinSet<()>>>,
-    accept: JoinHandle<()>,
+    _background: Background,
 }
 
 impl std::fmt::Debug for FaultServer {
@@ -353,13 +346,6 @@ impl std::fmt::Debug for FaultServer {
         f.debug_struct("FaultServer")
             .field("url", &self.url)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for FaultServer {
-    fn drop(&mut self) {
-        self.accept.abort();
-        lock(&self.tasks).abort_all();
     }
 }
 
@@ -436,50 +422,13 @@ impl FaultServer {
     }
 }
 
-/// A connection we can also reset at the TCP level.
-trait Conn: AsyncRead + AsyncWrite + Unpin + Send + 'static {
-    fn tcp(&self) -> &TcpStream;
-}
-
-impl Conn for TcpStream {
-    fn tcp(&self) -> &TcpStream {
-        self
+impl server::Handler for Shared {
+    fn accepted(&self) -> usize {
+        self.connections.fetch_add(1, Ordering::SeqCst)
     }
-}
 
-impl Conn for tokio_rustls::server::TlsStream<TcpStream> {
-    fn tcp(&self) -> &TcpStream {
-        self.get_ref().0
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    shared: Arc<Shared>,
-    tasks: Arc<Mutex<JoinSet<()>>>,
-) {
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let id = shared.connections.fetch_add(1, Ordering::SeqCst);
-        let shared = shared.clone();
-        let tls = tls.clone();
-        let mut set = lock(&tasks);
-        while set.try_join_next().is_some() {}
-        set.spawn(async move {
-            match tls {
-                None => serve(tcp, id, &shared).await,
-                Some(acceptor) => {
-                    if let Ok(stream) = acceptor.accept(tcp).await {
-                        serve(stream, id, &shared).await;
-                    }
-                }
-            }
-        });
+    async fn serve<S: Conn>(self: Arc<Self>, stream: S, connection: usize) {
+        serve(stream, connection, &self).await;
     }
 }
 

@@ -59,5 +59,6 @@ mod client;
 mod distribution;
 mod error;
 mod fault;
+mod server;
 mod token;
 mod util;

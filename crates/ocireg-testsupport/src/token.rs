@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -18,11 +18,11 @@ use ring::rand::{SecureRandom as _, SystemRandom};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
 
 use crate::ca::{IssuedCert, TestCa};
 use crate::distribution::TokenAuthConfig;
 use crate::error::{Error, Result};
+use crate::server::{self, Background, Conn, Handler, lock};
 use crate::util::{b64_std, parse_form, rfc3339, unix_now};
 
 /// The service name (token audience) unless told otherwise.
@@ -31,10 +31,6 @@ pub const DEFAULT_SERVICE: &str = "ocireg-test-registry";
 pub const DEFAULT_ISSUER: &str = "ocireg-test-token-server";
 /// The largest request body we read.
 const MAX_BODY: usize = 1024 * 1024;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// A user of a [`TokenServer`], with a password and what it may do.
 #[derive(Clone)]
@@ -249,14 +245,12 @@ impl TokenServerBuilder {
             post_not_found: Mutex::new(false),
             refresh_tokens: Mutex::new(HashMap::new()),
         });
-        let tasks = Arc::new(Mutex::new(JoinSet::new()));
-        let accept = tokio::spawn(accept_loop(listener, tls, state.clone(), tasks.clone()));
+        let background = server::spawn(listener, tls, Arc::clone(&state));
         Ok(TokenServer {
             addr,
             url,
             state,
-            tasks,
-            accept,
+            _background: background,
         })
     }
 }
@@ -317,8 +311,7 @@ pub struct TokenServer {
     addr: SocketAddr,
     url: String,
     state: Arc<State>,
-    tasks: Arc<Mutex<JoinSet<()>>>,
-    accept: JoinHandle<()>,
+    _background: Background,
 }
 
 impl std::fmt::Debug for TokenServer {
@@ -327,13 +320,6 @@ impl std::fmt::Debug for TokenServer {
             .field("realm", &self.state.realm)
             .field("service", &self.state.service)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        self.accept.abort();
-        lock(&self.tasks).abort_all();
     }
 }
 
@@ -560,38 +546,19 @@ fn ring_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    state: Arc<State>,
-    tasks: Arc<Mutex<JoinSet<()>>>,
-) {
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        let state = state.clone();
-        let tls = tls.clone();
-        let mut set = lock(&tasks);
-        while set.try_join_next().is_some() {}
-        set.spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(handle(&state, req).await) }
-            });
-            let http = hyper::server::conn::http1::Builder::new();
-            match tls {
-                None => {
-                    let _ = http.serve_connection(TokioIo::new(tcp), service).await;
-                }
-                Some(acceptor) => {
-                    if let Ok(stream) = acceptor.accept(tcp).await {
-                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                    }
-                }
-            }
+impl Handler for State {
+    fn accepted(&self) -> usize {
+        0
+    }
+
+    async fn serve<S: Conn>(self: Arc<Self>, stream: S, _connection: usize) {
+        let service = hyper::service::service_fn(move |req| {
+            let state = Arc::clone(&self);
+            async move { Ok::<_, Infallible>(handle(&state, req).await) }
         });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
     }
 }
 
