@@ -196,37 +196,62 @@ async fn copy_one(
     Ok(digest)
 }
 
+/// How deep referrers of referrers are followed (a signature of an SBOM of an image is 2).
+const MAX_REFERRER_DEPTH: usize = 8;
+/// The most referrers one copy carries along.
+const MAX_REFERRERS: usize = 10_000;
+
 /// Copies every referrer of `digest` in `src`'s repository to `dst`'s
 /// repository, by digest (the destination keeps its referrers index or
-/// fallback tag right as the manifests are written).
+/// fallback tag right as the manifests are written), and their referrers in
+/// turn. Each digest is listed and copied once, however often a registry
+/// lists it (or lists a subject as its own referrer), at most
+/// [`MAX_REFERRER_DEPTH`] levels deep and [`MAX_REFERRERS`] in all.
 async fn copy_referrers(
     src: &Reference,
     dst: &Reference,
     digest: Digest,
     remote: &ocireg_remote::Options,
 ) -> Result<()> {
-    let subject = src.repository().digest(digest);
-    let found = ocireg_remote::referrers(&subject, None, remote)
-        .await
-        .map_err(remote_err(Doing::on("listing the referrers of", &subject)))?;
-    for desc in found.descriptors() {
-        let from = Reference::Digest(src.repository().digest(desc.digest));
-        let to = Reference::Digest(dst.repository().digest(desc.digest));
-        Box::pin(copy_referrer(&from, &to, remote)).await?;
+    let mut seen = std::collections::HashSet::from([digest]);
+    let mut level = vec![digest];
+    for _ in 0..MAX_REFERRER_DEPTH {
+        let mut next = Vec::new();
+        for subject in level {
+            let subject = src.repository().digest(subject);
+            let found = ocireg_remote::referrers(&subject, None, remote)
+                .await
+                .map_err(remote_err(Doing::on("listing the referrers of", &subject)))?;
+            for desc in found.descriptors() {
+                if !seen.insert(desc.digest) {
+                    continue;
+                }
+                if seen.len() > MAX_REFERRERS {
+                    let cause = ocireg_remote::Error::Protocol {
+                        action: "copying the referrers of",
+                        reference: src.to_string(),
+                        reason: format!(
+                            "more than {MAX_REFERRERS} referrers (counting referrers of referrers)"
+                        ),
+                    };
+                    return Err(remote_err(Doing::on("copying the referrers of", src))(
+                        cause,
+                    ));
+                }
+                let from = Reference::Digest(src.repository().digest(desc.digest));
+                let to = Reference::Digest(dst.repository().digest(desc.digest));
+                let copied = ocireg_remote::copy(&from, &to, remote)
+                    .await
+                    .map_err(remote_err(format!("copying referrer {from} to {to}")))?;
+                next.push(copied);
+            }
+        }
+        if next.is_empty() {
+            return Ok(());
+        }
+        level = next;
     }
     Ok(())
-}
-
-async fn copy_referrer(
-    from: &Reference,
-    to: &Reference,
-    remote: &ocireg_remote::Options,
-) -> Result<()> {
-    let digest = ocireg_remote::copy(from, to, remote)
-        .await
-        .map_err(remote_err(format!("copying referrer {from} to {to}")))?;
-    // Referrers of referrers (a signature of an SBOM) come along too.
-    copy_referrers(from, to, digest, remote).await
 }
 
 /// Copies the image or index `src` to `dst`, manifest bytes verbatim so the

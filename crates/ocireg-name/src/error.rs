@@ -152,6 +152,10 @@ pub enum RepositoryRule {
     Uppercase,
     /// The repository path has a character outside `[a-z0-9_./-]`.
     InvalidCharacter(char),
+    /// A `/`-separated segment of the path is `.` or `..`, which a normalising proxy
+    /// would resolve into another repository than the token's scope names (beyond ggcr;
+    /// distribution forbids them too).
+    DotSegment(&'static str),
 }
 
 impl fmt::Display for RepositoryRule {
@@ -165,6 +169,10 @@ impl fmt::Display for RepositoryRule {
             Self::InvalidCharacter(c) => write!(
                 f,
                 "repositories are 1-255 characters of [a-z0-9_./-] (found {c:?})"
+            ),
+            Self::DotSegment(seg) => write!(
+                f,
+                "a repository path segment may not be {seg:?}: it would name another repository once the URL is normalised"
             ),
         }
     }

@@ -24,7 +24,8 @@ const MAX_REPOSITORY_LEN: usize = 255;
 /// Docker Hub repositories.
 ///
 /// The path is 1-255 characters of `[a-z0-9_./-]`. There is no grammar per
-/// component (`a//b`, `-x` and `x/` pass, as in ggcr); uppercase fails. On
+/// component (`a//b`, `-x` and `x/` pass, as in ggcr); uppercase fails, and so
+/// (beyond ggcr, as in distribution) does a component that is `.` or `..`. On
 /// exactly `index.docker.io`, a path without `/` gets Docker Hub's
 /// `library/` namespace (strict validation rejects it instead).
 ///
@@ -60,9 +61,16 @@ fn check_repository(path: &str) -> Result<(), RepositoryRule> {
     }
     let allowed = |c: char| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '/' | '-');
     match path.chars().find(|&c| !allowed(c)) {
+        None => {}
+        Some(c) if c.is_ascii_uppercase() => return Err(RepositoryRule::Uppercase),
+        Some(c) => return Err(RepositoryRule::InvalidCharacter(c)),
+    }
+    // Beyond ggcr: `a/../b` would reach the registry as `/v2/a/../b/...`, which a
+    // normalising proxy serves as `/v2/b/...` under a token scoped to `a/../b`.
+    match path.split('/').find(|seg| matches!(*seg, "." | "..")) {
+        Some(".") => Err(RepositoryRule::DotSegment(".")),
+        Some(_) => Err(RepositoryRule::DotSegment("..")),
         None => Ok(()),
-        Some(c) if c.is_ascii_uppercase() => Err(RepositoryRule::Uppercase),
-        Some(c) => Err(RepositoryRule::InvalidCharacter(c)),
     }
 }
 
@@ -239,6 +247,19 @@ mod tests {
             ("a b", Err(RepositoryRule::InvalidCharacter(' '))),
             ("a:b", Err(RepositoryRule::InvalidCharacter(':'))),
             ("\u{e9}", Err(RepositoryRule::InvalidCharacter('\u{e9}'))),
+            // `.` and `..` segments would be normalised into another repository.
+            ("a/../b", Err(RepositoryRule::DotSegment(".."))),
+            ("repo/../x", Err(RepositoryRule::DotSegment(".."))),
+            ("..", Err(RepositoryRule::DotSegment(".."))),
+            ("a/..", Err(RepositoryRule::DotSegment(".."))),
+            ("./a", Err(RepositoryRule::DotSegment("."))),
+            ("a/./b", Err(RepositoryRule::DotSegment("."))),
+            (".", Err(RepositoryRule::DotSegment("."))),
+            // Dots inside a segment are fine.
+            ("a/.b", Ok(())),
+            ("a/..b", Ok(())),
+            ("a..b/c", Ok(())),
+            (".../x", Ok(())),
         ] {
             assert_eq!(check_repository(path), want, "{path:?}");
         }

@@ -245,7 +245,8 @@ const GOOD_STRICT_REPOSITORIES: &[&str] = &[
     "localhost:5000/a//b",
     "gcr.io/-x",
     "gcr.io/x/",
-    "gcr.io/_/./-",
+    "gcr.io/_/.-/-",
+    "gcr.io/a/.b/..c",
     "[::1]:5000/app",
     "10.1.2.3/app",
 ];
@@ -282,6 +283,9 @@ const BAD_REPOSITORIES: &[(&str, RepositoryRule)] = &[
         "gcr.io/caf\u{e9}",
         RepositoryRule::InvalidCharacter('\u{e9}'),
     ),
+    // Beyond ggcr: dot segments would be normalised into another repository.
+    ("gcr.io/_/./-", RepositoryRule::DotSegment(".")),
+    ("gcr.io/a/../b", RepositoryRule::DotSegment("..")),
 ];
 
 #[test]
@@ -1348,7 +1352,12 @@ mod property {
     }
 
     fn path() -> impl Strategy<Value = String> {
-        prop::collection::vec("[a-z0-9_.-]{1,8}", 1..4).prop_map(|v| v.join("/"))
+        // Segments of `.` or `..` are refused (beyond ggcr), so the generator skips them.
+        prop::collection::vec(
+            "[a-z0-9_.-]{1,8}".prop_filter("not a dot segment", |s| s != "." && s != ".."),
+            1..4,
+        )
+        .prop_map(|v| v.join("/"))
     }
 
     fn suffix() -> impl Strategy<Value = String> {
@@ -1408,4 +1417,27 @@ mod property {
             }
         }
     }
+}
+
+/// `.` and `..` segments never reach a URL: every way of naming a repository refuses them
+/// (beyond ggcr, which passes `reg/repo/../x` through to `/v2/repo/../x/...`).
+#[test]
+fn dot_segments_are_refused_everywhere() {
+    for input in [
+        "reg.example/repo/../x",
+        "reg.example/repo/../x:tag",
+        "reg.example/./x:tag",
+        "localhost:5000/a/..",
+        "repo/../x",
+    ] {
+        let err = input.parse::<Reference>().expect_err(input).to_string();
+        assert!(err.contains("may not be"), "{input}: {err}");
+    }
+    for input in ["reg.example/repo/../x", "localhost:5000/a/..", "x/./y"] {
+        assert!(input.parse::<Repository>().is_err(), "{input}");
+    }
+    let d = format!("reg.example/a/../b@sha256:{}", "0".repeat(64));
+    assert!(d.parse::<Reference>().is_err(), "{d}");
+    // Dots inside a segment stay valid.
+    assert!("reg.example/a/..b/.c:tag".parse::<Reference>().is_ok());
 }

@@ -139,6 +139,22 @@ pub enum Error {
         /// The depth limit.
         limit: usize,
     },
+    /// A tag or catalog walk did not end within its bounds: its `Link` chain led back to a
+    /// page already fetched, or it exceeded the page or entry limit
+    /// ([`OptionsBuilder::list_limits`](crate::OptionsBuilder::list_limits)).
+    #[error("{action} {reference}: {reason}; stopped after {pages} pages and {entries} entries")]
+    ListingUnbounded {
+        /// What we were doing (`listing tags of`...).
+        action: &'static str,
+        /// The repository or registry.
+        reference: String,
+        /// Why the walk was stopped, in words.
+        reason: String,
+        /// Pages fetched so far.
+        pages: usize,
+        /// Entries collected so far.
+        entries: usize,
+    },
     /// A blob download kept losing its connection without making progress.
     #[error(
         "downloading blob {reference}: gave up after {attempts} reconnects without progress at byte {offset}"

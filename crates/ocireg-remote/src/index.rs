@@ -1,7 +1,8 @@
 //! [`RemoteIndex`]: an index in a registry as a lazy [`ImageIndex`], and [`index`].
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use ocireg_name::Reference;
@@ -16,8 +17,13 @@ use crate::image::{MAX_INDEX_DEPTH, RemoteImage, into_index, not_an_image};
 use crate::layer::RemoteLayer;
 use crate::options::Options;
 
+/// The most manifest bytes an index keeps of the children it fetched (32 MiB); children
+/// past it are fetched again when asked for again.
+pub const CHILD_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// An index (or manifest list) in a registry, read lazily: children are fetched by digest
-/// (and verified) when asked for.
+/// (and verified) when asked for, each digest once: an index that lists one child a
+/// thousand times costs one `GET` (up to [`CHILD_CACHE_BYTES`] of children are kept).
 #[derive(Clone)]
 pub struct RemoteIndex {
     fetcher: Arc<Fetcher>,
@@ -25,6 +31,14 @@ pub struct RemoteIndex {
     manifest: Arc<Document<IndexManifest>>,
     descriptor: Descriptor,
     depth: usize,
+    children: Arc<ChildCache>,
+}
+
+/// Children fetched once per digest, shared by the clones of one index.
+#[derive(Default)]
+struct ChildCache {
+    cells: Mutex<HashMap<Digest, Arc<tokio::sync::OnceCell<crate::fetch::FetchedManifest>>>>,
+    bytes: Mutex<u64>,
 }
 
 impl fmt::Debug for RemoteIndex {
@@ -50,6 +64,7 @@ impl RemoteIndex {
             manifest: Arc::new(manifest),
             descriptor,
             depth,
+            children: Arc::default(),
         }
     }
 
@@ -88,7 +103,53 @@ impl RemoteIndex {
             })
     }
 
+    /// The child manifest, fetched once per digest while the cache has room.
     async fn fetch_child(&self, child: &Descriptor) -> Result<crate::fetch::FetchedManifest> {
+        let cell = {
+            let mut cells = self
+                .children
+                .cells
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let room = *self
+                .children
+                .bytes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                < CHILD_CACHE_BYTES;
+            match cells.get(&child.digest) {
+                Some(c) => Some(Arc::clone(c)),
+                None if room => Some(Arc::clone(cells.entry(child.digest).or_default())),
+                None => None,
+            }
+        };
+        let Some(cell) = cell else {
+            return self.fetch_child_uncached(child).await;
+        };
+        let fetched = cell
+            .get_or_try_init(|| async {
+                let fetched = self.fetch_child_uncached(child).await?;
+                *self
+                    .children
+                    .bytes
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) += fetched.bytes.len() as u64;
+                Ok::<_, Error>(fetched)
+            })
+            .await?;
+        // The same digest may stand in the index under another descriptor.
+        let mut fetched = fetched.clone();
+        fetched.descriptor = Descriptor {
+            media_type: fetched.descriptor.media_type.clone(),
+            ..child.clone()
+        };
+        Ok(fetched)
+    }
+
+    async fn fetch_child_uncached(
+        &self,
+        child: &Descriptor,
+    ) -> Result<crate::fetch::FetchedManifest> {
         let reference = Reference::Digest(self.fetcher.repository.digest(child.digest));
         let mut fetched = self
             .fetcher

@@ -78,7 +78,10 @@
 
 // ---- foundation ----
 pub use error::{Error, Result};
-pub use options::{DEFAULT_JOBS, DEFAULT_PAGE_SIZE, Options, OptionsBuilder};
+pub use options::{
+    DEFAULT_JOBS, DEFAULT_MAX_LIST_ENTRIES, DEFAULT_MAX_LIST_PAGES, DEFAULT_PAGE_SIZE, Options,
+    OptionsBuilder,
+};
 pub use progress::{
     BlobOutcome, BlobProgress, CountingStream, Direction, Progress, ProgressEvent,
     ProgressSnapshot, ProgressTracker, Reporter,
@@ -92,9 +95,12 @@ mod session;
 // ---- read side ----
 pub use descriptor::{RemoteDescriptor, exists, get, head};
 pub use image::{RemoteImage, image};
-pub use index::{RemoteIndex, index};
+pub use index::{CHILD_CACHE_BYTES, RemoteIndex, index};
 pub use layer::{RemoteLayer, layer};
-pub use list::{LIST_PAGE_LIMIT, Lister, Page, catalog, catalog_page, list_tags, list_tags_page};
+pub use list::{
+    LIST_PAGE_LIMIT, Lister, MAX_EMPTY_PAGES, Page, catalog, catalog_page, list_tags,
+    list_tags_page,
+};
 pub use referrers::{Referrers, ReferrersSource, referrers, referrers_tag};
 mod descriptor;
 mod fetch;

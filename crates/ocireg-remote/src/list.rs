@@ -2,6 +2,7 @@
 //! walk following `Link` headers or one page at a time with `n` and `last` (the Deckhouse
 //! registry client's `ListTags`/`ListRepositories` with limit and last).
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use http::header::{ACCEPT, LINK};
@@ -54,11 +55,20 @@ struct CatalogBody {
     repositories: Option<Vec<String>>,
 }
 
+/// Consecutive empty pages that still link to a next page before a walk is stopped.
+pub const MAX_EMPTY_PAGES: usize = 10;
+
 /// A listing walked page by page, following `Link` headers (ggcr's `Lister` and
 /// `Catalogger`).
 ///
 /// Each `Link` target is resolved against the URL it came with and must stay on the
 /// registry (same scheme and host, ggcr #2332); anything else is refused before any request.
+///
+/// Beyond ggcr, a walk is bounded: it fails with [`Error::ListingUnbounded`] when a `Link`
+/// leads back to a page already fetched, when a page ends on the same entry as the page
+/// before (a `last` that does not advance), after [`MAX_EMPTY_PAGES`] empty pages in a row
+/// that still link on, and past the page and entry limits of the options
+/// ([`Options::max_list_pages`], [`Options::max_list_entries`]).
 #[derive(Debug)]
 pub struct Lister {
     transport: Transport,
@@ -66,6 +76,12 @@ pub struct Lister {
     what: String,
     next: Option<Uri>,
     pages: usize,
+    entries: usize,
+    empty_run: usize,
+    seen: HashSet<String>,
+    last_entry: Option<String>,
+    max_pages: usize,
+    max_entries: usize,
 }
 
 impl Lister {
@@ -74,26 +90,52 @@ impl Lister {
         let transport = options.session().pull(repository).await?;
         let path = format!("/v2/{}/tags/list", repository.repository_str());
         let first = page_url(&transport, &path, options.page_size(), None)?;
-        Ok(Self {
+        Ok(Self::new(
             transport,
-            kind: Kind::Tags,
-            what: repository.to_string(),
-            next: Some(first),
-            pages: 0,
-        })
+            Kind::Tags,
+            repository.to_string(),
+            first,
+            options,
+        ))
     }
 
     /// Lists the repositories of `registry` (`/v2/_catalog`), `page_size` at a time.
     pub async fn catalog(registry: &Registry, options: &Options) -> Result<Self> {
         let transport = options.session().catalog(registry).await?;
         let first = page_url(&transport, "/v2/_catalog", options.page_size(), None)?;
-        Ok(Self {
+        Ok(Self::new(
             transport,
-            kind: Kind::Catalog,
-            what: registry.to_string(),
+            Kind::Catalog,
+            registry.to_string(),
+            first,
+            options,
+        ))
+    }
+
+    fn new(transport: Transport, kind: Kind, what: String, first: Uri, options: &Options) -> Self {
+        Self {
+            transport,
+            kind,
+            what,
             next: Some(first),
             pages: 0,
-        })
+            entries: 0,
+            empty_run: 0,
+            seen: HashSet::new(),
+            last_entry: None,
+            max_pages: options.max_list_pages(),
+            max_entries: options.max_list_entries(),
+        }
+    }
+
+    fn unbounded(&self, reason: String) -> Error {
+        Error::ListingUnbounded {
+            action: self.kind.action(),
+            reference: self.what.clone(),
+            reason,
+            pages: self.pages,
+            entries: self.entries,
+        }
     }
 
     /// Whether there is another page to fetch.
@@ -106,13 +148,67 @@ impl Lister {
         self.pages
     }
 
-    /// Fetches the next page; `None` after the last one.
+    /// How many entries were fetched so far.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// Fetches the next page; `None` after the last one. Fails with
+    /// [`Error::ListingUnbounded`] when the walk leaves its bounds (see [`Lister`]).
     pub async fn next_page(&mut self) -> Result<Option<Vec<String>>> {
         let Some(url) = self.next.take() else {
             return Ok(None);
         };
+        if self.pages >= self.max_pages {
+            return Err(self.unbounded(format!(
+                "the registry links to more than {} pages",
+                self.max_pages
+            )));
+        }
+        if !self.seen.insert(url.to_string()) {
+            return Err(self.unbounded(format!(
+                "the registry's pagination link leads back to a page already fetched ({})",
+                ocireg_transport::redact_url(&url.to_string())
+            )));
+        }
         let (page, next) = fetch_page(&self.transport, self.kind, &self.what, url).await?;
         self.pages += 1;
+        self.entries = self.entries.saturating_add(page.len());
+        if self.entries > self.max_entries {
+            return Err(self.unbounded(format!(
+                "the listing has more than {} entries",
+                self.max_entries
+            )));
+        }
+        if let Some(next) = &next
+            && self.seen.contains(&next.to_string())
+        {
+            return Err(self.unbounded(format!(
+                "the registry's pagination link leads back to a page already fetched ({})",
+                ocireg_transport::redact_url(&next.to_string())
+            )));
+        }
+        if next.is_some() {
+            if page.is_empty() {
+                self.empty_run += 1;
+                if self.empty_run >= MAX_EMPTY_PAGES {
+                    return Err(self.unbounded(format!(
+                        "the registry sent {MAX_EMPTY_PAGES} empty pages in a row that link on"
+                    )));
+                }
+            } else {
+                self.empty_run = 0;
+            }
+            if let Some(last) = page.last() {
+                if self.last_entry.as_ref() == Some(last) {
+                    return Err(self.unbounded(format!(
+                        "two pages in a row end on the same entry {:?}: the registry does not advance",
+                        last.chars().take(128).collect::<String>()
+                    )));
+                }
+                self.last_entry = Some(last.clone());
+            }
+        }
         self.next = next;
         Ok(Some(page))
     }

@@ -16,6 +16,12 @@ pub const DEFAULT_JOBS: usize = 4;
 
 /// The default `n` of tag and catalog pages: 1000, ECR's maximum (ggcr #1091).
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
+/// The most pages a tag or catalog walk fetches before it fails (10,000), so a registry
+/// whose `Link` chain never ends cannot keep a walk going.
+pub const DEFAULT_MAX_LIST_PAGES: usize = 10_000;
+/// The most entries a tag or catalog walk collects before it fails (1,000,000), so a
+/// registry cannot grow a listing without bound.
+pub const DEFAULT_MAX_LIST_ENTRIES: usize = 1_000_000;
 
 /// Options shared by every operation: the HTTP client, credentials, the platform to pick
 /// from indexes, parallelism, page size, referrers fallback, and a progress sink.
@@ -53,6 +59,8 @@ struct Inner {
     platform: Option<Platform>,
     jobs: usize,
     page_size: usize,
+    max_list_pages: usize,
+    max_list_entries: usize,
     referrers_tag_fallback: bool,
     nondistributable: bool,
     chunk_size: Option<u64>,
@@ -66,6 +74,8 @@ impl fmt::Debug for Options {
             .field("platform", &self.inner.platform)
             .field("jobs", &self.inner.jobs)
             .field("page_size", &self.inner.page_size)
+            .field("max_list_pages", &self.inner.max_list_pages)
+            .field("max_list_entries", &self.inner.max_list_entries)
             .field("referrers_tag_fallback", &self.inner.referrers_tag_fallback)
             .field("nondistributable", &self.inner.nondistributable)
             .field("chunk_size", &self.inner.chunk_size)
@@ -105,6 +115,18 @@ impl Options {
     /// The `n` sent with tag and catalog listings (0: none is sent).
     pub fn page_size(&self) -> usize {
         self.inner.page_size
+    }
+
+    /// The most pages a full tag or catalog walk fetches
+    /// ([`DEFAULT_MAX_LIST_PAGES`] unless set).
+    pub fn max_list_pages(&self) -> usize {
+        self.inner.max_list_pages
+    }
+
+    /// The most entries a full tag or catalog walk collects
+    /// ([`DEFAULT_MAX_LIST_ENTRIES`] unless set).
+    pub fn max_list_entries(&self) -> usize {
+        self.inner.max_list_entries
     }
 
     /// Whether referrers fall back to the `sha256-<hex>` tag when the registry has no
@@ -155,6 +177,8 @@ impl Options {
             platform: self.inner.platform.clone(),
             jobs: self.inner.jobs,
             page_size: self.inner.page_size,
+            max_list_pages: self.inner.max_list_pages,
+            max_list_entries: self.inner.max_list_entries,
             referrers_tag_fallback: self.inner.referrers_tag_fallback,
             nondistributable: self.inner.nondistributable,
             chunk_size: self.inner.chunk_size,
@@ -178,6 +202,8 @@ pub struct OptionsBuilder {
     platform: Option<Platform>,
     jobs: Option<usize>,
     page_size: Option<usize>,
+    max_list_pages: Option<usize>,
+    max_list_entries: Option<usize>,
     referrers_tag_fallback: Option<bool>,
     nondistributable: bool,
     chunk_size: Option<u64>,
@@ -231,6 +257,16 @@ impl OptionsBuilder {
     /// The `n` of tag and catalog pages (ggcr's `WithPageSize`); default 1000, 0 sends none.
     pub fn page_size(mut self, n: usize) -> Self {
         self.page_size = Some(n);
+        self
+    }
+
+    /// The most pages and entries a full tag or catalog walk takes before it fails with
+    /// [`Error::ListingUnbounded`]; default [`DEFAULT_MAX_LIST_PAGES`] and
+    /// [`DEFAULT_MAX_LIST_ENTRIES`]. Both must be at least 1. Beyond ggcr, which follows
+    /// `Link` headers for ever.
+    pub fn list_limits(mut self, max_pages: usize, max_entries: usize) -> Self {
+        self.max_list_pages = Some(max_pages);
+        self.max_list_entries = Some(max_entries);
         self
     }
 
@@ -290,6 +326,11 @@ impl OptionsBuilder {
                 reason: "the upload chunk size must be at least 1 byte".to_owned(),
             });
         }
+        if self.max_list_pages == Some(0) || self.max_list_entries == Some(0) {
+            return Err(Error::Options {
+                reason: "the listing limits must be at least 1 page and 1 entry".to_owned(),
+            });
+        }
         let client = match self.client {
             Some(c) => c,
             None => {
@@ -301,6 +342,8 @@ impl OptionsBuilder {
                 platform: self.platform,
                 jobs,
                 page_size: self.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+                max_list_pages: self.max_list_pages.unwrap_or(DEFAULT_MAX_LIST_PAGES),
+                max_list_entries: self.max_list_entries.unwrap_or(DEFAULT_MAX_LIST_ENTRIES),
                 referrers_tag_fallback: self.referrers_tag_fallback.unwrap_or(true),
                 nondistributable: self.nondistributable,
                 chunk_size: self.chunk_size,

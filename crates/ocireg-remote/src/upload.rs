@@ -350,6 +350,10 @@ struct Meter {
     check: Check,
     sent: u64,
     ended: bool,
+    /// The error the source stream failed with while hyper was sending it (a download cut
+    /// short in a copy, a file that failed to read): the upload request then fails too,
+    /// and this, not the request's failure, is what went wrong.
+    source_error: Option<io::Error>,
 }
 
 /// How the content sent is checked against the digest committed.
@@ -373,6 +377,7 @@ impl Meter {
             check,
             sent: 0,
             ended: false,
+            source_error: None,
         }
     }
 
@@ -410,16 +415,41 @@ struct Tap {
     complete_at: Option<u64>,
 }
 
+impl Tap {
+    /// A tap over `inner`. A body that is complete before its first byte (a 0-byte blob,
+    /// or a resume at the very end) counts as ended at once: hyper never polls a body of
+    /// length 0, so waiting for its end would wrongly report an early answer.
+    fn new(
+        inner: BoxByteStream,
+        meter: &SharedMeter,
+        reporter: Option<Reporter>,
+        complete_at: Option<u64>,
+    ) -> Self {
+        {
+            let mut m = lock(meter);
+            if complete_at == Some(m.sent) {
+                m.ended = true;
+            }
+        }
+        Self {
+            inner,
+            meter: Arc::clone(meter),
+            reporter,
+            complete_at,
+        }
+    }
+}
+
 impl Stream for Tap {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let item = self.inner.as_mut().poll_next(cx);
-        match &item {
+        match item {
             Poll::Ready(Some(Ok(chunk))) => {
                 let done = {
                     let mut m = lock(&self.meter);
-                    m.update(chunk);
+                    m.update(&chunk);
                     if self.complete_at == Some(m.sent) {
                         m.ended = true;
                     }
@@ -428,11 +458,20 @@ impl Stream for Tap {
                 if let Some(r) = &self.reporter {
                     r.bytes(done);
                 }
+                Poll::Ready(Some(Ok(chunk)))
             }
-            Poll::Ready(None) => lock(&self.meter).ended = true,
-            _ => {}
+            Poll::Ready(None) => {
+                lock(&self.meter).ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => {
+                // Keep the real error for the upload's report; hyper gets a stand-in.
+                let stand_in = io::Error::new(e.kind(), "the upload source failed");
+                lock(&self.meter).source_error = Some(e);
+                Poll::Ready(Some(Err(stand_in)))
+            }
+            Poll::Pending => Poll::Pending,
         }
-        item
     }
 }
 
@@ -543,6 +582,24 @@ impl Failure {
     }
 }
 
+/// Why a request streaming the source failed: the source's own error when it broke (a
+/// download cut short is a download error, not an upload one), else the request's.
+fn send_failure(
+    meter: &SharedMeter,
+    action: &'static str,
+    reference: &str,
+    error: ocireg_transport::Error,
+) -> Failure {
+    match lock(meter).source_error.take() {
+        Some(source) => Failure::classify(Error::content(
+            "reading the blob to upload to",
+            reference,
+            ocireg_v1::Error::from_io(source),
+        )),
+        None => Failure::classify(Error::transport(action, reference, error)),
+    }
+}
+
 /// What the send stage ended with.
 enum Sent {
     /// All bytes are in the session; commit with `PUT ?digest=`.
@@ -575,7 +632,12 @@ impl Upload<'_, '_> {
         let algorithm = self
             .digest
             .map_or(ocireg_v1::Algorithm::Sha256, |d| d.algorithm());
-        let trusted = self.digest.filter(|d| blob.verified_digest() == Some(*d));
+        // An empty blob is never polled (hyper sends no body of length 0), so its own
+        // verification would never run: hash the nothing we send instead, which costs
+        // nothing and catches a layer that claims the empty size under another digest.
+        let trusted = self
+            .digest
+            .filter(|d| blob.verified_digest() == Some(*d) && self.size != Some(0));
         Arc::new(Mutex::new(Meter::new(algorithm, trusted)))
     }
 
@@ -607,7 +669,15 @@ impl Upload<'_, '_> {
                 },
                 Err(f) => f,
             };
-            if !failure.resumable || attempt >= UPLOAD_ATTEMPTS {
+            let unauthorized = failure.error.status() == Some(StatusCode::UNAUTHORIZED);
+            // A 401 part way (a token that expired mid-push) is met once: the transport
+            // fetched a new token with it, and the next attempt carries that. A second 401
+            // in a row means the new token is refused too: the credentials are at fault.
+            let second_401 = unauthorized
+                && last
+                    .as_ref()
+                    .is_some_and(|e| e.status() == Some(StatusCode::UNAUTHORIZED));
+            if !failure.resumable || second_401 || attempt >= UPLOAD_ATTEMPTS {
                 self.cancel().await;
                 return Err(failure.error);
             }
@@ -710,12 +780,12 @@ impl Upload<'_, '_> {
             }
         }
         let body = Body::from_stream(
-            Tap {
-                inner: source.into_stream(),
-                meter: Arc::clone(meter),
-                reporter: self.reporter.clone(),
-                complete_at: self.size,
-            },
+            Tap::new(
+                source.into_stream(),
+                meter,
+                self.reporter.clone(),
+                self.size,
+            ),
             length,
         );
         let uri = self.session.location.clone();
@@ -733,7 +803,7 @@ impl Upload<'_, '_> {
                 ],
             )
             .await
-            .map_err(|e| Failure::classify(Error::transport("uploading blob", &reference, e)))?;
+            .map_err(|e| send_failure(meter, "uploading blob", &reference, e))?;
         if !lock(meter).ended {
             discard(response).await;
             return Err(Failure::classify(Error::protocol(
@@ -841,12 +911,12 @@ impl Upload<'_, '_> {
         let uri = with_query(&self.session.location, "digest", &digest.to_string())
             .map_err(Failure::fatal)?;
         let body = Body::from_stream(
-            Tap {
-                inner: source.into_stream(),
-                meter: Arc::clone(meter),
-                reporter: self.reporter.clone(),
-                complete_at: Some(size),
-            },
+            Tap::new(
+                source.into_stream(),
+                meter,
+                self.reporter.clone(),
+                Some(size),
+            ),
             Some(size),
         );
         let headers = [
@@ -859,7 +929,7 @@ impl Upload<'_, '_> {
             .transport
             .send_expect(req, &[StatusCode::CREATED])
             .await
-            .map_err(|e| Failure::classify(Error::transport("uploading blob", &reference, e)))?;
+            .map_err(|e| send_failure(meter, "uploading blob", &reference, e))?;
         let said = header_str(response.headers(), DOCKER_CONTENT_DIGEST).map(str::to_owned);
         let ended = lock(meter).ended;
         discard(response).await;

@@ -524,9 +524,13 @@ impl Pusher {
             });
         }
         let manifest = idx.index_manifest().await?;
+        // An index may list one child many times (a hostile one, a thousand times): each
+        // digest is walked once.
+        let mut seen = std::collections::HashSet::new();
         let children: Vec<BoxFuture<'_, Result<()>>> = manifest
             .manifests
             .into_iter()
+            .filter(|desc| seen.insert(desc.digest))
             .map(|desc| self.child(repo, idx, desc, depth).boxed())
             .collect();
         futures_util::stream::iter(children)
@@ -544,11 +548,7 @@ impl Pusher {
         depth: usize,
     ) -> Result<()> {
         let digest = desc.digest;
-        let item = if desc.media_type.is_index() {
-            Writable::Index(idx.image_index(digest).await?)
-        } else if desc.media_type.is_image() {
-            Writable::Image(idx.image(digest).await?)
-        } else {
+        if !desc.media_type.is_index() && !desc.media_type.is_image() {
             return match idx.layer(digest).await? {
                 Some(layer) => {
                     let sources: Vec<Repository> = layer.mount_source().into_iter().collect();
@@ -561,12 +561,18 @@ impl Pusher {
                     media_type: desc.media_type.to_string(),
                 }),
             };
-        };
+        }
+        // Once per pusher and digest: the child manifest is not even fetched again.
         let cell = {
             let mut map = lock(&self.manifests);
             Arc::clone(map.entry((repo.name().to_owned(), digest)).or_default())
         };
         cell.get_or_try_init(|| async {
+            let item = if desc.media_type.is_index() {
+                Writable::Index(idx.image_index(digest).await?)
+            } else {
+                Writable::Image(idx.image(digest).await?)
+            };
             let target = PushTarget {
                 tag: None,
                 expected: Some(digest),

@@ -7,6 +7,7 @@ mod it {
 
     // ---- read side ----
     mod faults;
+    mod hostile_list;
     mod list;
     mod progress;
     mod read;

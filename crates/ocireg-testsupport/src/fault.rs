@@ -61,6 +61,7 @@ pub struct Reply {
     delay: Duration,
     close: bool,
     chunked: bool,
+    trickle: Option<Duration>,
 }
 
 impl Reply {
@@ -74,6 +75,7 @@ impl Reply {
             delay: Duration::ZERO,
             close: false,
             chunked: false,
+            trickle: None,
         }
     }
 
@@ -164,6 +166,13 @@ impl Reply {
         self.action = Action::Respond {
             cut: Some((n, Cut::Eof)),
         };
+        self
+    }
+
+    /// Sends the body one byte at a time, waiting `every` before each byte (a
+    /// slowloris server: never idle long enough for an idle timer to fire).
+    pub fn trickle(mut self, every: Duration) -> Self {
+        self.trickle = Some(every);
         self
     }
 
@@ -663,6 +672,15 @@ async fn write_reply<S: Conn>(
     };
 
     stream.write_all(head.as_bytes()).await?;
+    if let Some(every) = reply.trickle {
+        stream.flush().await?;
+        for byte in &wire_body {
+            tokio::time::sleep(every).await;
+            stream.write_all(std::slice::from_ref(byte)).await?;
+            stream.flush().await?;
+        }
+        return Ok(!reply.close);
+    }
     match cut {
         None => {
             stream.write_all(&wire_body).await?;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -93,15 +94,27 @@ impl Body {
         }
     }
 
-    pub(crate) fn into_hyper(self) -> HyperBody {
+    /// The body for hyper, and for a streaming body the clock that tells how its sending
+    /// goes (the response-header timeout starts when the last byte is taken).
+    pub(crate) fn into_hyper(self) -> (HyperBody, Option<Arc<UploadClock>>) {
         match self.kind {
-            Kind::Bytes(b) => HyperBody::Full(Some(b)),
-            Kind::Stream { stream, length } => HyperBody::Stream {
-                stream: stream
-                    .into_inner()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-                length,
-            },
+            Kind::Bytes(b) => (HyperBody::Full(Some(b)), None),
+            Kind::Stream { stream, length } => {
+                let clock = Arc::new(UploadClock::new());
+                if length == Some(0) {
+                    // hyper never polls a body of length 0.
+                    clock.finished();
+                }
+                let body = HyperBody::Stream {
+                    stream: stream
+                        .into_inner()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                    length,
+                    sent: 0,
+                    clock: Arc::clone(&clock),
+                };
+                (body, Some(clock))
+            }
         }
     }
 }
@@ -151,12 +164,51 @@ impl From<&'static [u8]> for Body {
     }
 }
 
+/// How the sending of a streaming request body goes: when the registry last took a chunk,
+/// and whether (since when) the whole body is sent.
+#[derive(Debug)]
+pub(crate) struct UploadClock {
+    state: std::sync::Mutex<(Instant, Option<Instant>)>,
+}
+
+impl UploadClock {
+    fn new() -> Self {
+        Self {
+            state: std::sync::Mutex::new((Instant::now(), None)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Instant, Option<Instant>)> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn progressed(&self) {
+        self.lock().0 = Instant::now();
+    }
+
+    fn finished(&self) {
+        let mut s = self.lock();
+        if s.1.is_none() {
+            s.1 = Some(Instant::now());
+        }
+    }
+
+    /// When the registry last took a chunk, and when the body was complete.
+    pub(crate) fn state(&self) -> (Instant, Option<Instant>) {
+        *self.lock()
+    }
+}
+
 /// The body type handed to hyper.
 pub(crate) enum HyperBody {
     Full(Option<Bytes>),
     Stream {
         stream: BoxStream,
         length: Option<u64>,
+        sent: u64,
+        clock: Arc<UploadClock>,
     },
 }
 
@@ -174,8 +226,25 @@ impl http_body::Body for HyperBody {
                     .filter(|b| !b.is_empty())
                     .map(|b| Ok(Frame::data(b))),
             ),
-            Self::Stream { stream, .. } => {
-                Poll::Ready(ready!(stream.as_mut().poll_next(cx)).map(|r| r.map(Frame::data)))
+            Self::Stream {
+                stream,
+                length,
+                sent,
+                clock,
+            } => {
+                // Being polled means hyper wrote what it had: the registry is reading.
+                clock.progressed();
+                let item = ready!(stream.as_mut().poll_next(cx));
+                match &item {
+                    Some(Ok(chunk)) => {
+                        *sent += chunk.len() as u64;
+                        if *length == Some(*sent) {
+                            clock.finished();
+                        }
+                    }
+                    Some(Err(_)) | None => clock.finished(),
+                }
+                Poll::Ready(item.map(|r| r.map(Frame::data)))
             }
         }
     }
@@ -199,10 +268,16 @@ impl http_body::Body for HyperBody {
 }
 
 /// A response body: a `'static` stream of `io::Result<Bytes>` with the idle-read timeout
-/// applied between chunks.
+/// applied between chunks and a minimum average rate over the whole body.
+///
+/// The rate rule: after [`Timeouts::body_grace`](crate::Timeouts::body_grace), the bytes
+/// received must keep up with [`Timeouts::min_body_rate`](crate::Timeouts::min_body_rate),
+/// so a body of `n` bytes may take at most `grace + n / rate`, whatever its size or
+/// whether its length was announced. A server that trickles a byte every few seconds (which
+/// the idle timer alone never catches) fails with a [`TimeoutPhase::SlowBody`] timeout.
 ///
 /// Errors are `io::Error`s whose kind says what happened (`UnexpectedEof` when the
-/// connection closed early, `ConnectionReset`, `TimedOut` for the idle timeout) and whose
+/// connection closed early, `ConnectionReset`, `TimedOut` for the timeouts) and whose
 /// inner error is a [`crate::Error`] when we produced it; [`crate::Error::is_transient`]
 /// (through [`Error::Body`](crate::Error::Body)) classifies them.
 pub struct ResponseBody {
@@ -210,7 +285,32 @@ pub struct ResponseBody {
     method: Method,
     url: String,
     idle: Duration,
-    sleep: Option<Pin<Box<Sleep>>>,
+    sleep: Option<(Pin<Box<Sleep>>, TimeoutPhase)>,
+    pace: Option<Pace>,
+}
+
+/// The minimum-average-rate rule of a response body.
+#[derive(Clone, Copy, Debug)]
+struct Pace {
+    started: Instant,
+    grace: Duration,
+    rate: u64,
+    received: u64,
+}
+
+impl Pace {
+    /// When the body is late unless more bytes arrive.
+    fn deadline(&self) -> Option<Instant> {
+        let nanos = u128::from(self.received) * 1_000_000_000 / u128::from(self.rate.max(1));
+        let earned = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+        self.started.checked_add(self.grace)?.checked_add(earned)
+    }
+
+    /// The time allowed so far, for the error message.
+    fn allowed(&self) -> Duration {
+        self.deadline()
+            .map_or(Duration::MAX, |d| d.saturating_duration_since(self.started))
+    }
 }
 
 enum Inner {
@@ -228,13 +328,25 @@ impl fmt::Debug for ResponseBody {
 }
 
 impl ResponseBody {
-    pub(crate) fn incoming(body: Incoming, method: Method, url: String, idle: Duration) -> Self {
+    pub(crate) fn incoming(
+        body: Incoming,
+        method: Method,
+        url: String,
+        timeouts: &crate::Timeouts,
+    ) -> Self {
+        let pace = (timeouts.min_body_rate > 0).then(|| Pace {
+            started: Instant::now(),
+            grace: timeouts.body_grace,
+            rate: timeouts.min_body_rate,
+            received: 0,
+        });
         Self {
             inner: Inner::Incoming(body),
             method,
             url,
-            idle,
+            idle: timeouts.idle_read,
             sleep: None,
+            pace,
         }
     }
 
@@ -245,6 +357,7 @@ impl ResponseBody {
             url,
             idle: Duration::MAX,
             sleep: None,
+            pace: None,
         }
     }
 
@@ -319,6 +432,20 @@ impl ResponseBody {
     }
 }
 
+impl ResponseBody {
+    fn timeout(&mut self, phase: TimeoutPhase, after: Duration) -> io::Error {
+        self.sleep = None;
+        self.inner = Inner::Buffered(None);
+        let err = Error::Timeout {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            phase,
+            after,
+        };
+        io::Error::new(io::ErrorKind::TimedOut, err)
+    }
+}
+
 impl Stream for ResponseBody {
     type Item = io::Result<Bytes>;
 
@@ -335,6 +462,16 @@ impl Stream for ResponseBody {
                     if let Ok(data) = frame.into_data()
                         && !data.is_empty()
                     {
+                        if let Some(pace) = &mut this.pace {
+                            // Checked before counting: the bytes must have come in time.
+                            if pace.deadline().is_some_and(|d| Instant::now() > d) {
+                                let allowed = pace.allowed();
+                                return Poll::Ready(Some(Err(
+                                    this.timeout(TimeoutPhase::SlowBody, allowed)
+                                )));
+                            }
+                            pace.received = pace.received.saturating_add(data.len() as u64);
+                        }
                         return Poll::Ready(Some(Ok(data)));
                     }
                 }
@@ -348,24 +485,31 @@ impl Stream for ResponseBody {
                     return Poll::Ready(None);
                 }
                 Poll::Pending => {
-                    let idle = this.idle;
-                    let Some(deadline) = Instant::now().checked_add(idle) else {
-                        // No practical limit.
+                    if this.sleep.is_none() {
+                        let idle = Instant::now().checked_add(this.idle);
+                        let paced = this.pace.as_ref().and_then(Pace::deadline);
+                        let next = match (idle, paced) {
+                            (Some(i), Some(p)) if p < i => Some((p, TimeoutPhase::SlowBody)),
+                            (Some(i), _) => Some((i, TimeoutPhase::IdleRead)),
+                            (None, Some(p)) => Some((p, TimeoutPhase::SlowBody)),
+                            // No practical limit.
+                            (None, None) => None,
+                        };
+                        let Some((deadline, phase)) = next else {
+                            return Poll::Pending;
+                        };
+                        this.sleep = Some((Box::pin(tokio::time::sleep_until(deadline)), phase));
+                    }
+                    let Some((sleep, phase)) = this.sleep.as_mut() else {
                         return Poll::Pending;
                     };
-                    let sleep = this
-                        .sleep
-                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
                     ready!(sleep.as_mut().poll(cx));
-                    this.sleep = None;
-                    this.inner = Inner::Buffered(None);
-                    let err = Error::Timeout {
-                        method: this.method.clone(),
-                        url: this.url.clone(),
-                        phase: TimeoutPhase::IdleRead,
-                        after: idle,
+                    let phase = *phase;
+                    let after = match (phase, &this.pace) {
+                        (TimeoutPhase::SlowBody, Some(pace)) => pace.allowed(),
+                        _ => this.idle,
                     };
-                    return Poll::Ready(Some(Err(io::Error::new(io::ErrorKind::TimedOut, err))));
+                    return Poll::Ready(Some(Err(this.timeout(phase, after))));
                 }
             }
         }

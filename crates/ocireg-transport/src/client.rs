@@ -35,19 +35,48 @@ pub const DEFAULT_TOKEN_RESPONSE_LIMIT: u64 = 1024 * 1024;
 pub const DEFAULT_ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// The default maximum number of redirects followed.
 pub const DEFAULT_MAX_REDIRECTS: usize = 10;
+/// The most header lines an HTTP/1 response may have (1024; hyper's default is 100, which
+/// real CDNs and proxies exceed). More fails the request; the total size of the header
+/// block is bounded by hyper's read buffer (about 400 KiB).
+pub const MAX_RESPONSE_HEADERS: usize = 1024;
+/// The most bytes of headers an HTTP/2 response may have (256 KiB).
+pub const MAX_RESPONSE_HEADER_BYTES: u32 = 256 * 1024;
+/// The most values kept for one header name after duplicates are removed (32); the rest are
+/// dropped, so a registry cannot make us carry thousands of copies of a header.
+pub const MAX_VALUES_PER_HEADER: usize = 32;
 
 /// Timeouts of a [`Client`]. All apply per attempt.
+///
+/// Together they bound every request: connecting (`connect` + `tls_handshake`), sending the
+/// request body (no more than `idle_read` without the registry taking a byte), waiting for
+/// the response headers once the body is sent (`response_headers`), and reading the
+/// response body (no more than `idle_read` between chunks, and on average at least
+/// `min_body_rate` bytes a second after `body_grace`, so a body of `n` bytes gets at most
+/// `body_grace + n / min_body_rate`: a 4 KiB manifest 30 s, a 1 GiB layer about 18 h at the
+/// floor rate). A server that trickles one byte every few seconds is cut off after about
+/// `body_grace`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// TCP connect, including a proxy tunnel (default 30 s).
     pub connect: Duration,
     /// The TLS handshake (default 10 s).
     pub tls_handshake: Duration,
-    /// From sending the request to receiving the response headers (default 60 s).
+    /// From the end of the request body to the response headers (default 60 s).
     pub response_headers: Duration,
-    /// Between two chunks of a response body (default 60 s).
+    /// Between two chunks of a response body, and between two chunks of a request body the
+    /// registry reads (default 60 s).
     pub idle_read: Duration,
+    /// How long a response body may take before the minimum rate applies (default 30 s).
+    pub body_grace: Duration,
+    /// The minimum average rate of a response body in bytes per second, counted from the
+    /// response headers (default 16 KiB/s; 0 turns the check off).
+    pub min_body_rate: u64,
 }
+
+/// The default [`Timeouts::body_grace`] (30 s).
+pub const DEFAULT_BODY_GRACE: Duration = Duration::from_secs(30);
+/// The default [`Timeouts::min_body_rate`] (16 KiB/s).
+pub const DEFAULT_MIN_BODY_RATE: u64 = 16 * 1024;
 
 impl Default for Timeouts {
     fn default() -> Self {
@@ -56,6 +85,8 @@ impl Default for Timeouts {
             tls_handshake: Duration::from_secs(10),
             response_headers: Duration::from_secs(60),
             idle_read: Duration::from_secs(60),
+            body_grace: DEFAULT_BODY_GRACE,
+            min_body_rate: DEFAULT_MIN_BODY_RATE,
         }
     }
 }
@@ -368,6 +399,8 @@ impl ClientBuilder {
                 tls_handshake: Duration::from_secs(5),
                 response_headers: Duration::from_secs(5),
                 idle_read: Duration::from_secs(5),
+                body_grace: Duration::from_secs(5),
+                min_body_rate: DEFAULT_MIN_BODY_RATE,
             })
             .proxy(ProxyConfig::none())
             .certs_dirs(Vec::<PathBuf>::new())
@@ -412,6 +445,8 @@ impl ClientBuilder {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .pool_idle_timeout(self.pool_idle_timeout)
+            .http1_max_headers(MAX_RESPONSE_HEADERS)
+            .http2_max_header_list_size(MAX_RESPONSE_HEADER_BYTES)
             .build(connector);
         Ok(Client {
             inner: Arc::new(ClientInner {
@@ -645,6 +680,66 @@ impl ClientInner {
         check_target(policy.registry, &to_o).map_err(refuse)
     }
 
+    /// Waits for the response headers. With a streaming request body the registry may
+    /// answer only once it has the whole body, which can take far longer than the
+    /// response-header timeout: while the body is being sent the limit is the idle timeout
+    /// (the registry must keep taking bytes), and the response-header timeout starts when
+    /// the last byte is taken.
+    async fn await_response<F, T>(
+        &self,
+        fut: F,
+        upload: Option<&crate::body::UploadClock>,
+    ) -> std::result::Result<T, (crate::TimeoutPhase, Duration)>
+    where
+        F: Future<Output = T>,
+    {
+        let started = tokio::time::Instant::now();
+        let headers = self.timeouts.response_headers;
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            let (deadline, phase, after) = match upload.map(crate::body::UploadClock::state) {
+                None => (
+                    started.checked_add(headers),
+                    crate::TimeoutPhase::ResponseHeaders,
+                    headers,
+                ),
+                Some((_, Some(done))) => (
+                    done.checked_add(headers),
+                    crate::TimeoutPhase::ResponseHeaders,
+                    headers,
+                ),
+                Some((last, None)) => {
+                    let idle = self.timeouts.idle_read.max(headers);
+                    (
+                        last.checked_add(idle),
+                        crate::TimeoutPhase::RequestBody,
+                        idle,
+                    )
+                }
+            };
+            let Some(deadline) = deadline else {
+                return Ok(fut.await);
+            };
+            if let Ok(r) = tokio::time::timeout_at(deadline, fut.as_mut()).await {
+                return Ok(r);
+            }
+            // The upload may have moved on since the deadline was set: look again.
+            let moved = upload.is_some_and(|c| {
+                let (last, done) = c.state();
+                let now = tokio::time::Instant::now();
+                match done {
+                    Some(d) => d.checked_add(headers).is_some_and(|t| t > now),
+                    None => last
+                        .checked_add(self.timeouts.idle_read.max(headers))
+                        .is_some_and(|t| t > now),
+                }
+            });
+            if !moved {
+                return Err((phase, after));
+            }
+        }
+    }
+
     /// One HTTP exchange: headers attached by the origin rules, response-header timeout.
     async fn send_once(
         &self,
@@ -658,10 +753,11 @@ impl ClientInner {
         let origin = Origin::of(uri).ok_or_else(|| Error::InvalidRequest {
             reason: format!("URL {redacted} has no scheme or host"),
         })?;
+        let (hyper_body, upload) = body.into_hyper();
         let mut req = Request::builder()
             .method(method.clone())
             .uri(uri.clone())
-            .body(body.into_hyper())
+            .body(hyper_body)
             .map_err(|e| Error::InvalidRequest {
                 reason: e.to_string(),
             })?;
@@ -704,15 +800,14 @@ impl ClientInner {
         );
         let started = Instant::now();
         let fut = self.hyper.request(req);
-        let after = self.timeouts.response_headers;
-        let response = match tokio::time::timeout(after, fut).await {
+        let response = match self.await_response(fut, upload.as_deref()).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => return Err(map_client_error(method, &redacted, e)),
-            Err(_) => {
+            Err((phase, after)) => {
                 return Err(Error::Timeout {
                     method: method.clone(),
                     url: redacted,
-                    phase: crate::TimeoutPhase::ResponseHeaders,
+                    phase,
                     after,
                 });
             }
@@ -735,10 +830,32 @@ impl ClientInner {
         {
             sink.deliver(response.headers());
         }
-        let (parts, incoming) = response.into_parts();
-        let body =
-            ResponseBody::incoming(incoming, method.clone(), redacted, self.timeouts.idle_read);
+        let (mut parts, incoming) = response.into_parts();
+        tidy_headers(&mut parts.headers);
+        let body = ResponseBody::incoming(incoming, method.clone(), redacted, &self.timeouts);
         Ok(Response::from_parts(parts, body))
+    }
+}
+
+/// Removes repeated identical values of a header and keeps at most
+/// [`MAX_VALUES_PER_HEADER`] values per name, in their order.
+fn tidy_headers(headers: &mut HeaderMap) {
+    let crowded: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| headers.get_all(*k).iter().nth(1).is_some())
+        .cloned()
+        .collect();
+    for name in crowded {
+        let mut kept: Vec<HeaderValue> = Vec::new();
+        for v in headers.get_all(&name) {
+            if kept.len() < MAX_VALUES_PER_HEADER && !kept.contains(v) {
+                kept.push(v.clone());
+            }
+        }
+        headers.remove(&name);
+        for v in kept {
+            headers.append(name.clone(), v);
+        }
     }
 }
 
@@ -772,6 +889,27 @@ fn map_client_error(method: &Method, url: &str, e: hyper_util::client::legacy::E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_headers_are_deduplicated_and_capped() {
+        let mut h = HeaderMap::new();
+        for i in 0..500 {
+            h.append("x-many", HeaderValue::from_str(&format!("v{i}")).unwrap());
+            h.append("x-same", HeaderValue::from_static("same"));
+        }
+        h.append("link", HeaderValue::from_static("<a>; rel=next"));
+        h.append("link", HeaderValue::from_static("<b>; rel=prev"));
+        tidy_headers(&mut h);
+        assert_eq!(h.get_all("x-same").iter().count(), 1);
+        let many: Vec<_> = h.get_all("x-many").iter().collect();
+        assert_eq!(many.len(), MAX_VALUES_PER_HEADER);
+        assert_eq!(many[0], "v0");
+        assert_eq!(
+            h.get_all("link").iter().count(),
+            2,
+            "distinct values are kept in order"
+        );
+    }
 
     #[test]
     fn proxy_from_lookup() {

@@ -148,24 +148,51 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A host the registry redirected to (a CDN or blob storage, with a signed URL) refused
+    /// the request with 401 or 403. Not the user's credentials (they are never sent there):
+    /// usually a signed URL that expired. Transient: asking the registry again gets a new
+    /// redirect.
+    #[error(
+        "{method} {url}: {host}, where {registry} redirected the request, refused it with status {status} (not a problem with your credentials: a signed URL may have expired)"
+    )]
+    RedirectRefused {
+        /// The registry (`host[:port]`).
+        registry: String,
+        /// The host that refused.
+        host: String,
+        /// The method.
+        method: Method,
+        /// The redacted URL that refused.
+        url: String,
+        /// The status (401 or 403).
+        status: StatusCode,
+    },
     /// Pinging the registry failed over https and over http (after the retry policy's
     /// attempts when the failures were transient).
+    ///
+    /// The error's source is the failure that says most about the registry: the scheme that
+    /// got further (an answer beats a timeout waiting for one, which beats a refused
+    /// connection, which beats a failed or timed-out TLS handshake, the usual fate of https
+    /// against a plain-http registry); on a tie, https. The other scheme's failure is summed
+    /// up in the message.
     #[error(
-        "pinging {registry} failed over https and over http{} (http: {})",
+        "pinging {registry} failed over https and over http{} ({}: {})",
         after_attempts(*.attempts),
-        summary(.http)
+        other_scheme(.scheme),
+        summary(.other)
     )]
     Ping {
         /// The registry (`host[:port]`).
         registry: String,
         /// How many times the https/http race was run (1 when nothing was worth retrying).
         attempts: u32,
-        /// The last http attempt's error (summed up in the message: an error has one
-        /// source).
-        http: Box<Self>,
-        /// The last https attempt's error.
+        /// The scheme of [`error`](Self::Ping::error): `https` or `http`.
+        scheme: &'static str,
+        /// The last attempt's error over `scheme`.
         #[source]
-        https: Box<Self>,
+        error: Box<Self>,
+        /// The last attempt's error over the other scheme.
+        other: Box<Self>,
     },
     /// The authenticator could not produce credentials.
     #[error("getting credentials for {registry}")]
@@ -221,6 +248,12 @@ pub enum TimeoutPhase {
     ResponseHeaders,
     /// The next chunk of the response body.
     IdleRead,
+    /// The response body, which arrived slower than the minimum average rate
+    /// ([`Timeouts::min_body_rate`](crate::Timeouts::min_body_rate) after
+    /// [`Timeouts::body_grace`](crate::Timeouts::body_grace)): a trickling server.
+    SlowBody,
+    /// The registry to take more of the request body (an upload it stopped reading).
+    RequestBody,
 }
 
 impl fmt::Display for TimeoutPhase {
@@ -230,8 +263,15 @@ impl fmt::Display for TimeoutPhase {
             Self::TlsHandshake => "the TLS handshake",
             Self::ResponseHeaders => "the response headers",
             Self::IdleRead => "more of the response body",
+            Self::SlowBody => "the response body, which arrived below the minimum rate",
+            Self::RequestBody => "the registry to read more of the request body",
         })
     }
+}
+
+/// The ping scheme that is not `scheme`.
+fn other_scheme(scheme: &str) -> &'static str {
+    if scheme == "https" { "http" } else { "https" }
 }
 
 /// An error and its root cause on one line (`connecting to h: Connection refused`), the
@@ -269,12 +309,12 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Registry(e) => e.is_transient(),
-            Self::Timeout { .. } => true,
+            Self::Timeout { .. } | Self::RedirectRefused { .. } => true,
             Self::Connect { source, .. } | Self::Request { source, .. } => {
                 is_transient_cause(source.as_ref())
             }
             Self::Body { source, .. } => is_transient_cause(source),
-            Self::Ping { https, http, .. } => https.is_transient() || http.is_transient(),
+            Self::Ping { error, other, .. } => error.is_transient() || other.is_transient(),
             _ => false,
         }
     }

@@ -127,8 +127,9 @@
 pub use body::{Body, ResponseBody};
 pub use challenge::{Challenge, parse_challenges, parse_www_authenticate};
 pub use client::{
-    Client, ClientBuilder, DEFAULT_ERROR_BODY_LIMIT, DEFAULT_MAX_REDIRECTS,
-    DEFAULT_TOKEN_RESPONSE_LIMIT, ProxyConfig, Timeouts, USER_AGENT_BASE,
+    Client, ClientBuilder, DEFAULT_BODY_GRACE, DEFAULT_ERROR_BODY_LIMIT, DEFAULT_MAX_REDIRECTS,
+    DEFAULT_MIN_BODY_RATE, DEFAULT_TOKEN_RESPONSE_LIMIT, MAX_RESPONSE_HEADER_BYTES,
+    MAX_RESPONSE_HEADERS, MAX_VALUES_PER_HEADER, ProxyConfig, Timeouts, USER_AGENT_BASE,
 };
 pub use error::{Diagnostic, Error, ErrorCode, RegistryError, Result, TimeoutPhase};
 pub use redact::redact_url;

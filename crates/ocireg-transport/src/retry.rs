@@ -84,18 +84,22 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
 
 /// Parses `Retry-After` as delay-seconds or an HTTP date (relative to `now`).
 ///
-/// A date in the past means "now" (zero). Unparseable values are ignored.
+/// `None` (use the normal backoff) when the header is absent, unparseable, zero, or a date
+/// that is not in the future: a registry (or a clock skewed against ours) never makes us
+/// retry at once, without the backoff.
 pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers
         .get(http::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = if let Ok(secs) = value.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let when = httpdate::parse_http_date(value).ok()?;
+        when.duration_since(now).ok()?
+    };
+    Some(wait).filter(|w| !w.is_zero())
 }
 
 /// A small non-cryptographic random number for jitter (no extra dependency): hashes the
@@ -171,9 +175,15 @@ mod tests {
         let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
         h.insert(http::header::RETRY_AFTER, later.parse().unwrap());
         assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(90)));
+        // A date in the past or zero seconds: the normal backoff, never an instant retry.
         let past = httpdate::fmt_http_date(now - Duration::from_secs(90));
         h.insert(http::header::RETRY_AFTER, past.parse().unwrap());
-        assert_eq!(parse_retry_after(&h, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after(&h, now), None);
+        let now_date = httpdate::fmt_http_date(now);
+        h.insert(http::header::RETRY_AFTER, now_date.parse().unwrap());
+        assert_eq!(parse_retry_after(&h, now), None);
+        h.insert(http::header::RETRY_AFTER, "0".parse().unwrap());
+        assert_eq!(parse_retry_after(&h, now), None);
         h.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(parse_retry_after(&h, now), None);
     }

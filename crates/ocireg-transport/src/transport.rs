@@ -217,12 +217,7 @@ async fn ping(client: &ClientInner, name: &str, allow_http: bool) -> Result<Ping
             && !is_definitive(&https_err)
             && !is_definitive(&http_err);
         if !retry_again {
-            return Err(Error::Ping {
-                registry: name.to_owned(),
-                attempts: attempt,
-                http: Box::new(http_err),
-                https: Box::new(https_err),
-            });
+            return Err(ping_error(name, attempt, https_err, http_err));
         }
         let wait = retry.backoff(attempt);
         warn!(
@@ -235,6 +230,48 @@ async fn ping(client: &ClientInner, name: &str, allow_http: bool) -> Result<Ping
         );
         tokio::time::sleep(wait).await;
         failed = Some((https_err, http_err));
+    }
+}
+
+/// [`Error::Ping`] with the failure that says most as its source (see there).
+fn ping_error(name: &str, attempts: u32, https: Error, http: Error) -> Error {
+    let (scheme, error, other) = if ping_rank(&http) > ping_rank(&https) {
+        ("http", http, https)
+    } else {
+        ("https", https, http)
+    };
+    Error::Ping {
+        registry: name.to_owned(),
+        attempts,
+        scheme,
+        error: Box::new(error),
+        other: Box::new(other),
+    }
+}
+
+/// How far a ping got before it failed: 4 an answer, 3 a request sent (no answer in time,
+/// or a broken one), 2 a connection refused or timed out, 1 a TLS handshake that failed or
+/// timed out (what https meets at a plain-http registry).
+fn ping_rank(e: &Error) -> u8 {
+    match e {
+        Error::Timeout { phase, .. } => match phase {
+            crate::TimeoutPhase::TlsHandshake => 1,
+            crate::TimeoutPhase::Connect => 2,
+            _ => 3,
+        },
+        Error::Connect { source, .. } => {
+            let tls = std::iter::successors(
+                Some(source.as_ref() as &(dyn std::error::Error + 'static)),
+                |c| c.source(),
+            )
+            .any(|c| {
+                c.downcast_ref::<crate::connector::ConnectFailure>()
+                    .is_some_and(|f| f.tls_failed)
+            });
+            if tls { 1 } else { 2 }
+        }
+        Error::Request { .. } | Error::Body { .. } => 3,
+        _ => 4,
     }
 }
 
@@ -596,7 +633,6 @@ impl Transport {
             let same_origin = Origin::of(&final_uri).as_ref() == Some(&self.inner.origin);
             if response.status() == StatusCode::UNAUTHORIZED
                 && !refreshed
-                && replayable
                 && same_origin
                 && matches!(self.inner.mode, AuthMode::Bearer { .. })
             {
@@ -606,6 +642,22 @@ impl Transport {
                     for s in c.scopes().into_iter().rev() {
                         scopes.push_front(Scope::raw(s));
                     }
+                }
+                if !replayable {
+                    // The body is gone, so this request cannot be sent again, but the
+                    // token it carried was refused (expired mid-push, say): fetch a new
+                    // one now, so that the caller's next attempt (a restarted upload)
+                    // carries it instead of the refused one. A second 401 then is final.
+                    debug!(
+                        registry = %self.inner.name,
+                        url = %redact_url(&uri.to_string()),
+                        "401 on a streaming request: refreshing the token for the next attempt"
+                    );
+                    let scopes = self.scopes_for(&uri);
+                    if let Err(e) = self.token(&scopes, true).await {
+                        debug!(error = %e, "refreshing the token after a 401 failed");
+                    }
+                    return Ok(response);
                 }
                 debug!(
                     registry = %self.inner.name,
@@ -640,6 +692,29 @@ impl Transport {
     ) -> Result<Response<ResponseBody>> {
         if ok.contains(&response.status()) {
             return Ok(response);
+        }
+        let status = response.status();
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+            && let Some(foreign) = response
+                .body()
+                .url()
+                .parse::<Uri>()
+                .ok()
+                .as_ref()
+                .and_then(Origin::of)
+                .filter(|o| *o != self.inner.origin)
+        {
+            // A redirect target (CDN) refused: our credentials never went there.
+            let method = body_method(response.body());
+            let url = response.body().url().to_owned();
+            drain(response, self.inner.client.inner.error_body_limit).await;
+            return Err(Error::RedirectRefused {
+                registry: self.inner.name.clone(),
+                host: format!("{}:{}", foreign.host, foreign.port),
+                method,
+                url,
+                status,
+            });
         }
         if response.status() == StatusCode::UNAUTHORIZED {
             let method = body_method(response.body());

@@ -1154,3 +1154,301 @@ async fn registry_warnings_reach_the_sink_but_token_and_cdn_warnings_do_not() {
     })
     .await;
 }
+
+/// Timeouts for the slow-body tests: an idle timer (2 s) that a trickle at one byte every
+/// 200 ms never trips, a 1 s grace and a minimum rate of 1 KiB/s.
+fn paced_client() -> ocireg_transport::Client {
+    builder()
+        .timeouts(Timeouts {
+            idle_read: Duration::from_secs(2),
+            body_grace: Duration::from_secs(1),
+            min_body_rate: 1024,
+            ..short_timeouts(2_000)
+        })
+        .retry(RetryPolicy {
+            max_attempts: 2,
+            ..RetryPolicy::fast_for_tests()
+        })
+        .build()
+        .expect("test client builds")
+}
+
+/// A body trickled one byte every 200 ms never trips the idle timer, but fails the
+/// minimum average rate after about the grace period (it used to hold `crane manifest`
+/// for tens of minutes); `fetch_bytes` retries it within the policy, then gives up.
+#[tokio::test]
+async fn a_trickled_body_fails_the_minimum_rate() {
+    with_timeout(LIMIT, async {
+        let server = FaultServer::with_handler(scripted(vec![(
+            MANIFEST,
+            vec![
+                Reply::ok()
+                    .body(vec![b'x'; 4096])
+                    .trickle(Duration::from_millis(200)),
+            ],
+        )]))
+        .await
+        .unwrap();
+        let t = transport(
+            &paced_client(),
+            &server.host(),
+            Scopes::pull("repo"),
+            anonymous(),
+        )
+        .await;
+        let started = Instant::now();
+        let err = t.fetch_bytes(get(MANIFEST), OK, 1 << 20).await.unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(err.is_transient(), "{err:?}");
+        assert!(
+            render(&err).contains("below the minimum rate"),
+            "{}",
+            render(&err)
+        );
+        assert_eq!(count(&server, MANIFEST), 2, "retried once, then given up");
+        // Two attempts of about 1.2 s each, far below 4096 bytes x 200 ms = 13 min.
+        assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
+    })
+    .await;
+}
+
+/// A large body that arrives at a healthy rate is not cut off by the rate rule, even when
+/// it takes longer than the grace period.
+#[tokio::test]
+async fn a_body_at_a_healthy_rate_passes() {
+    with_timeout(LIMIT, async {
+        // 30 bytes every 20 ms (about 1.5 KiB/s, above the 1 KiB/s floor) for ~1.6 s.
+        let server = FaultServer::with_handler(scripted(vec![(
+            MANIFEST,
+            vec![
+                Reply::ok()
+                    .body(vec![b'y'; 80])
+                    .trickle(Duration::from_millis(20)),
+            ],
+        )]))
+        .await
+        .unwrap();
+        let c = builder()
+            .timeouts(Timeouts {
+                body_grace: Duration::from_millis(500),
+                min_body_rate: 20,
+                ..short_timeouts(2_000)
+            })
+            .build()
+            .unwrap();
+        let t = transport(&c, &server.host(), Scopes::pull("repo"), anonymous()).await;
+        let got = t.fetch_bytes(get(MANIFEST), OK, 1 << 20).await.unwrap();
+        assert_eq!(got.body().len(), 80);
+    })
+    .await;
+}
+
+/// An upload that takes longer than the response-header timeout is not cut off as long as
+/// the registry keeps reading it: the header timer starts when the last byte is taken.
+#[tokio::test]
+async fn a_long_upload_is_not_cut_off_by_the_header_timeout() {
+    with_timeout(LIMIT, async {
+        let server = FaultServer::with_handler(|req: &RecordedRequest| match req.path() {
+            "/v2/" => Reply::ok(),
+            _ => Reply::status(201),
+        })
+        .await
+        .unwrap();
+        let c = builder().timeouts(short_timeouts(400)).build().unwrap();
+        let t = transport(&c, &server.host(), Scopes::push("repo"), anonymous()).await;
+        // 10 chunks, 100 ms apart: 1 s in all, well past the 400 ms header timeout.
+        let chunks = futures_util::stream::unfold(0u32, |i| async move {
+            if i == 10 {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Some((Ok(bytes::Bytes::from(vec![b'z'; 100])), i + 1))
+        });
+        let req = Request::put(format!("{}/v2/repo/blobs/uploads/x", t.base_url()))
+            .body(Body::from_stream(chunks, Some(1000)))
+            .unwrap();
+        let resp = t
+            .send_expect(req, &[StatusCode::CREATED])
+            .await
+            .expect("a slow but steady upload completes");
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let put = server
+            .requests()
+            .into_iter()
+            .find(|r| r.method == http::Method::PUT)
+            .unwrap();
+        assert_eq!(put.body.len(), 1000);
+    })
+    .await;
+}
+
+/// More than 100 response headers (hyper's default limit) used to fail the request; now
+/// up to 1024 are read and repeated values are deduplicated and capped.
+#[tokio::test]
+async fn hundreds_of_response_headers_are_tolerated_and_capped() {
+    with_timeout(LIMIT, async {
+        let mut reply = Reply::ok().body("ok");
+        for i in 0..300 {
+            reply = reply.header(format!("x-noise-{i}"), "1");
+        }
+        for _ in 0..200 {
+            reply = reply.header("x-repeat", "same");
+        }
+        for i in 0..200 {
+            reply = reply.header("x-many", format!("v{i}"));
+        }
+        let server = FaultServer::with_handler(scripted(vec![(MANIFEST, vec![reply])]))
+            .await
+            .unwrap();
+        let t = transport(&client(), &server.host(), Scopes::pull("repo"), anonymous()).await;
+        let resp = t.send_expect(get(MANIFEST), OK).await.expect("700 headers");
+        assert_eq!(resp.headers().get_all("x-repeat").iter().count(), 1);
+        assert_eq!(
+            resp.headers().get_all("x-many").iter().count(),
+            ocireg_transport::MAX_VALUES_PER_HEADER
+        );
+        assert_eq!(resp.into_body().bytes(100).await.unwrap().as_ref(), b"ok");
+    })
+    .await;
+}
+
+/// A `Retry-After` date in the past gets the normal backoff, not an instant retry.
+#[tokio::test]
+async fn a_retry_after_date_in_the_past_uses_the_backoff() {
+    with_timeout(LIMIT, async {
+        let past =
+            httpdate::fmt_http_date(std::time::SystemTime::now() - Duration::from_secs(3600));
+        let server = FaultServer::with_handler(scripted(vec![(
+            MANIFEST,
+            vec![
+                Reply::status(503).header("Retry-After", past),
+                Reply::ok().body("ok"),
+            ],
+        )]))
+        .await
+        .unwrap();
+        let c = builder().retry(measurable_retries()).build().unwrap();
+        let t = transport(&c, &server.host(), Scopes::pull("repo"), anonymous()).await;
+        let started = Instant::now();
+        t.send_expect(get(MANIFEST), OK).await.unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(35),
+            "retried after {:?}, without the backoff",
+            started.elapsed()
+        );
+        assert_eq!(count(&server, MANIFEST), 2);
+    })
+    .await;
+}
+
+/// A registry that accepts connections and never answers fails with the timeout waiting
+/// for its answer as the cause, not with the https handshake that a plain-http server
+/// cannot complete.
+#[tokio::test]
+async fn a_registry_that_never_answers_reports_the_timeout() {
+    with_timeout(LIMIT, async {
+        let server = FaultServer::with_handler(|_: &RecordedRequest| Reply::hang())
+            .await
+            .unwrap();
+        let c = builder()
+            .timeouts(Timeouts {
+                tls_handshake: Duration::from_millis(100),
+                ..short_timeouts(300)
+            })
+            .retry(RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::fast_for_tests()
+            })
+            .build()
+            .unwrap();
+        let err = c
+            .transport(
+                &common::registry(&server.host()),
+                Scopes::none(),
+                anonymous(),
+            )
+            .await
+            .unwrap_err();
+        let Error::Ping { scheme, error, .. } = &err else {
+            panic!("expected a ping error: {err:?}");
+        };
+        assert_eq!(*scheme, "http", "{err:?}");
+        assert!(
+            matches!(
+                **error,
+                Error::Timeout {
+                    phase: TimeoutPhase::ResponseHeaders,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let root = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+        .last()
+        .unwrap()
+        .to_string();
+        assert!(root.contains("the response headers"), "{root}");
+    })
+    .await;
+}
+
+/// A 401 from the CDN a blob request was redirected to is not the user's credentials
+/// (they never go there): a distinct, transient error instead of "authentication failed".
+#[tokio::test]
+async fn a_401_from_a_redirect_target_is_not_blamed_on_the_credentials() {
+    with_timeout(LIMIT, async {
+        let cdn = FaultServer::with_handler(|_: &RecordedRequest| {
+            Reply::status(401).body("<Error>Request has expired</Error>")
+        })
+        .await
+        .unwrap();
+        let cdn_url = cdn.url_for("/blob?X-Amz-Signature=canary-signature");
+        let registry = FaultServer::with_handler(move |req: &RecordedRequest| match req.path() {
+            "/v2/" => Reply::status(401).header("WWW-Authenticate", r#"Basic realm="test""#),
+            _ => Reply::redirect(307, cdn_url.clone()),
+        })
+        .await
+        .unwrap();
+        let t = transport(
+            &client(),
+            &registry.host(),
+            Scopes::pull("repo"),
+            basic("user", "canary-password"),
+        )
+        .await;
+        let err = t
+            .send_expect(get("/v2/repo/blobs/sha256:abc"), OK)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::RedirectRefused { .. }), "{err:?}");
+        assert!(err.is_transient());
+        let text = err.to_string();
+        assert!(
+            text.contains("not a problem with your credentials"),
+            "{text}"
+        );
+        assert!(!text.contains("canary-signature"), "{text}");
+        // A 401 from the registry itself still is an authentication failure.
+        let own = FaultServer::with_handler(|req: &RecordedRequest| match req.path() {
+            "/v2/" => Reply::status(401).header("WWW-Authenticate", r#"Basic realm="test""#),
+            _ => Reply::status(401),
+        })
+        .await
+        .unwrap();
+        let t = transport(
+            &client(),
+            &own.host(),
+            Scopes::pull("repo"),
+            basic("u", "p"),
+        )
+        .await;
+        let err = t
+            .send_expect(get("/v2/repo/blobs/sha256:abc"), OK)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::AuthenticationFailed { .. }), "{err:?}");
+    })
+    .await;
+}

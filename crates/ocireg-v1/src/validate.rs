@@ -792,9 +792,14 @@ fn check_index<'a>(
         let Some(manifest) = manifest else {
             return;
         };
+        // A child listed many times is checked in depth once; each further descriptor of
+        // it is still compared with the child (an index of 1,000 copies of one entry costs
+        // one walk, not 1,000).
+        let mut walked = std::collections::HashSet::new();
         for (i, desc) in manifest.manifests.iter().enumerate() {
             let p = format!("{prefix}manifests[{i}] {}: ", desc.digest);
-            check_child(idx, desc, opts, &p, report).await;
+            let deep = walked.insert(desc.digest);
+            check_child(idx, desc, opts, deep, &p, report).await;
         }
     }
     .boxed()
@@ -804,6 +809,7 @@ async fn check_child(
     idx: &dyn ImageIndex,
     desc: &Descriptor,
     opts: Options,
+    deep: bool,
     p: &str,
     report: &mut Report,
 ) {
@@ -812,7 +818,9 @@ async fn check_child(
         let Some(child) = report.ok(p, "image_index()", idx.image_index(desc.digest).await) else {
             return;
         };
-        check_index(&*child, opts, p.to_owned(), report).await;
+        if deep {
+            check_index(&*child, opts, p.to_owned(), report).await;
+        }
         check_child_descriptor(
             desc,
             child.media_type().await,
@@ -825,7 +833,9 @@ async fn check_child(
         let Some(child) = report.ok(p, "image()", idx.image(desc.digest).await) else {
             return;
         };
-        check_image(&*child, opts, desc.artifact_type.is_some(), p, report).await;
+        if deep {
+            check_image(&*child, opts, desc.artifact_type.is_some(), p, report).await;
+        }
         check_child_descriptor(
             desc,
             child.media_type().await,

@@ -209,3 +209,117 @@ async fn copies_within_a_registry_mount_and_recopies_are_cheap() {
     assert_eq!(puts, 1, "only the tag: {:?}", r.seen());
     assert_eq!(r.upload_bytes(), 0);
 }
+
+/// An OCI image whose one layer is 0 bytes (as `crane attach` of an empty file, or a
+/// BuildKit image with an empty layer, makes).
+#[derive(Debug)]
+struct EmptyLayerImage {
+    raw: Bytes,
+    config: Bytes,
+    layer: Arc<ocireg_v1::StaticLayer>,
+}
+
+impl EmptyLayerImage {
+    fn new() -> Self {
+        let layer = Arc::new(ocireg_v1::StaticLayer::new(
+            Bytes::new(),
+            MediaType::OciUncompressedLayer,
+        ));
+        let config = Bytes::from_static(b"{}");
+        let mut manifest = ocireg_v1::Manifest::new(
+            MediaType::OciManifest,
+            Descriptor::for_bytes(MediaType::OciEmpty, &config),
+        );
+        manifest.layers.push(Descriptor::new(
+            MediaType::OciUncompressedLayer,
+            0,
+            layer.digest(),
+        ));
+        Self {
+            raw: Bytes::from(ocireg_v1::to_go_json(&manifest).expect("json")),
+            config,
+            layer,
+        }
+    }
+}
+
+#[async_trait]
+impl Image for EmptyLayerImage {
+    async fn raw_manifest(&self) -> ocireg_v1::Result<Bytes> {
+        Ok(self.raw.clone())
+    }
+    async fn raw_config_file(&self) -> ocireg_v1::Result<Bytes> {
+        Ok(self.config.clone())
+    }
+    async fn media_type(&self) -> ocireg_v1::Result<MediaType> {
+        Ok(MediaType::OciManifest)
+    }
+    async fn layer_by_digest(
+        &self,
+        digest: Digest,
+    ) -> ocireg_v1::Result<Arc<dyn ocireg_v1::Layer>> {
+        if digest == self.layer.digest() {
+            return Ok(Arc::clone(&self.layer) as Arc<dyn ocireg_v1::Layer>);
+        }
+        if digest == ocireg_v1::sha256(&self.config) {
+            return Ok(Arc::new(ocireg_v1::StaticLayer::new(
+                self.config.clone(),
+                MediaType::OciEmpty,
+            )));
+        }
+        Err(ocireg_v1::Error::NotFound {
+            what: digest.to_string(),
+        })
+    }
+}
+
+/// A 0-byte blob pushes, pulls, mounts and copies between every pair of registries
+/// (it used to fail with "the registry accepted the blob before the whole body was sent":
+/// hyper never polls an empty body, so the upload never saw its end).
+#[tokio::test]
+async fn images_with_an_empty_blob_push_pull_mount_and_copy() {
+    let dist = support::distribution().await;
+    let mem = support::in_process(false).await;
+    let opts = support::options();
+    let img = Arc::new(EmptyLayerImage::new());
+    let empty = img.layer.digest();
+    assert_eq!(empty, ocireg_v1::sha256(b""));
+    let want = img.digest().await.expect("digest");
+    for (from, to) in [(&dist, &mem), (&mem, &dist)] {
+        ocireg_remote::write_image(&from.reference("empty/src:v1"), img.clone(), &opts)
+            .await
+            .expect("push an image holding a 0-byte blob");
+        // Across registries: the empty blob is downloaded and uploaded.
+        let got = ocireg_remote::copy(
+            &from.reference("empty/src:v1"),
+            &to.reference("empty/dst:v1"),
+            &opts,
+        )
+        .await
+        .expect("copy across registries");
+        assert_eq!(got, want);
+        // Within one registry: the empty blob is mounted.
+        let got = ocireg_remote::copy(
+            &to.reference("empty/dst:v1"),
+            &to.reference("empty/mounted:v1"),
+            &opts,
+        )
+        .await
+        .expect("copy within a registry");
+        assert_eq!(got, want);
+        for r in ["empty/dst:v1", "empty/mounted:v1"] {
+            let back = ocireg_remote::image(&to.reference(r), &opts)
+                .await
+                .expect("pull");
+            let layer = back.layer_by_digest(empty).await.expect("layer");
+            let bytes = layer
+                .compressed()
+                .await
+                .expect("open")
+                .read_to_end(1024)
+                .await
+                .expect("read the 0-byte blob");
+            assert!(bytes.is_empty(), "{r}");
+        }
+    }
+}

@@ -75,5 +75,7 @@ pub(crate) fn short_timeouts(ms: u64) -> Timeouts {
         tls_handshake: d,
         response_headers: d,
         idle_read: d,
+        body_grace: d,
+        ..Timeouts::default()
     }
 }
