@@ -176,6 +176,13 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The whole run took longer than its limit (`crane --timeout`).
+    #[error("gave up after {limit:?}: the run took longer than --timeout allows")]
+    TimedOut {
+        /// The limit.
+        limit: std::time::Duration,
+    },
+
     /// The operation needs the remote layer, which this build does not have yet.
     #[error("crane {command} is not implemented yet")]
     NotImplemented {
@@ -213,6 +220,7 @@ impl Error {
             | Self::Serve { .. }
             | Self::Io { .. }
             | Self::NotImplemented { .. }
+            | Self::TimedOut { .. }
             | Self::RefusingToClobber { .. } => ErrorKind::Other,
         }
     }
@@ -266,6 +274,9 @@ impl Error {
                 "check that the address is free and valid (HOST:PORT, e.g. 127.0.0.1:5000)"
                     .to_owned(),
             ),
+            Self::TimedOut { .. } => {
+                Some("raise --timeout, or run with -v to see which requests were slow".to_owned())
+            }
             Self::InvalidArgument { .. } | Self::NoBearerToken { .. } | Self::Io { .. } => None,
         }
     }

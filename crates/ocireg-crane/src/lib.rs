@@ -78,6 +78,21 @@ pub use crate::ops::{
     referrers, tag,
 };
 pub use crate::options::{DEFAULT_JOBS, Options};
+
+/// Runs `operation` within `limit` (crane's `--timeout`): past it the operation is dropped
+/// (cancelling its requests) and [`Error::TimedOut`] returned. `None` runs it unbounded,
+/// each request still bounded by the transport's timeouts.
+pub async fn within<T>(
+    limit: Option<std::time::Duration>,
+    operation: impl Future<Output = T>,
+) -> Result<T> {
+    match limit {
+        None => Ok(operation.await),
+        Some(limit) => tokio::time::timeout(limit, operation)
+            .await
+            .map_err(|_| Error::TimedOut { limit }),
+    }
+}
 pub use crate::progress::{BlobOutcome, NoProgress, Progress, Summary, human_bytes};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
 pub use crate::warnings::Warnings;

@@ -13,7 +13,16 @@ Exit codes:
   4  authentication or authorization failed
 
 Data (manifests, digests, tags, JSON) goes to stdout; progress, warnings and
-errors go to stderr.";
+errors go to stderr.
+
+Time limits: every request is bounded: connecting 30 s, the TLS handshake
+10 s, the response headers 60 s after the request body is sent, 60 s without
+a byte of a response body (or of a request body the registry is reading),
+and a response body must average at least 16 KiB/s after its first 30 s (a
+4 KiB manifest gets 30 s, a 1 GiB layer about 18 h). A failed request is
+tried at most 5 times, 1 s to 30 s apart (Retry-After honoured up to 60 s).
+Listings stop after 10,000 pages or 1,000,000 entries. --timeout bounds
+the whole run.";
 
 /// crane is a tool for interacting with remote images and registries.
 #[derive(Debug, Parser)]
@@ -70,6 +79,46 @@ pub(crate) struct Global {
     /// still show).
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+
+    /// Give up when the whole run takes longer than this (e.g. 90s, 10m, 2h;
+    /// default: no limit beyond the per-request limits below).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) timeout: Option<std::time::Duration>,
+}
+
+/// `90s`, `10m`, `2h`, `1h30m` or a plain number of seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("expected a duration such as 90s, 10m or 2h, got {text:?}");
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return (secs > 0)
+            .then(|| std::time::Duration::from_secs(secs))
+            .ok_or_else(bad);
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 fn parse_jobs(text: &str) -> Result<usize, String> {
@@ -313,6 +362,39 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        for (text, secs) in [
+            ("90", 90),
+            ("90s", 90),
+            ("10m", 600),
+            ("2h", 7200),
+            ("1h30m", 5400),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_secs(secs)),
+                "{text}"
+            );
+        }
+        for bad in [
+            "",
+            "0",
+            "0s",
+            "10x",
+            "m",
+            "10m5",
+            "-1s",
+            "99999999999999999999h",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let cli =
+            Cli::try_parse_from(["crane", "manifest", "a", "--timeout", "5m"]).expect("parses");
+        assert_eq!(cli.global.timeout, Some(Duration::from_secs(300)));
     }
 
     #[test]

@@ -42,7 +42,13 @@ fn main() -> ExitCode {
             );
         }
     };
-    let result = rt.block_on(commands::run(cli.command, opts, &printer));
+    let limit = cli.global.timeout;
+    let result = rt
+        .block_on(ocireg_crane::within(
+            limit,
+            commands::run(cli.command, opts, &printer),
+        ))
+        .unwrap_or_else(|e| Err(anyhow::Error::new(e)));
     // Abandoned requests must not delay the exit.
     rt.shutdown_background();
     for warning in warnings.take() {

@@ -323,3 +323,55 @@ async fn images_with_an_empty_blob_push_pull_mount_and_copy() {
         }
     }
 }
+
+/// An index listing one child a thousand times: a copy and a validation each fetch the
+/// child once (they used to GET it once per entry).
+#[tokio::test]
+async fn an_index_repeating_one_child_costs_one_fetch_per_walk() {
+    let src = Recording::start().await;
+    let dst = support::in_process(false).await;
+    let opts = support::options();
+    let img = ocireg_v1::random::image(1024, 1, 77).expect("image");
+    let child = ocireg_remote::write_image(&src.reference("dup/idx:child"), img.clone(), &opts)
+        .await
+        .expect("seed child");
+    let raw = img.raw_manifest().await.expect("raw");
+    let desc = Descriptor::for_bytes(img.media_type().await.expect("mt"), &raw);
+    let mut manifest = IndexManifest::new(MediaType::OciImageIndex);
+    manifest.manifests = vec![desc; 1000];
+    let index = ocireg_remote::RawManifest::new(
+        ocireg_v1::to_go_json(&manifest).expect("json"),
+        MediaType::OciImageIndex,
+    );
+    ocireg_remote::put(&src.reference("dup/idx:v1"), &index, &opts)
+        .await
+        .expect("seed index");
+    let child_gets = |r: &Recording| {
+        r.seen()
+            .iter()
+            .filter(|s| {
+                s.method == http::Method::GET && s.path == format!("/v2/dup/idx/manifests/{child}")
+            })
+            .count()
+    };
+
+    src.reset();
+    let got = ocireg_remote::copy(
+        &src.reference("dup/idx:v1"),
+        &dst.reference("dup/idx:v1"),
+        &opts,
+    )
+    .await
+    .expect("copy");
+    assert_eq!(got, index.digest());
+    assert_eq!(child_gets(&src), 1, "the child is fetched once");
+
+    src.reset();
+    let remote = ocireg_remote::index(&src.reference("dup/idx:v1"), &opts)
+        .await
+        .expect("index");
+    validate::index(&*remote, validate::Options::default())
+        .await
+        .expect("valid");
+    assert_eq!(child_gets(&src), 1, "validation fetches the child once");
+}

@@ -5,6 +5,7 @@
 
 mod auth;
 mod basics;
+mod hostile;
 mod registry;
 mod remote;
 mod support;
