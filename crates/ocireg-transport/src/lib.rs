@@ -52,8 +52,15 @@
 //! a longer request fails at once with [`Error::RateLimited`], which says how long to wait.
 //! Never retried: other 4xx, TLS and certificate errors, a 401 that survives one token
 //! refresh, and streaming request bodies (see [`Body`]). Cancellation is dropping the future.
-//! Timeouts ([`Timeouts`]): connect 30 s, TLS handshake 10 s, response headers 60 s, idle read
-//! 60 s. [`ClientBuilder::for_tests`] makes all of these short.
+//! Timeouts ([`Timeouts`]): connect 30 s, TLS handshake 10 s, response headers 60 s (counted
+//! from the end of the request body, so a long upload is not cut off while the registry keeps
+//! reading it), idle read 60 s, and a response body must average at least 16 KiB/s after a
+//! 30 s grace (so a server trickling a byte every few seconds fails after about 30 s, and a
+//! body of `n` bytes never takes longer than `30 s + n / 16 KiB/s`).
+//! [`ClientBuilder::for_tests`] makes all of these short. Responses may carry up to
+//! [`MAX_RESPONSE_HEADERS`] header lines; repeated values are deduplicated and capped at
+//! [`MAX_VALUES_PER_HEADER`] per name. Every limit is listed in the repository's
+//! `docs/security.md`.
 //!
 //! The ping (`GET /v2/` in [`Client::transport`]) follows the same policy. When http is
 //! allowed (see below) each attempt races https against http, one request per scheme, and a
