@@ -435,3 +435,37 @@ async fn head_falls_back_to_get_without_docker_content_digest() {
         .expect("image");
     assert_eq!(img.digest().await.expect("d"), f.manifest_digest);
 }
+
+/// A copy whose source download is cut short for good fails as a download error (the
+/// source's `ResumeExhausted`), not as "uploading blob", for the one-request path and the
+/// streamed PATCH path alike.
+#[tokio::test]
+async fn a_copy_whose_download_is_cut_short_blames_the_download() {
+    for size in [500_000, 3 << 20] {
+        let f = fake(size);
+        let server = serve(
+            &f,
+            Arc::new(|n, range, bytes| match (n, range) {
+                (0, _) => Reply::ok().body(bytes.clone()).eof_after(10_000),
+                (_, Some(start)) => partial(bytes, start).eof_after(0),
+                (_, None) => Reply::status(500),
+            }),
+        )
+        .await;
+        let dst = support::in_process(false).await;
+        let src: Reference = format!("{}/t:v1", server.host()).parse().expect("ref");
+        let err = ocireg_remote::copy(&src, &dst.reference("cut:v1"), &support::options())
+            .await
+            .expect_err("a download that never completes fails the copy");
+        let chain = support::chain(&err);
+        assert!(
+            chain.contains("reading the blob to upload"),
+            "{size}: {chain}"
+        );
+        assert!(
+            chain.contains("gave up after 3 reconnects"),
+            "{size}: {chain}"
+        );
+        assert!(!chain.starts_with("uploading blob"), "{size}: {chain}");
+    }
+}
