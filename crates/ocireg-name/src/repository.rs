@@ -23,7 +23,11 @@ const MAX_REPOSITORY_LEN: usize = 255;
 /// `gcr.io/app` is `app` on `gcr.io`, but `gcr.io` alone and `foo/app` are
 /// Docker Hub repositories.
 ///
-/// The path is 1-255 characters of `[a-z0-9_./-]`. There is no grammar per
+/// The path is 1-255 characters of `[a-z0-9_./-]`. Two deliberate differences
+/// from ggcr: one character is enough (ggcr wants 2; the distribution spec,
+/// distribution and skopeo accept `reg/a`), and on Docker Hub the 255 count
+/// includes the implied `library/` (ggcr counts the path as typed, so its
+/// `name()` of a 250-character Hub path does not parse back; ours always does). There is no grammar per
 /// component (`a//b`, `-x` and `x/` pass, as in ggcr); uppercase fails, and so
 /// (beyond ggcr, as in distribution) does a component that is `.` or `..`. On
 /// exactly `index.docker.io`, a path without `/` gets Docker Hub's
