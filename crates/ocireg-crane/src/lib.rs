@@ -28,6 +28,12 @@
 //! registry `Warning` headers are collected in [`Warnings`], both set on the
 //! options.
 //!
+//! Text a registry chose (error messages, warnings, tag names, annotations)
+//! can hold terminal escape sequences: [`Report`] escapes it, and a program
+//! that prints other registry text passes it through [`escape_text`] (or
+//! [`escape_json`] for JSON) first. Data (manifests, configs, blobs) is
+//! returned as the registry sent it.
+//!
 //! # Example
 //!
 //! Serve the embedded registry on loopback, check that it answers, and stop it:
@@ -80,6 +86,7 @@ pub use crate::ops::{
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{BlobOutcome, NoProgress, Progress, Summary, human_bytes};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
+pub use crate::text::{escape_json, escape_lines, escape_text, is_unsafe_char};
 pub use crate::warnings::Warnings;
 
 /// The version of crane and of this library.
@@ -103,4 +110,5 @@ mod ops;
 mod options;
 mod progress;
 mod serve;
+mod text;
 mod warnings;

@@ -15,6 +15,7 @@ use ocireg_v1::{Descriptor, Digest, MediaType, StaticLayer};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::progress::{BlobOutcome, Progress, Summary};
+use crate::text::escape_json;
 
 /// What an operation was doing, and the one reference, repository or registry it was
 /// doing it to, when there is one (see [`Error::subject`]).
@@ -464,7 +465,9 @@ fn is_digest_tag(tag: &str) -> bool {
 
 /// The tags of `repository` (crane's `ls`): with `full_ref` as
 /// `repo:tag`; with `omit_digest_tags` without the `sha256-...` tags of
-/// signatures, attestations and the referrers fallback.
+/// signatures, attestations and the referrers fallback. The names are as the
+/// registry sent them: pass them through [`escape_text`](crate::escape_text)
+/// before printing.
 pub async fn list_tags(
     repository: &str,
     full_ref: bool,
@@ -490,7 +493,8 @@ pub async fn list_tags(
 }
 
 /// The repositories of `registry` (crane's `catalog`), with `full_ref` as
-/// `registry/repo`.
+/// `registry/repo`. The names are as the registry sent them: pass them through
+/// [`escape_text`](crate::escape_text) before printing.
 pub async fn catalog(registry: &str, full_ref: bool, opts: &Options) -> Result<Vec<String>> {
     let reg = opts.parse_registry(registry)?;
     let remote = remote_options(opts, None).await?;
@@ -604,7 +608,9 @@ pub async fn attach(
 }
 
 /// The referrers index of `image` as JSON, through the referrers API or the
-/// fallback tag, optionally filtered by artifact type (crane's `refs`).
+/// fallback tag, optionally filtered by artifact type (crane's `refs`). Control
+/// characters, bidi overrides and the other [unsafe characters](crate::is_unsafe_char)
+/// in its strings (annotations, artifact types) are written as `\uXXXX` escapes.
 pub async fn referrers(
     image: &str,
     artifact_type: Option<&str>,
@@ -624,13 +630,16 @@ pub async fn referrers(
     let found = ocireg_remote::referrers(&subject, filter.as_ref(), &remote)
         .await
         .map_err(remote_err(Doing::on("listing the referrers of", &subject)))?;
-    let mut out = ocireg_v1::to_go_json(&found.index).map_err(|e| {
+    let out = ocireg_v1::to_go_json(&found.index).map_err(|e| {
         remote_err(Doing::on("encoding the referrers of", &subject))(ocireg_remote::Error::from_v1(
             e,
         ))
     })?;
-    out.push(b'\n');
-    Ok(out)
+    // Annotations and artifact types are the registry's text: JSON escapes for anything
+    // a terminal would act on, the same JSON value.
+    let mut text = escape_json(&String::from_utf8_lossy(&out)).into_owned();
+    text.push('\n');
+    Ok(text.into_bytes())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod auth;
 mod basics;
+mod escapes;
 mod registry;
 mod remote;
 mod support;
