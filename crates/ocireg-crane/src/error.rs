@@ -3,6 +3,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 
 use ocireg_transport::{Error as TransportError, ErrorCode};
 
@@ -168,6 +169,32 @@ pub enum Error {
         source: ocireg_registry::Error,
     },
 
+    /// A registry announced a blob larger than [`MAX_BLOB_SIZE`](crate::MAX_BLOB_SIZE)
+    /// (crane's `blob` reads at most that much).
+    #[error(
+        "reading blob {reference}: the registry announces {size} bytes, more than the {limit} bytes crane reads"
+    )]
+    BlobTooLarge {
+        /// The blob (`repo@digest`).
+        reference: String,
+        /// The size the registry announced.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+
+    /// Creating, writing, syncing or renaming a local file failed.
+    #[error("{action} {}", path.display())]
+    File {
+        /// What we were doing to it (`creating a temporary file beside`).
+        action: &'static str,
+        /// The file the user named.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+
     /// A local IO operation failed.
     #[error("{doing}")]
     Io {
@@ -213,6 +240,8 @@ impl Error {
             }
             Self::NoBearerToken { .. }
             | Self::Serve { .. }
+            | Self::BlobTooLarge { .. }
+            | Self::File { .. }
             | Self::Io { .. }
             | Self::NotImplemented { .. }
             | Self::RefusingToClobber { .. } => ErrorKind::Other,
@@ -268,7 +297,11 @@ impl Error {
                 "check that the address is free and valid (HOST:PORT, e.g. 127.0.0.1:5000)"
                     .to_owned(),
             ),
-            Self::InvalidArgument { .. } | Self::NoBearerToken { .. } | Self::Io { .. } => None,
+            Self::InvalidArgument { .. }
+            | Self::NoBearerToken { .. }
+            | Self::BlobTooLarge { .. }
+            | Self::File { .. }
+            | Self::Io { .. } => None,
         }
     }
 

@@ -16,10 +16,11 @@
 //! (references as strings, files) and an [`Options`] value with the
 //! defaultable settings (ggcr's `crane.Option`s): [`auth_login`],
 //! [`auth_logout`], [`auth_get`], [`auth_token`], [`registry_serve`],
-//! [`copy`], [`manifest`], [`digest`], [`config`], [`blob`], [`list_tags`],
-//! [`catalog`], [`tag`], [`delete`], [`attach`], [`referrers`]. None of them
-//! builds a runtime; the caller's tokio runtime runs them (the binary builds
-//! one with the re-exported [`runtime`] module).
+//! [`copy`], [`manifest`], [`digest`], [`config`], [`blob`],
+//! [`blob_to_file`], [`list_tags`], [`catalog`], [`tag`], [`delete`],
+//! [`attach`], [`referrers`]. None of them builds a runtime; the caller's
+//! tokio runtime runs them (the binary builds one with the re-exported
+//! [`runtime`] module).
 //!
 //! Failures are one [`Error`] whose [`kind`](Error::kind) is the exit-code
 //! class ([`ErrorKind`]: usage, not found, auth, other) and whose
@@ -80,8 +81,8 @@ pub use crate::auth::{
 };
 pub use crate::error::{Error, ErrorKind, Report, Result};
 pub use crate::ops::{
-    attach, blob, catalog, config, copy, copy_repository, delete, digest, list_tags, manifest,
-    referrers, tag,
+    MAX_BLOB_SIZE, attach, blob, blob_to_file, catalog, config, copy, copy_repository, delete,
+    digest, list_tags, manifest, referrers, tag,
 };
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{BlobOutcome, NoProgress, Progress, Summary, human_bytes};

@@ -5,6 +5,7 @@
 
 mod auth;
 mod basics;
+mod blob;
 mod escapes;
 mod registry;
 mod remote;
