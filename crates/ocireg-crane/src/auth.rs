@@ -87,20 +87,26 @@ pub struct Token {
 }
 
 impl Token {
-    /// `{"token":"..."}` and a newline.
+    /// `{"token":"..."}` and a newline. The token server chose the token: any
+    /// [unsafe character](crate::is_unsafe_char) in it is a JSON `\u` escape.
     #[must_use]
     pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string(&serde_json::json!({ "token": self.token.expose() }))
             .unwrap_or_default();
         text.push('\n');
-        text
+        crate::escape_json(&text).into_owned()
     }
 
     /// `Authorization: Bearer <token>` (no newline, as crane prints it, for
-    /// `curl -H "$(crane auth token -H REPO)"`).
+    /// `curl -H "$(crane auth token -H REPO)"`), with any
+    /// [unsafe character](crate::is_unsafe_char) of the token escaped (such a
+    /// token is no valid header value anyway).
     #[must_use]
     pub fn header(&self) -> String {
-        format!("Authorization: Bearer {}", self.token.expose())
+        format!(
+            "Authorization: Bearer {}",
+            crate::escape_text(self.token.expose())
+        )
     }
 }
 
@@ -284,6 +290,13 @@ mod tests {
         assert_eq!(t.to_json(), "{\"token\":\"abc.def\"}\n");
         assert_eq!(t.header(), "Authorization: Bearer abc.def");
         assert!(!format!("{t:?}").contains("abc.def"));
+
+        // The token server chose the token: nothing in it reaches a terminal raw.
+        let t = Token {
+            token: Secret::new("a\u{1b}[2J\u{9b}\u{202e}"),
+        };
+        assert_eq!(t.to_json(), "{\"token\":\"a\\u001b[2J\\u009b\\u202e\"}\n");
+        assert_eq!(t.header(), r"Authorization: Bearer a\x1b[2J\u{9b}\u{202e}");
     }
 
     #[tokio::test]

@@ -3,8 +3,11 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 
 use ocireg_transport::{Error as TransportError, ErrorCode};
+
+use crate::text::escape_text;
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -166,6 +169,32 @@ pub enum Error {
         source: ocireg_registry::Error,
     },
 
+    /// A registry announced a blob larger than [`MAX_BLOB_SIZE`](crate::MAX_BLOB_SIZE)
+    /// (crane's `blob` reads at most that much).
+    #[error(
+        "reading blob {reference}: the registry announces {size} bytes, more than the {limit} bytes crane reads"
+    )]
+    BlobTooLarge {
+        /// The blob (`repo@digest`).
+        reference: String,
+        /// The size the registry announced.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+
+    /// Creating, writing, syncing or renaming a local file failed.
+    #[error("{action} {}", path.display())]
+    File {
+        /// What we were doing to it (`creating a temporary file beside`).
+        action: &'static str,
+        /// The file the user named.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+
     /// A local IO operation failed.
     #[error("{doing}")]
     Io {
@@ -218,6 +247,8 @@ impl Error {
             }
             Self::NoBearerToken { .. }
             | Self::Serve { .. }
+            | Self::BlobTooLarge { .. }
+            | Self::File { .. }
             | Self::Io { .. }
             | Self::NotImplemented { .. }
             | Self::TimedOut { .. }
@@ -277,7 +308,11 @@ impl Error {
             Self::TimedOut { .. } => {
                 Some("raise --timeout, or run with -v to see which requests were slow".to_owned())
             }
-            Self::InvalidArgument { .. } | Self::NoBearerToken { .. } | Self::Io { .. } => None,
+            Self::InvalidArgument { .. }
+            | Self::NoBearerToken { .. }
+            | Self::BlobTooLarge { .. }
+            | Self::File { .. }
+            | Self::Io { .. } => None,
         }
     }
 
@@ -410,6 +445,12 @@ fn credentials_hint(err: &ocireg_authn::Error) -> Option<String> {
 /// registry error details (`{"Tag":"v1"}`) are not shown. The verbose form
 /// lists every cause on its own line, details included (the alternate `{:#}`
 /// form of each).
+///
+/// Both forms are safe to print to a terminal: control characters, bidi
+/// overrides and the other [unsafe characters](crate::is_unsafe_char) in any
+/// message (a registry chooses its error messages and bodies) are shown as
+/// escapes (`\x1b`, `\u{202e}`, see [`escape_text`]); the only line breaks are
+/// the verbose form's own.
 #[derive(Debug)]
 pub struct Report<'a> {
     error: &'a (dyn StdError + 'static),
@@ -482,19 +523,21 @@ impl fmt::Display for Report<'_> {
                 None if self.verbose => format!("{cause:#}"),
                 None => cause.to_string(),
             };
+            // Registry text (error messages, bodies, details) reaches a terminal.
+            let text = escape_text(&text).into_owned();
             // Transparent wrappers repeat their cause's message.
             if chain.last() != Some(&text) {
                 chain.push(text);
             }
         }
         if self.verbose {
-            write!(f, "{:#}", self.error)?;
+            write!(f, "{}", escape_text(&format!("{:#}", self.error)))?;
             for cause in &chain {
                 write!(f, "\n  caused by: {cause}")?;
             }
             return Ok(());
         }
-        write!(f, "{}", self.error)?;
+        write!(f, "{}", escape_text(&self.error.to_string()))?;
         if let Some(first) = chain.first() {
             write!(f, ": {first}")?;
         }
@@ -674,6 +717,57 @@ mod tests {
             Report::new(&err, false)
                 .to_string()
                 .contains(": fetching manifest r.io/app:v1: GET "),
+        );
+    }
+
+    #[test]
+    fn report_escapes_what_the_registry_wrote() {
+        let hostile = "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\
+            \"message\":\"gone\\u001b[2J\\r\\u0007\\u009b31m\\u202eevil\\n  caused by: fake\",\
+            \"detail\":{\"Tag\":\"\\u009d\\u202e\"}}]}";
+        let err = Error::Remote {
+            doing: "fetching the manifest of r.io/app:v1".to_owned(),
+            subject: Some("r.io/app:v1".to_owned()),
+            source: Box::new(ocireg_remote::Error::Transport {
+                action: "fetching manifest",
+                reference: "r.io/app:v1".to_owned(),
+                source: registry_error(404, hostile),
+            }),
+        };
+        let line = Report::new(&err, false).to_string();
+        assert_eq!(
+            line,
+            "fetching the manifest of r.io/app:v1: GET http://r.io/v2/app/manifests/v1: \
+             MANIFEST_UNKNOWN: gone\\x1b[2J\\r\\x07\\u{9b}31m\\u{202e}evil\\n  caused by: fake"
+        );
+        let verbose = Report::new(&err, true).to_string();
+        assert!(
+            verbose.ends_with(r#"caused by: fake; {"Tag":"\u{9d}\u{202e}"}"#),
+            "{verbose}"
+        );
+        assert_eq!(
+            verbose.lines().count(),
+            3,
+            "only the report's own breaks: {verbose}"
+        );
+        for text in [&line, &verbose] {
+            assert!(
+                !text.chars().any(|c| c != '\n' && crate::is_unsafe_char(c)),
+                "{text:?}"
+            );
+        }
+
+        // A body that is not a registry error body is shown escaped too.
+        let err = Error::Transport {
+            doing: "pinging r.io".to_owned(),
+            source: registry_error(502, "<h1>\u{1b}]0;pwned\u{7}bad gateway\u{85}</h1>"),
+        };
+        assert!(
+            Report::new(&err, false)
+                .to_string()
+                .ends_with(r"<h1>\x1b]0;pwned\x07bad gateway\u{85}</h1>"),
+            "{}",
+            Report::new(&err, false)
         );
     }
 

@@ -16,10 +16,11 @@
 //! (references as strings, files) and an [`Options`] value with the
 //! defaultable settings (ggcr's `crane.Option`s): [`auth_login`],
 //! [`auth_logout`], [`auth_get`], [`auth_token`], [`registry_serve`],
-//! [`copy`], [`manifest`], [`digest`], [`config`], [`blob`], [`list_tags`],
-//! [`catalog`], [`tag`], [`delete`], [`attach`], [`referrers`]. None of them
-//! builds a runtime; the caller's tokio runtime runs them (the binary builds
-//! one with the re-exported [`runtime`] module).
+//! [`copy`], [`manifest`], [`digest`], [`config`], [`blob`],
+//! [`blob_to_file`], [`list_tags`], [`catalog`], [`tag`], [`delete`],
+//! [`attach`], [`referrers`]. None of them builds a runtime; the caller's
+//! tokio runtime runs them (the binary builds one with the re-exported
+//! [`runtime`] module).
 //!
 //! Failures are one [`Error`] whose [`kind`](Error::kind) is the exit-code
 //! class ([`ErrorKind`]: usage, not found, auth, other) and whose
@@ -27,6 +28,12 @@
 //! or verbose form. Progress goes to a [`Progress`] implementation and
 //! registry `Warning` headers are collected in [`Warnings`], both set on the
 //! options.
+//!
+//! Text a registry chose (error messages, warnings, tag names, annotations)
+//! can hold terminal escape sequences: [`Report`] escapes it, and a program
+//! that prints other registry text passes it through [`escape_text`] (or
+//! [`escape_json`] for JSON) first. Data (manifests, configs, blobs) is
+//! returned as the registry sent it.
 //!
 //! # Example
 //!
@@ -74,8 +81,8 @@ pub use crate::auth::{
 };
 pub use crate::error::{Error, ErrorKind, Report, Result};
 pub use crate::ops::{
-    attach, blob, catalog, config, copy, copy_repository, delete, digest, list_tags, manifest,
-    referrers, tag,
+    MAX_BLOB_SIZE, attach, blob, blob_to_file, catalog, config, copy, copy_repository, delete,
+    digest, list_tags, manifest, referrers, tag,
 };
 pub use crate::options::{DEFAULT_JOBS, Options};
 
@@ -95,6 +102,7 @@ pub async fn within<T>(
 }
 pub use crate::progress::{BlobOutcome, NoProgress, Progress, Summary, human_bytes};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
+pub use crate::text::{escape_json, escape_lines, escape_text, is_unsafe_char};
 pub use crate::warnings::Warnings;
 
 /// The version of crane and of this library.
@@ -118,4 +126,5 @@ mod ops;
 mod options;
 mod progress;
 mod serve;
+mod text;
 mod warnings;

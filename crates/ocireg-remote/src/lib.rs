@@ -19,7 +19,8 @@
 //! # Reading
 //!
 //! [`get`] fetches any manifest with its exact bytes; [`head`] its descriptor; [`image`] and
-//! [`index`] lazy views ([`RemoteImage`], [`RemoteIndex`]); [`layer`] one blob. Manifests
+//! [`index`] lazy views ([`RemoteImage`], [`RemoteIndex`]); [`layer`] one blob
+//! ([`head_blob`] and [`fetch_blob`] when its size is to be learnt first). Manifests
 //! are capped at [`MANIFEST_LIMIT`](ocireg_v1::MANIFEST_LIMIT), verified against digest
 //! references, and refused when their kind contradicts their `Content-Type`. Every blob is
 //! read through the verifying stream (size and digest checked at the end, nothing passed on
@@ -93,6 +94,7 @@ pub mod progress;
 mod session;
 
 // ---- read side ----
+pub use blob::{fetch_blob, head_blob};
 pub use descriptor::{RemoteDescriptor, exists, get, head};
 pub use image::{RemoteImage, image};
 pub use index::{CHILD_CACHE_BYTES, RemoteIndex, index};
@@ -102,6 +104,7 @@ pub use list::{
     list_tags_page,
 };
 pub use referrers::{Referrers, ReferrersSource, referrers, referrers_tag};
+mod blob;
 mod descriptor;
 mod fetch;
 mod image;

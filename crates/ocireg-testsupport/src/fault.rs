@@ -62,6 +62,7 @@ pub struct Reply {
     close: bool,
     chunked: bool,
     trickle: Option<Duration>,
+    endless: bool,
 }
 
 impl Reply {
@@ -76,6 +77,7 @@ impl Reply {
             close: false,
             chunked: false,
             trickle: None,
+            endless: false,
         }
     }
 
@@ -147,6 +149,16 @@ impl Reply {
     /// Sends the body with `Transfer-Encoding: chunked` (one chunk) instead
     /// of a `Content-Length`.
     pub fn chunked(mut self) -> Self {
+        self.chunked = true;
+        self
+    }
+
+    /// Sends the body over and over, one chunk of `Transfer-Encoding:
+    /// chunked` per repetition, until the client goes away (or the server is
+    /// dropped): a body that never ends. An empty body repeats 64 KiB of zeros.
+    /// Answers to `HEAD` carry the headers only.
+    pub fn endless(mut self) -> Self {
+        self.endless = true;
         self.chunked = true;
         self
     }
@@ -606,6 +618,28 @@ async fn read_chunked<S: Conn>(stream: &mut S, buf: &mut Vec<u8>) -> std::io::Re
     }
 }
 
+/// Writes `body` (64 KiB of zeros when empty) as chunk after chunk until a write fails
+/// (the client closed the connection): [`Reply::endless`].
+async fn write_endless<S: Conn>(stream: &mut S, body: &Bytes) -> std::io::Result<bool> {
+    let piece = if body.is_empty() {
+        Bytes::from(vec![0u8; 64 * 1024])
+    } else {
+        body.clone()
+    };
+    let mut chunk = Vec::with_capacity(piece.len() + 16);
+    chunk.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+    chunk.extend_from_slice(&piece);
+    chunk.extend_from_slice(b"\r\n");
+    // Small bodies repeat several times per write.
+    let mut batch = chunk.clone();
+    while batch.len() < 64 * 1024 {
+        batch.extend_from_slice(&chunk);
+    }
+    loop {
+        stream.write_all(&batch).await?;
+    }
+}
+
 /// Writes `reply`; `Ok(true)` when the connection may serve another request.
 async fn write_reply<S: Conn>(
     stream: &mut S,
@@ -672,6 +706,9 @@ async fn write_reply<S: Conn>(
     };
 
     stream.write_all(head.as_bytes()).await?;
+    if reply.endless && req.method != Method::HEAD && !bodyless_status {
+        return write_endless(stream, &reply.body).await;
+    }
     if let Some(every) = reply.trickle {
         stream.flush().await?;
         for byte in &wire_body {

@@ -18,7 +18,7 @@
 //!   requests and can be told to fail.
 //! - [`FaultServer`] is a scripted HTTP/1.1 server that answers each request
 //!   with a queued [`Reply`]: any status, headers and body, or a reset mid
-//!   body, a hang, a truncated body, a redirect. It records every
+//!   body, a hang, a truncated or endless body, a redirect. It records every
 //!   [`RecordedRequest`].
 //! - [`TestCa`] issues certificates for 127.0.0.1/localhost and builds rustls
 //!   configurations; [`TestClient`] is a minimal HTTP client for seeding and

@@ -147,6 +147,35 @@ async fn eof_after_truncates_the_body() {
 }
 
 #[tokio::test]
+async fn endless_bodies_never_end() {
+    with_timeout(LIMIT, async {
+        let server = FaultServer::start([Reply::ok().body("abc").endless()])
+            .await
+            .expect("start");
+        let mut tcp = TcpStream::connect(server.addr()).await.expect("connect");
+        tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        // Far more than any one repetition, and still coming.
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        while got.len() < 4 << 20 {
+            let n = tcp.read(&mut buf).await.expect("read");
+            assert_ne!(n, 0, "the body ended after {} bytes", got.len());
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&got[..200]);
+        assert!(
+            text.contains("Transfer-Encoding: chunked\r\n")
+                && text.contains("\r\n3\r\nabc\r\n3\r\nabc"),
+            "{text}"
+        );
+        drop(tcp);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn hang_and_stall_keep_the_client_waiting() {
     with_timeout(LIMIT, async {
         let server = FaultServer::start([Reply::hang(), Reply::ok().body("abcdef").stall_after(3)])

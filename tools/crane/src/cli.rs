@@ -24,6 +24,22 @@ tried at most 5 times, 1 s to 30 s apart (Retry-After honoured up to 60 s).
 Listings stop after 10,000 pages or 1,000,000 entries. --timeout bounds
 the whole run.";
 
+const BLOB_OUTPUT: &str = "\
+What the output holds:
+  crane asks the registry for the blob's size first (HEAD) and refuses an
+  absurd size or a Docker-Content-Digest that names another blob. It then
+  reads at most that many bytes and checks the size and the digest.
+
+  Without -o, the bytes go to stdout as they arrive. If the registry sends
+  more, fewer or other bytes, crane stops and exits non-zero, and what is
+  already on stdout is not the blob: a consumer of stdout must check crane's
+  exit status and discard the output on failure.
+
+  With -o FILE, the bytes go to a temporary file beside FILE, which is synced
+  and renamed to FILE only once the size and digest are right. On failure the
+  temporary file is removed and FILE is left as it was (absent, or the old
+  file).";
+
 /// crane is a tool for interacting with remote images and registries.
 #[derive(Debug, Parser)]
 #[command(
@@ -171,9 +187,14 @@ pub(crate) enum Command {
     },
 
     /// Read a blob from the registry.
+    #[command(after_help = BLOB_OUTPUT)]
     Blob {
         /// The blob, as REPO@DIGEST.
         blob: String,
+        /// Write the blob to FILE instead of stdout, only once its size and digest are
+        /// verified.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 
     /// List the tags in a repo.

@@ -88,9 +88,22 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// Logs to stderr: warnings by default, `RUST_LOG` when set, and with `-v`
 /// debug for ocireg's crates (the transport redacts credentials and
-/// signed URLs).
+/// signed URLs). Every field is escaped like the rest of crane's text: log
+/// lines quote registry answers.
 fn init_logging(printer: &Printer) {
+    use ocireg_crane::escape_text;
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::field::MakeExt as _;
+
+    let fields = tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let value = format!("{value:?}");
+        if field.name() == "message" {
+            writer.write_str(&escape_text(&value))
+        } else {
+            write!(writer, "{}={}", field.name(), escape_text(&value))
+        }
+    })
+    .delimited(" ");
     let filter = if printer.verbose() {
         EnvFilter::new(
             "info,ocireg_authn=debug,ocireg_transport=debug,ocireg_remote=debug,\
@@ -100,6 +113,7 @@ fn init_logging(printer: &Printer) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"))
     };
     let _ = tracing_subscriber::fmt()
+        .fmt_fields(fields)
         .with_env_filter(filter)
         .with_writer(io::stderr)
         .with_ansi(printer.color())

@@ -1,7 +1,13 @@
 //! Where output goes: data to stdout, everything else to stderr; `--quiet`
 //! and colour decided once.
+//!
+//! Every line of text printed here passes through [`escape_text`] (registry
+//! text can hold terminal escape sequences); [`Printer::data`] bytes are the
+//! registry's content and pass unchanged.
 
 use std::io::{self, IsTerminal as _, Write as _};
+
+use ocireg_crane::{escape_lines, escape_text};
 
 /// How `crane` writes.
 #[derive(Debug)]
@@ -50,18 +56,19 @@ impl Printer {
         out.flush()
     }
 
-    /// Data, one line.
+    /// Data, one line (escaped: a digest, a reference).
     pub(crate) fn line(text: &str) -> io::Result<()> {
         let mut out = io::stdout().lock();
-        writeln!(out, "{text}")?;
+        writeln!(out, "{}", escape_text(text))?;
         out.flush()
     }
 
-    /// Data, one line per item.
+    /// Data, one line per item (escaped: tag and repository names come from the
+    /// registry).
     pub(crate) fn lines<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> io::Result<()> {
         let mut out = io::BufWriter::new(io::stdout().lock());
         for item in items {
-            writeln!(out, "{}", item.as_ref())?;
+            writeln!(out, "{}", escape_text(item.as_ref()))?;
         }
         out.flush()
     }
@@ -69,7 +76,7 @@ impl Printer {
     /// An informational message on stderr, unless `--quiet`.
     pub(crate) fn info(&self, text: &str) {
         if !self.quiet {
-            let _ = writeln!(io::stderr().lock(), "{text}");
+            let _ = writeln!(io::stderr().lock(), "{}", escape_text(text));
         }
     }
 
@@ -91,13 +98,15 @@ impl Printer {
         } else {
             "Error"
         };
-        let _ = writeln!(err, "{label}: {message}");
+        // The verbose report has several lines, each escaped already by `Report`.
+        let _ = writeln!(err, "{label}: {}", escape_lines(message));
         if let Some(hint) = hint {
-            let _ = writeln!(err, "hint: {hint}");
+            let _ = writeln!(err, "hint: {}", escape_text(hint));
         }
     }
 
     fn paint(&self, label: &str, text: &str) -> String {
+        let text = escape_text(text);
         if self.color {
             format!("\x1b[33m{label}: {text}\x1b[0m")
         } else {

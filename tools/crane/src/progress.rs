@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ocireg_crane::{BlobOutcome, Digest, Progress, Summary, human_bytes};
+use ocireg_crane::{BlobOutcome, Digest, Progress, Summary, escape_text, human_bytes};
 
 use crate::printer::Printer;
 
@@ -60,7 +60,7 @@ where
 
     fn say(&self, text: &str) {
         let out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = writeln!(out(), "{text}");
+        let _ = writeln!(out(), "{}", escape_text(text));
     }
 }
 
@@ -140,7 +140,7 @@ fn blob_style() -> ProgressStyle {
 
 impl Progress for Bars {
     fn started(&self, what: &str, _blobs: Option<usize>, bytes: Option<u64>) {
-        self.overall.set_message(what.to_owned());
+        self.overall.set_message(escape_text(what).into_owned());
         if let Some(total) = bytes {
             self.overall.set_length(total);
             self.overall.set_style(overall_style(true));
@@ -191,7 +191,7 @@ impl Progress for Bars {
     fn manifest_written(&self, reference: &str, digest: &Digest) {
         let _ = self
             .multi
-            .println(format!("  {reference}: digest: {digest}"));
+            .println(format!("  {}: digest: {digest}", escape_text(reference)));
     }
 
     fn finished(&self, summary: &Summary) {

@@ -48,7 +48,22 @@ pub(super) async fn config(reference: &str, opts: &Options) -> anyhow::Result<Ou
     Ok(Outcome::Done)
 }
 
-pub(super) async fn blob(reference: &str, opts: &Options) -> anyhow::Result<Outcome> {
+pub(super) async fn blob(
+    reference: &str,
+    output: Option<&Path>,
+    opts: &Options,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    if let Some(path) = output {
+        let size = ocireg_crane::blob_to_file(reference, path, opts).await?;
+        printer.info(&format!(
+            "wrote {} ({size} bytes, verified)",
+            path.display()
+        ));
+        return Ok(Outcome::Done);
+    }
+    // Streamed as it arrives: on a failure crane exits non-zero and what is on stdout must
+    // be discarded (said in `crane blob --help`).
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     ocireg_crane::blob(reference, &mut out, opts).await?;
     stdout(out.flush())?;

@@ -56,7 +56,9 @@ pub(crate) async fn run(
         Command::Manifest { image } => image::manifest(&image, &opts).await,
         Command::Digest { image, full_ref } => image::digest(&image, full_ref, &opts).await,
         Command::Config { image } => image::config(&image, &opts).await,
-        Command::Blob { blob } => image::blob(&blob, &opts).await,
+        Command::Blob { blob, output } => {
+            image::blob(&blob, output.as_deref(), &opts, printer).await
+        }
         Command::Ls {
             repo,
             full_ref,

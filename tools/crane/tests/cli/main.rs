@@ -5,6 +5,8 @@
 
 mod auth;
 mod basics;
+mod blob;
+mod escapes;
 mod hostile;
 mod registry;
 mod remote;
