@@ -1,4 +1,8 @@
 //! The command line: clap definitions only.
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    reason = "doc comments here are clap's --help text, where [:TAG] and HOST[:PORT] mean optional parts, not links"
+)]
 
 use std::path::PathBuf;
 
