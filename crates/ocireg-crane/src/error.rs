@@ -485,7 +485,7 @@ fn restated(cause: &(dyn StdError + 'static), subject: &str) -> Option<Restated>
         return match remote {
             ocireg_remote::Error::Transport { reference, .. }
             | ocireg_remote::Error::Content { reference, .. }
-                if reference == subject =>
+                if reference.to_string() == subject =>
             {
                 Some(Restated::Skip)
             }
@@ -555,6 +555,7 @@ impl fmt::Display for Report<'_> {
 mod tests {
     use super::*;
     use http::{Method, StatusCode};
+    use ocireg_name::Reference;
     use ocireg_transport::RegistryError;
 
     fn registry_error(status: u16, body: &str) -> TransportError {
@@ -667,7 +668,9 @@ mod tests {
     fn remote_not_found(reference: &str) -> Box<ocireg_remote::Error> {
         Box::new(ocireg_remote::Error::Transport {
             action: "fetching manifest",
-            reference: reference.to_owned(),
+            reference: ocireg_remote::Subject::from(
+                reference.parse::<Reference>().expect("a valid reference"),
+            ),
             source: registry_error(404, NOT_FOUND),
         })
     }
@@ -730,7 +733,11 @@ mod tests {
             subject: Some("r.io/app:v1".to_owned()),
             source: Box::new(ocireg_remote::Error::Transport {
                 action: "fetching manifest",
-                reference: "r.io/app:v1".to_owned(),
+                reference: ocireg_remote::Subject::from(
+                    "r.io/app:v1"
+                        .parse::<Reference>()
+                        .expect("a valid reference"),
+                ),
                 source: registry_error(404, hostile),
             }),
         };

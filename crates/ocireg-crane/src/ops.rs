@@ -230,7 +230,7 @@ async fn copy_referrers(
                 if seen.len() > MAX_REFERRERS {
                     let cause = ocireg_remote::Error::Protocol {
                         action: "copying the referrers of",
-                        reference: src.to_string(),
+                        reference: src.clone().into(),
                         reason: format!(
                             "more than {MAX_REFERRERS} referrers (counting referrers of referrers)"
                         ),

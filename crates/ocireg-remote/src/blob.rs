@@ -1,16 +1,16 @@
 //! One blob by digest, its size asked for first (crane's `blob`): [`head_blob`] learns the
 //! size from a `HEAD`, [`fetch_blob`] reads the blob bounded by it.
 
+use http::StatusCode;
 use http::header::CONTENT_LENGTH;
-use http::{Method, Request, StatusCode};
 use ocireg_name::DigestReference;
-use ocireg_transport::Body;
 use ocireg_v1::{Blob, Descriptor, Digest, MediaType};
 use tracing::debug;
 
 use crate::error::{Error, Result};
-use crate::fetch::{DOCKER_CONTENT_DIGEST, Fetcher, header_str};
+use crate::fetch::Fetcher;
 use crate::options::Options;
+use crate::protocol::{self, DOCKER_CONTENT_DIGEST, OCTET_STREAM, header_str};
 
 /// The descriptor of the blob `reference` from a `HEAD` of it: its digest, its size (the
 /// `Content-Length`) and the media type `application/octet-stream`.
@@ -21,23 +21,16 @@ use crate::options::Options;
 /// `Docker-Content-Digest` of another algorithm cannot be compared and is ignored: the
 /// content is verified when it is read.
 pub async fn head_blob(reference: &DigestReference, options: &Options) -> Result<Descriptor> {
+    const ACTION: &str = "checking blob";
     let fetcher = Fetcher::new(reference.repository(), options).await?;
     let digest = reference.digest();
-    let what = format!("{}@{digest}", reference.repository());
-    let uri = fetcher
-        .transport
-        .url(&fetcher.blob_path(&digest))
-        .map_err(|e| Error::transport("checking blob", &what, e))?;
-    let req = Request::builder()
-        .method(Method::HEAD)
-        .uri(uri)
-        .body(Body::empty())
-        .map_err(|e| Error::protocol("checking blob", &what, e.to_string()))?;
+    let what = reference.repository().digest(digest);
+    let response = protocol::head_blob(&fetcher.transport, &what, ACTION).await?;
     let response = fetcher
         .transport
-        .send_expect(req, &[StatusCode::OK])
+        .check(response, &[StatusCode::OK])
         .await
-        .map_err(|e| Error::transport("checking blob", &what, e))?;
+        .map_err(|e| Error::transport(ACTION, &what, e))?;
     let headers = response.headers();
     if let Some(value) = header_str(headers, DOCKER_CONTENT_DIGEST) {
         match value.parse::<Digest>() {
@@ -47,38 +40,29 @@ pub async fn head_blob(reference: &DigestReference, options: &Options) -> Result
             }
             Ok(named) => {
                 return Err(Error::protocol(
-                    "checking blob",
+                    ACTION,
                     &what,
                     format!("the registry's Docker-Content-Digest names another blob: {named}"),
                 ));
             }
             Err(_) => {
                 return Err(Error::protocol(
-                    "checking blob",
+                    ACTION,
                     &what,
                     format!("invalid Docker-Content-Digest {value:?}"),
                 ));
             }
         }
     }
-    let length =
-        header_str(headers, CONTENT_LENGTH.as_str()).ok_or_else(|| Error::MissingHeader {
-            action: "checking blob",
-            reference: what.clone(),
-            header: "Content-Length",
-        })?;
-    let size = length.parse::<u64>().map_err(|_| {
-        Error::protocol(
-            "checking blob",
-            &what,
-            format!("invalid Content-Length {length:?}"),
-        )
+    let length = header_str(headers, CONTENT_LENGTH).ok_or_else(|| Error::MissingHeader {
+        action: ACTION,
+        reference: what.clone().into(),
+        header: "Content-Length",
     })?;
-    Ok(Descriptor::new(
-        MediaType::from("application/octet-stream"),
-        size,
-        digest,
-    ))
+    let size = length.parse::<u64>().map_err(|_| {
+        Error::protocol(ACTION, &what, format!("invalid Content-Length {length:?}"))
+    })?;
+    Ok(Descriptor::new(MediaType::from(OCTET_STREAM), size, digest))
 }
 
 /// Opens the blob `reference`, of `size` bytes (from [`head_blob`]), as a verified, resumable

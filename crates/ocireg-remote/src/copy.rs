@@ -18,8 +18,11 @@ use ocireg_v1::{Digest, Platform};
 use tracing::{debug, warn};
 
 use crate::error::{Error, Result};
+use crate::fetch::Fetcher;
 use crate::options::Options;
-use crate::write::{Presence, Pusher, Writable, head_manifest};
+use crate::protocol::{self, Presence};
+use crate::writable::Writable;
+use crate::write::{Pusher, full_tag};
 
 /// What to copy: the whole index (default) or one platform of it.
 ///
@@ -96,7 +99,10 @@ pub async fn copy_with(
             } else {
                 options.session().pull(src_repo).await?
             };
-            match head_manifest(&src_t, src_repo, src.identifier()).await {
+            match Fetcher::with_transport(src_t, src_repo, options)
+                .presence(src)
+                .await
+            {
                 Ok(Presence::Present(d)) => d,
                 Ok(Presence::Missing) => None,
                 Err(e) => {
@@ -106,20 +112,19 @@ pub async fn copy_with(
             }
         };
         if let Some(d) = src_digest {
-            if let Some(want) = dst.digest()
-                && want != d
+            if let Some(want) = dst.as_digest()
+                && want.digest() != d
             {
                 return Err(Error::ManifestDigestMismatch {
-                    reference: dst.to_string(),
-                    expected: want,
+                    reference: Box::new(want.clone()),
                     actual: d,
                 });
             }
-            let identifier = match dst.as_tag() {
-                Some(t) => t.tag_str().to_owned(),
-                None => d.to_string(),
+            let there = match dst.as_tag() {
+                Some(t) => Reference::Tag(full_tag(t)),
+                None => Reference::Digest(dst_repo.digest(d)),
             };
-            match head_manifest(&dst_t, dst_repo, &identifier).await? {
+            match protocol::manifest_presence(&dst_t, &there).await? {
                 Presence::Present(Some(have)) if have == d => {
                     debug!(%src, %dst, digest = %d, "destination is up to date");
                     return Ok(d);

@@ -9,9 +9,10 @@ use ocireg_name::Reference;
 use ocireg_v1::{AnyManifest, Descriptor, Digest, Image, ImageIndex, MediaType, Platform};
 
 use crate::error::Result;
-use crate::fetch::{ALL_MANIFESTS, FetchedManifest, Fetcher};
+use crate::fetch::{FetchedManifest, Fetcher};
 use crate::image::{into_index, resolve_image};
 use crate::options::Options;
+use crate::protocol::ALL_MANIFESTS;
 
 /// A manifest fetched from a registry: its descriptor, its exact bytes and, for images and
 /// indexes, the parsed document; with lazy accessors for the image or index it is.
@@ -88,7 +89,7 @@ impl RemoteDescriptor {
         Ok(Arc::new(
             resolve_image(
                 Arc::clone(&self.fetcher),
-                self.reference.to_string(),
+                self.reference.clone(),
                 self.fetched.clone(),
             )
             .await?,
@@ -99,7 +100,7 @@ impl RemoteDescriptor {
     pub async fn image_for_platform(&self, platform: &Platform) -> Result<Arc<dyn Image>> {
         let fetcher = Arc::new(self.fetcher.with_platform(platform.clone()));
         Ok(Arc::new(
-            resolve_image(fetcher, self.reference.to_string(), self.fetched.clone()).await?,
+            resolve_image(fetcher, self.reference.clone(), self.fetched.clone()).await?,
         ))
     }
 
@@ -107,7 +108,7 @@ impl RemoteDescriptor {
     pub fn image_index(&self) -> Result<Arc<dyn ImageIndex>> {
         Ok(Arc::new(into_index(
             Arc::clone(&self.fetcher),
-            self.reference.to_string(),
+            self.reference.clone(),
             self.fetched.clone(),
             0,
         )?))

@@ -1,15 +1,20 @@
 //! The crate's error type.
 //!
-//! Every failure says what we were doing and on what (`reference`, `digest`), and keeps the
-//! cause as its `#[source]`: a transport error (with the HTTP status and the registry's error
+//! Every failure says what we were doing and on what, as a typed value: a [`Subject`] (the
+//! registry, repository, reference or digest), a [`DigestReference`], a [`MediaType`] or a
+//! [`Platform`], each piece of context once. The cause is kept as its `#[source]`: a transport error (with the HTTP status and the registry's error
 //! codes), a model error (a digest mismatch, a malformed manifest) or an authentication error.
 //! Views handed out by this crate (`Arc<dyn Image>` ...) speak `ocireg_v1::Error`; our errors
 //! travel inside them through [`ocireg_v1::Error::backend`] and are found again with
 //! [`Error::remote_in`].
 
+use std::fmt;
+
 use http::StatusCode;
+use ocireg_authn::Resource;
+use ocireg_name::{DigestReference, Reference, Registry, Repository, Tag};
 use ocireg_transport::ErrorCode;
-use ocireg_v1::Digest;
+use ocireg_v1::{Digest, MediaType, Platform};
 
 /// A specialised `Result` for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -25,11 +30,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// Resolving credentials for a registry or repository failed.
-    #[error("resolving credentials for {resource}")]
+    /// Resolving credentials for a registry or repository failed, or the default keychain
+    /// could not be loaded.
+    #[error(
+        "resolving credentials for {}",
+        resource.as_ref().map_or_else(|| "the default keychain".to_owned(), ToString::to_string)
+    )]
     Credentials {
-        /// The registry or repository (`host/repo`).
-        resource: String,
+        /// The registry or repository; `None` when loading the default keychain failed.
+        resource: Option<Resource>,
         /// The keychain's error.
         #[source]
         source: ocireg_authn::Error,
@@ -40,7 +49,7 @@ pub enum Error {
         /// What we were doing, e.g. `fetching manifest`.
         action: &'static str,
         /// The reference, repository or registry we were doing it on.
-        reference: String,
+        reference: Subject,
         /// The transport's error, with the status and the registry's error codes.
         #[source]
         source: ocireg_transport::Error,
@@ -51,19 +60,20 @@ pub enum Error {
         /// What we were doing, e.g. `parsing manifest`.
         action: &'static str,
         /// The reference (or `repo@digest` of a blob) the content came from.
-        reference: String,
+        reference: Subject,
         /// The model's error ([`ocireg_v1::Error::DigestMismatch`], a JSON error...).
         #[source]
         source: ocireg_v1::Error,
     },
     /// A manifest addressed by digest did not hash to that digest.
-    #[error("manifest {reference} does not match its digest: expected {expected}, got {actual}")]
+    #[error(
+        "manifest {reference} does not match its digest: expected {}, got {actual}",
+        .reference.digest()
+    )]
     ManifestDigestMismatch {
-        /// The reference asked for.
-        reference: String,
-        /// The digest in the reference.
-        expected: Digest,
-        /// The digest of the bytes the registry sent.
+        /// The reference asked for; its digest is the one expected.
+        reference: Box<DigestReference>,
+        /// The digest of the bytes the registry sent (or of the manifest pushed).
         actual: Digest,
     },
     /// A response was larger than we read into memory.
@@ -72,7 +82,7 @@ pub enum Error {
         /// What it was (`manifest`, `config`, `tag list`...).
         what: &'static str,
         /// Where it came from.
-        reference: String,
+        reference: Subject,
         /// The size announced or reached.
         size: u64,
         /// The limit.
@@ -84,8 +94,8 @@ pub enum Error {
         /// What we were doing.
         action: &'static str,
         /// The reference.
-        reference: String,
-        /// The header name.
+        reference: Subject,
+        /// The header name, as the protocol spells it.
         header: &'static str,
     },
     /// The registry broke the protocol (a bad header value, an impossible status...).
@@ -94,7 +104,7 @@ pub enum Error {
         /// What we were doing.
         action: &'static str,
         /// The reference, repository or URL.
-        reference: String,
+        reference: Subject,
         /// What was wrong, in words.
         reason: String,
     },
@@ -102,9 +112,9 @@ pub enum Error {
     #[error("{reference} is a {media_type}, not {expected}")]
     UnexpectedMediaType {
         /// The reference.
-        reference: String,
+        reference: Box<Reference>,
         /// The media type found.
-        media_type: String,
+        media_type: MediaType,
         /// What was expected, e.g. `an image index`.
         expected: &'static str,
     },
@@ -114,28 +124,33 @@ pub enum Error {
     )]
     Schema1 {
         /// The reference.
-        reference: String,
+        reference: Box<Reference>,
         /// The schema 1 media type.
-        media_type: String,
+        media_type: MediaType,
     },
     /// No child of an index matches the platform asked for.
     #[error(
         "no child of index {reference} matches {platform}; available: {}",
-        if available.is_empty() { "none".to_owned() } else { available.join(", ") }
+        if available.is_empty() {
+            "none".to_owned()
+        } else {
+            available.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        }
     )]
     NoMatchingPlatform {
         /// The index reference.
-        reference: String,
+        reference: Box<Reference>,
         /// The platform asked for.
-        platform: String,
-        /// The platforms of the index's children (`linux/amd64` for children without one).
-        available: Vec<String>,
+        platform: Platform,
+        /// The platforms of the index's children (`linux/amd64` for children without one),
+        /// each shown once.
+        available: Vec<Platform>,
     },
     /// Nested indexes deeper than we follow.
     #[error("{reference}: indexes are nested more than {limit} deep")]
     TooDeep {
-        /// The top reference.
-        reference: String,
+        /// The top reference (the repository, pushing).
+        reference: Subject,
         /// The depth limit.
         limit: usize,
     },
@@ -147,7 +162,7 @@ pub enum Error {
         /// What we were doing (`listing tags of`...).
         action: &'static str,
         /// The repository or registry.
-        reference: String,
+        reference: Subject,
         /// Why the walk was stopped, in words.
         reason: String,
         /// Pages fetched so far.
@@ -160,8 +175,8 @@ pub enum Error {
         "downloading blob {reference}: gave up after {attempts} reconnects without progress at byte {offset}"
     )]
     ResumeExhausted {
-        /// `repo@digest` of the blob.
-        reference: String,
+        /// The blob.
+        reference: Box<DigestReference>,
         /// How many times we reconnected.
         attempts: u32,
         /// How far we got.
@@ -176,14 +191,18 @@ pub enum Error {
     )]
     ReferrersUnsupported {
         /// The subject reference.
-        reference: String,
+        reference: Box<DigestReference>,
     },
     /// The registry stored an upload or manifest under another digest than the bytes we
     /// sent (its `Docker-Content-Digest` disagrees).
-    #[error("pushing {reference}: we sent {sent} but the registry says it stored {registry}")]
+    #[error(
+        "pushing {}: we sent {sent} but the registry says it stored {registry}",
+        .reference.pushed(*.sent)
+    )]
     RegistryDigestMismatch {
-        /// The `repo@digest` or reference pushed.
-        reference: String,
+        /// Where it was pushed: a [`Subject::Repository`] when it was pushed by its digest
+        /// (`sent`, shown as `repo@sent`), else the tag or the streaming layer.
+        reference: Subject,
         /// The digest of the bytes we sent.
         sent: Digest,
         /// The registry's `Docker-Content-Digest`, as sent.
@@ -193,12 +212,12 @@ pub enum Error {
     /// blob (ggcr's "unknown child").
     #[error("pushing index {reference}: cannot push child {digest} of media type {media_type}")]
     UnknownChild {
-        /// The index reference.
-        reference: String,
+        /// The repository the index is pushed to.
+        reference: Repository,
         /// The child's digest.
         digest: Digest,
         /// The child's media type.
-        media_type: String,
+        media_type: MediaType,
     },
     /// An error from a view (`Image`, `Layer`...), e.g. of an image being pushed.
     #[error(transparent)]
@@ -256,8 +275,8 @@ impl Error {
     /// The digest the error is about, when it is about one.
     pub fn digest(&self) -> Option<Digest> {
         match self {
-            Self::ManifestDigestMismatch { expected, .. }
-            | Self::Content {
+            Self::ManifestDigestMismatch { reference, .. } => Some(reference.digest()),
+            Self::Content {
                 source: ocireg_v1::Error::DigestMismatch { expected, .. },
                 ..
             } => Some(*expected),
@@ -281,54 +300,155 @@ impl Error {
     }
 
     /// Wraps a transport error with what we were doing.
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "callers pass references and owned strings alike"
-    )]
     pub(crate) fn transport(
         action: &'static str,
-        reference: impl ToString,
+        reference: impl Into<Subject>,
         source: ocireg_transport::Error,
     ) -> Self {
         Self::Transport {
             action,
-            reference: reference.to_string(),
+            reference: reference.into(),
             source,
         }
     }
 
     /// Wraps a model error with what we were doing.
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "callers pass references and owned strings alike"
-    )]
     pub(crate) fn content(
         action: &'static str,
-        reference: impl ToString,
+        reference: impl Into<Subject>,
         source: ocireg_v1::Error,
     ) -> Self {
         Self::Content {
             action,
-            reference: reference.to_string(),
+            reference: reference.into(),
             source,
         }
     }
 
     /// A protocol violation.
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "callers pass references and owned strings alike"
-    )]
     pub(crate) fn protocol(
         action: &'static str,
-        reference: impl ToString,
+        reference: impl Into<Subject>,
         reason: impl Into<String>,
     ) -> Self {
         Self::Protocol {
             action,
-            reference: reference.to_string(),
+            reference: reference.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// What an [`Error`] is about: the registry, repository, manifest or blob we were working
+/// on. Its `Display` is the name as the user wrote it or as we built it (`host/repo:tag`,
+/// `host/repo@sha256:...`).
+///
+/// The names are boxed so that errors stay small (a digest reference is over 200 bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Subject {
+    /// A registry (connecting to it, listing its catalog).
+    Registry(Box<Registry>),
+    /// A repository (listing its tags, opening an upload, pushing an index into it).
+    Repository(Box<Repository>),
+    /// A manifest or blob by tag or digest.
+    Reference(Box<Reference>),
+    /// Manifest bytes addressed by a digest alone, before they have a repository.
+    Digest(Box<Digest>),
+    /// A streaming layer uploaded to a repository: its digest is known only at the end.
+    StreamingLayer(Box<Repository>),
+    /// Something without a typed name: a URL, the HTTP client, a referrers fallback tag
+    /// that is not a valid tag.
+    Other(String),
+}
+
+impl Subject {
+    /// How [`Error::RegistryDigestMismatch`] names what was pushed as `sent`: a repository
+    /// with the digest, anything else as it is.
+    fn pushed(&self, sent: Digest) -> Self {
+        match self {
+            Self::Repository(repo) => Self::from(repo.digest(sent)),
+            other => other.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Registry(r) => fmt::Display::fmt(r, f),
+            Self::Repository(r) => fmt::Display::fmt(r, f),
+            Self::Reference(r) => fmt::Display::fmt(r, f),
+            Self::Digest(d) => fmt::Display::fmt(d, f),
+            Self::StreamingLayer(r) => write!(f, "{r} (streaming layer)"),
+            Self::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<Registry> for Subject {
+    fn from(r: Registry) -> Self {
+        Self::Registry(Box::new(r))
+    }
+}
+
+impl From<&Registry> for Subject {
+    fn from(r: &Registry) -> Self {
+        Self::from(r.clone())
+    }
+}
+
+impl From<Repository> for Subject {
+    fn from(r: Repository) -> Self {
+        Self::Repository(Box::new(r))
+    }
+}
+
+impl From<&Repository> for Subject {
+    fn from(r: &Repository) -> Self {
+        Self::from(r.clone())
+    }
+}
+
+impl From<Reference> for Subject {
+    fn from(r: Reference) -> Self {
+        Self::Reference(Box::new(r))
+    }
+}
+
+impl From<&Reference> for Subject {
+    fn from(r: &Reference) -> Self {
+        Self::from(r.clone())
+    }
+}
+
+impl From<DigestReference> for Subject {
+    fn from(r: DigestReference) -> Self {
+        Self::from(Reference::Digest(r))
+    }
+}
+
+impl From<&DigestReference> for Subject {
+    fn from(r: &DigestReference) -> Self {
+        Self::from(r.clone())
+    }
+}
+
+impl From<Tag> for Subject {
+    fn from(t: Tag) -> Self {
+        Self::from(Reference::Tag(t))
+    }
+}
+
+impl From<Digest> for Subject {
+    fn from(d: Digest) -> Self {
+        Self::Digest(Box::new(d))
+    }
+}
+
+impl From<&Self> for Subject {
+    fn from(s: &Self) -> Self {
+        s.clone()
     }
 }
 
@@ -359,17 +479,20 @@ mod tests {
     #[test]
     fn platform_message_lists_what_is_available() {
         let e = Error::NoMatchingPlatform {
-            reference: "reg.example/app:v1".into(),
-            platform: "linux/arm64".into(),
-            available: vec!["linux/amd64".into(), "linux/arm/v7".into()],
+            reference: Box::new("reg.example/app:v1".parse().expect("valid")),
+            platform: "linux/arm64".parse().expect("valid"),
+            available: vec![
+                "linux/amd64".parse().expect("valid"),
+                "linux/arm/v7".parse().expect("valid"),
+            ],
         };
         assert_eq!(
             e.to_string(),
             "no child of index reg.example/app:v1 matches linux/arm64; available: linux/amd64, linux/arm/v7"
         );
         let none = Error::NoMatchingPlatform {
-            reference: "r".into(),
-            platform: "p".into(),
+            reference: Box::new("r".parse().expect("valid")),
+            platform: "p".parse().expect("valid"),
             available: vec![],
         };
         assert!(none.to_string().ends_with("available: none"));
@@ -393,7 +516,7 @@ mod tests {
     fn transience_and_digest() {
         let e = Error::content(
             "reading blob",
-            "r@x",
+            Subject::Other("r@x".into()),
             ocireg_v1::Error::DigestMismatch {
                 expected: ocireg_v1::sha256(b"a"),
                 actual: ocireg_v1::sha256(b"b"),
@@ -402,6 +525,43 @@ mod tests {
         assert!(!e.is_transient());
         assert_eq!(e.digest(), Some(ocireg_v1::sha256(b"a")));
         let io = ocireg_v1::Error::Io(std::io::ErrorKind::ConnectionReset.into());
-        assert!(Error::content("reading blob", "r", io).is_transient());
+        assert!(Error::content("reading blob", Subject::Other("r".into()), io).is_transient());
+    }
+
+    #[test]
+    fn subjects_name_what_was_pushed_once() {
+        let repo: Repository = "reg.example/app".parse().expect("valid");
+        let sent = ocireg_v1::sha256(b"a");
+        let by_digest = Error::RegistryDigestMismatch {
+            reference: Subject::from(&repo),
+            sent,
+            registry: "sha256:00".into(),
+        };
+        assert_eq!(
+            by_digest.to_string(),
+            format!(
+                "pushing reg.example/app@{sent}: we sent {sent} but the registry says it stored sha256:00"
+            )
+        );
+        let streaming = Error::RegistryDigestMismatch {
+            reference: Subject::StreamingLayer(Box::new(repo.clone())),
+            sent,
+            registry: "x".into(),
+        };
+        assert!(
+            streaming
+                .to_string()
+                .starts_with("pushing reg.example/app (streaming layer): ")
+        );
+        let mismatch = Error::ManifestDigestMismatch {
+            reference: Box::new(repo.digest(sent)),
+            actual: ocireg_v1::sha256(b"b"),
+        };
+        assert_eq!(mismatch.digest(), Some(sent));
+        assert!(
+            mismatch
+                .to_string()
+                .starts_with(&format!("manifest reg.example/app@{sent} does not match its digest: expected {sent}, got sha256:"))
+        );
     }
 }

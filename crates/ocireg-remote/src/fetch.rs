@@ -1,48 +1,28 @@
 //! The read protocol (ggcr's `fetcher`): manifest GET/HEAD with the right `Accept`, bounded
-//! and verified; blob HEAD; and the resumable, verified blob download.
+//! and verified; blob HEAD; and the resumable, verified blob download. The requests
+//! themselves are the [`protocol`](crate::protocol)'s.
 
 use std::io;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
-use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
-use ocireg_name::{Reference, Repository};
+use http::header::{CONTENT_RANGE, RANGE};
+use http::{HeaderMap, Method, Response, StatusCode, Uri};
+use ocireg_name::{DigestReference, Reference, Repository};
 use ocireg_transport::{Body, ResponseBody, Transport};
-use ocireg_v1::{AnyManifest, Blob, Descriptor, Digest, MANIFEST_LIMIT, MediaType, digest_of};
+use ocireg_v1::{AnyManifest, Blob, Descriptor, Digest, MediaType, digest_of};
 use tracing::{debug, warn};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Subject};
 use crate::options::Options;
 use crate::progress::{self, BlobOutcome, Direction, Reporter};
-
-/// `Docker-Content-Digest`.
-pub(crate) const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
+use crate::protocol::{
+    self, ALL_MANIFESTS, DOCKER_CONTENT_DIGEST, Presence, content_length, content_type, header_str,
+    parse_content_range,
+};
 
 /// How many reconnects without progress a blob download makes before giving up.
 pub(crate) const MAX_RESUMES: u32 = 3;
-
-/// Every manifest type we read, for `Get`/`Image`/`Head` (ggcr's `allManifestMediaTypes`).
-pub(crate) const ALL_MANIFESTS: &[MediaType] = &[
-    MediaType::DockerManifestSchema1,
-    MediaType::DockerManifestSchema1Signed,
-    MediaType::DockerManifestSchema2,
-    MediaType::OciManifest,
-    MediaType::DockerManifestList,
-    MediaType::OciImageIndex,
-];
-
-/// The index types, for `Index`.
-pub(crate) const INDEXES: &[MediaType] = &[MediaType::DockerManifestList, MediaType::OciImageIndex];
-
-/// The comma-joined `Accept` value (no spaces, as ggcr sends it).
-pub(crate) fn accept_header(types: &[MediaType]) -> String {
-    types
-        .iter()
-        .map(MediaType::as_str)
-        .collect::<Vec<_>>()
-        .join(",")
-}
 
 /// The repository-scoped context every read of one repository shares: the transport (from
 /// the session's cache), the repository and the options.
@@ -66,11 +46,21 @@ impl Fetcher {
     /// A fetcher for `repository` with a pull transport from the session.
     pub(crate) async fn new(repository: &Repository, options: &Options) -> Result<Self> {
         let transport = options.session().pull(repository).await?;
-        Ok(Self {
+        Ok(Self::with_transport(transport, repository, options))
+    }
+
+    /// A fetcher for `repository` through `transport` (one that may pull from it, e.g. a
+    /// copy's destination transport on the same registry).
+    pub(crate) fn with_transport(
+        transport: Transport,
+        repository: &Repository,
+        options: &Options,
+    ) -> Self {
+        Self {
             transport,
             repository: repository.clone(),
             options: options.clone(),
-        })
+        }
     }
 
     /// The same fetcher with another platform (same transport and session).
@@ -82,66 +72,41 @@ impl Fetcher {
         }
     }
 
-    fn manifest_path(&self, identifier: &str) -> String {
-        format!(
-            "/v2/{}/manifests/{identifier}",
-            self.repository.repository_str()
-        )
-    }
-
-    pub(crate) fn blob_path(&self, digest: &Digest) -> String {
-        format!("/v2/{}/blobs/{digest}", self.repository.repository_str())
-    }
-
-    fn request(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(http::header::HeaderName, String)],
-    ) -> Result<Request<Body>> {
-        let uri = self
-            .transport
-            .url(path)
-            .map_err(|e| Error::transport("building a request for", path, e))?;
-        let mut builder = Request::builder().method(method).uri(uri);
-        for (name, value) in headers {
-            builder = builder.header(name, value);
-        }
-        builder
-            .body(Body::empty())
-            .map_err(|e| Error::protocol("building a request for", path, e.to_string()))
+    /// A blob of this repository.
+    fn blob_ref(&self, digest: Digest) -> DigestReference {
+        self.repository.digest(digest)
     }
 
     /// `GET` a manifest by tag or digest, accepting `accept`.
     ///
-    /// The body is capped at [`MANIFEST_LIMIT`]; a digest reference is verified against the
-    /// bytes; the kind is checked against `Content-Type` (CVE-2021-41190).
+    /// The body is capped at [`MANIFEST_LIMIT`](ocireg_v1::MANIFEST_LIMIT); a digest
+    /// reference is verified against the bytes; the kind is checked against `Content-Type`
+    /// (CVE-2021-41190).
     pub(crate) async fn manifest(
         &self,
         reference: &Reference,
         accept: &[MediaType],
     ) -> Result<FetchedManifest> {
-        let wanted = reference.digest();
-        let req = self.request(
-            Method::GET,
-            &self.manifest_path(reference.identifier()),
-            &[(ACCEPT, accept_header(accept))],
-        )?;
-        let response = self
-            .transport
-            .fetch_bytes(req, &[StatusCode::OK], MANIFEST_LIMIT)
-            .await
-            .map_err(|e| manifest_error(reference, e))?;
+        let response = protocol::get_manifest(
+            &self.transport,
+            reference.repository(),
+            reference.identifier(),
+            accept,
+            &[StatusCode::OK],
+            "fetching manifest",
+            &Subject::from(reference),
+        )
+        .await?;
         let (head, bytes) = response.into_parts();
-        let content_type = header_str(&head.headers, CONTENT_TYPE.as_str()).map(media_type_of);
+        let content_type = content_type(&head.headers);
         let header_digest =
             header_str(&head.headers, DOCKER_CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
-        let digest = if let Some(expected) = wanted {
+        let digest = if let Some(wanted) = reference.as_digest() {
+            let expected = wanted.digest();
             let actual = digest_of(expected.algorithm(), &bytes);
             if actual != expected {
                 return Err(Error::ManifestDigestMismatch {
-                    reference: reference.to_string(),
-                    expected,
+                    reference: Box::new(wanted.clone()),
                     actual,
                 });
             }
@@ -175,16 +140,9 @@ impl Fetcher {
     /// `HEAD` a manifest: its descriptor without the body. Falls back to `GET` when the
     /// registry does not answer `HEAD` (405) or omits `Docker-Content-Digest`.
     pub(crate) async fn head_manifest(&self, reference: &Reference) -> Result<Descriptor> {
-        let req = self.request(
-            Method::HEAD,
-            &self.manifest_path(reference.identifier()),
-            &[(ACCEPT, accept_header(ALL_MANIFESTS))],
-        )?;
-        let response = self
-            .transport
-            .send(req)
-            .await
-            .map_err(|e| Error::transport("checking manifest", reference, e))?;
+        const ACTION: &str = "checking manifest";
+        let response =
+            protocol::head_manifest(&self.transport, reference, ALL_MANIFESTS, ACTION).await?;
         if response.status() == StatusCode::METHOD_NOT_ALLOWED {
             debug!(reference = %reference, "HEAD not allowed, falling back to GET");
             return Ok(self.manifest(reference, ALL_MANIFESTS).await?.descriptor);
@@ -193,7 +151,7 @@ impl Fetcher {
             .transport
             .check(response, &[StatusCode::OK])
             .await
-            .map_err(|e| manifest_error(reference, e))?;
+            .map_err(|e| protocol::manifest_error("fetching manifest", &reference.into(), e))?;
         let headers = response.headers();
         let Some(digest) = header_str(headers, DOCKER_CONTENT_DIGEST) else {
             debug!(reference = %reference, "HEAD without Docker-Content-Digest, falling back to GET");
@@ -201,43 +159,44 @@ impl Fetcher {
         };
         let digest: Digest = digest.parse().map_err(|_| {
             Error::protocol(
-                "checking manifest",
+                ACTION,
                 reference,
                 format!("invalid Docker-Content-Digest {digest:?}"),
             )
         })?;
-        if let Some(expected) = reference.digest()
-            && expected != digest
+        if let Some(wanted) = reference.as_digest()
+            && wanted.digest() != digest
         {
             return Err(Error::ManifestDigestMismatch {
-                reference: reference.to_string(),
-                expected,
+                reference: Box::new(wanted.clone()),
                 actual: digest,
             });
         }
-        let media_type =
-            header_str(headers, CONTENT_TYPE.as_str()).ok_or_else(|| Error::MissingHeader {
-                action: "checking manifest",
-                reference: reference.to_string(),
-                header: "Content-Type",
-            })?;
+        let media_type = content_type(headers).ok_or_else(|| Error::MissingHeader {
+            action: ACTION,
+            reference: reference.into(),
+            header: "Content-Type",
+        })?;
         let size = content_length(headers).ok_or_else(|| Error::MissingHeader {
-            action: "checking manifest",
-            reference: reference.to_string(),
+            action: ACTION,
+            reference: reference.into(),
             header: "Content-Length",
         })?;
-        Ok(Descriptor::new(media_type_of(media_type), size, digest))
+        Ok(Descriptor::new(media_type, size, digest))
+    }
+
+    /// Whether the manifest `reference` names is there (a copy's check of its source):
+    /// the [`manifest_presence`](protocol::manifest_presence) a push makes, through this
+    /// fetcher's transport.
+    pub(crate) async fn presence(&self, reference: &Reference) -> Result<Presence> {
+        protocol::manifest_presence(&self.transport, reference).await
     }
 
     /// `HEAD` a blob: `Some(size)` when it exists, `None` on 404.
     pub(crate) async fn head_blob(&self, digest: &Digest) -> Result<Option<u64>> {
-        let what = format!("{}@{digest}", self.repository);
-        let req = self.request(Method::HEAD, &self.blob_path(digest), &[])?;
-        let response = self
-            .transport
-            .send(req)
-            .await
-            .map_err(|e| Error::transport("checking blob", &what, e))?;
+        const ACTION: &str = "checking blob";
+        let what = self.blob_ref(*digest);
+        let response = protocol::head_blob(&self.transport, &what, ACTION).await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -245,11 +204,11 @@ impl Fetcher {
             .transport
             .check(response, &[StatusCode::OK])
             .await
-            .map_err(|e| Error::transport("checking blob", &what, e))?;
+            .map_err(|e| Error::transport(ACTION, &what, e))?;
         Ok(Some(content_length(response.headers()).ok_or_else(
             || Error::MissingHeader {
-                action: "checking blob",
-                reference: what,
+                action: ACTION,
+                reference: what.into(),
                 header: "Content-Length",
             },
         )?))
@@ -257,11 +216,11 @@ impl Fetcher {
 
     /// A small blob (a config) read whole: verified, capped at `limit`.
     pub(crate) async fn small_blob(&self, digest: Digest, size: u64, limit: u64) -> Result<Bytes> {
-        let what = format!("{}@{digest}", self.repository);
+        let what = self.blob_ref(digest);
         if size > limit {
             return Err(Error::TooLarge {
                 what: "blob",
-                reference: what,
+                reference: what.into(),
                 size,
                 limit,
             });
@@ -282,13 +241,14 @@ impl Fetcher {
     ) -> Result<Blob> {
         let permit = self.options.session().pull_permit().await;
         let reporter = Reporter::new(self.options.progress().cloned(), digest);
-        let what = format!("{}@{digest}", self.repository);
+        let what = self.blob_ref(digest);
         let uri = match url {
             Some(u) => u,
-            None => self
-                .transport
-                .url(&self.blob_path(&digest))
-                .map_err(|e| Error::transport("downloading blob", &what, e))?,
+            None => protocol::url(
+                &self.transport,
+                &protocol::blob(&self.repository, &digest),
+                &Subject::from(&what),
+            )?,
         };
         let mut download = Download {
             transport: self.transport.clone(),
@@ -337,18 +297,6 @@ impl Fetcher {
                 }
             }))
     }
-}
-
-fn manifest_error(reference: &Reference, e: ocireg_transport::Error) -> Error {
-    if let ocireg_transport::Error::BodyTooLarge { limit, .. } = &e {
-        return Error::TooLarge {
-            what: "manifest",
-            reference: reference.to_string(),
-            size: limit + 1,
-            limit: *limit,
-        };
-    }
-    Error::transport("fetching manifest", reference, e)
 }
 
 /// Builds the descriptor and parses the document of fetched manifest bytes.
@@ -405,23 +353,6 @@ pub(crate) fn describe(
     })
 }
 
-pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    header_str(headers, CONTENT_LENGTH.as_str()).and_then(|v| v.parse().ok())
-}
-
-/// The media type of a `Content-Type` value, without parameters (`; charset=utf-8`).
-pub(crate) fn media_type_of(value: &str) -> MediaType {
-    MediaType::from(value.split(';').next().unwrap_or_default().trim())
-}
-
 /// Whether a body read error is worth reconnecting for.
 fn is_transient_io(e: &io::Error) -> bool {
     matches!(
@@ -446,7 +377,7 @@ fn is_transient_io(e: &io::Error) -> bool {
 struct Download {
     transport: Transport,
     uri: Uri,
-    what: String,
+    what: DigestReference,
     size: Option<u64>,
     /// Bytes passed on so far.
     offset: u64,
@@ -461,13 +392,17 @@ struct Download {
 impl Download {
     /// Sends the (range) request for what is still missing.
     async fn connect(&mut self) -> Result<()> {
-        let mut builder = Request::builder().method(Method::GET).uri(self.uri.clone());
+        let mut headers = Vec::new();
         if self.offset > 0 {
-            builder = builder.header(RANGE, format!("bytes={}-", self.offset));
+            headers.push((RANGE, format!("bytes={}-", self.offset)));
         }
-        let req = builder
-            .body(Body::empty())
-            .map_err(|e| Error::protocol("downloading blob", &self.what, e.to_string()))?;
+        let req = protocol::request(
+            Method::GET,
+            self.uri.clone(),
+            &headers,
+            Body::empty(),
+            &Subject::from(&self.what),
+        )?;
         let response = self
             .transport
             .send_expect(req, &[StatusCode::OK, StatusCode::PARTIAL_CONTENT])
@@ -603,7 +538,7 @@ impl Download {
                 .take()
                 .unwrap_or_else(|| io::ErrorKind::UnexpectedEof.into());
             return Err(ocireg_v1::Error::from(Error::ResumeExhausted {
-                reference: self.what.clone(),
+                reference: Box::new(self.what.clone()),
                 attempts: MAX_RESUMES,
                 offset: self.offset,
                 source,
@@ -630,71 +565,9 @@ impl Download {
     }
 }
 
-/// Parses `bytes <start>-<end>/<total|*>` into the start and the total.
-pub(crate) fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
-    let rest = value.trim().strip_prefix("bytes ")?;
-    let (range, total) = rest.split_once('/')?;
-    let (start, end) = range.split_once('-')?;
-    let start: u64 = start.trim().parse().ok()?;
-    let end: u64 = end.trim().parse().ok()?;
-    if end < start {
-        return None;
-    }
-    let total = match total.trim() {
-        "*" => None,
-        t => {
-            let t: u64 = t.parse().ok()?;
-            if end >= t {
-                return None;
-            }
-            Some(t)
-        }
-    };
-    Some((start, total))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    type Parsed = Option<(u64, Option<u64>)>;
-
-    #[test]
-    fn content_range_table() {
-        let cases: &[(&str, Parsed)] = &[
-            ("bytes 0-9/10", Some((0, Some(10)))),
-            ("bytes 5-9/10", Some((5, Some(10)))),
-            ("bytes 5-9/*", Some((5, None))),
-            (" bytes 7-7/8 ", Some((7, Some(8)))),
-            ("bytes 5-4/10", None),
-            ("bytes 5-10/10", None),
-            ("bytes=5-9/10", None),
-            ("bytes 5-/10", None),
-            ("bytes -5/10", None),
-            ("items 0-1/2", None),
-            ("bytes 0-1", None),
-            ("bytes a-b/c", None),
-        ];
-        for (input, want) in cases {
-            assert_eq!(parse_content_range(input), *want, "{input}");
-        }
-    }
-
-    #[test]
-    fn accept_is_comma_joined_without_spaces() {
-        assert_eq!(
-            accept_header(INDEXES),
-            "application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.oci.image.index.v1+json"
-        );
-    }
-
-    #[test]
-    fn media_type_drops_parameters() {
-        assert_eq!(
-            media_type_of("application/vnd.oci.image.manifest.v1+json; charset=utf-8"),
-            MediaType::OciManifest
-        );
-    }
 
     #[test]
     fn describe_checks_kind_against_content_type() {

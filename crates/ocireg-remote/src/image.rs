@@ -13,16 +13,17 @@ use ocireg_v1::{
 use tokio::sync::OnceCell;
 
 use crate::error::{Error, Result};
-use crate::fetch::{ALL_MANIFESTS, FetchedManifest, Fetcher};
+use crate::fetch::{FetchedManifest, Fetcher};
 use crate::index::{self, RemoteIndex};
 use crate::layer::RemoteLayer;
 use crate::options::Options;
+use crate::protocol::{ALL_MANIFESTS, MAX_INDEX_DEPTH};
 
 /// The shared state of one remote image: its manifest (exact bytes, parsed), the config
 /// once fetched, and the fetcher of its repository.
 pub(crate) struct ImageCore {
     pub(crate) fetcher: Arc<Fetcher>,
-    pub(crate) reference: String,
+    pub(crate) reference: Reference,
     pub(crate) manifest: Document<Manifest>,
     pub(crate) descriptor: Descriptor,
     config: OnceCell<Bytes>,
@@ -93,7 +94,7 @@ impl fmt::Debug for RemoteImage {
 impl RemoteImage {
     pub(crate) fn new(
         fetcher: Arc<Fetcher>,
-        reference: String,
+        reference: Reference,
         manifest: Document<Manifest>,
         descriptor: Descriptor,
     ) -> Self {
@@ -109,7 +110,7 @@ impl RemoteImage {
     }
 
     /// The reference the image was read from (`repo@digest` for an index child).
-    pub fn reference(&self) -> &str {
+    pub fn reference(&self) -> &Reference {
         &self.core.reference
     }
 
@@ -182,9 +183,6 @@ impl Image for RemoteImage {
     }
 }
 
-/// The deepest nesting of indexes we follow when resolving a platform.
-pub(crate) const MAX_INDEX_DEPTH: usize = 16;
-
 /// Reads the image at `reference` (ggcr's `remote.Image`).
 ///
 /// When the reference names an index, the child for [`Options::platform`] is picked (the
@@ -203,14 +201,14 @@ pub async fn image(reference: &Reference, options: &Options) -> Result<Arc<dyn I
     let fetcher = Arc::new(Fetcher::new(reference.repository(), options).await?);
     let fetched = fetcher.manifest(reference, ALL_MANIFESTS).await?;
     Ok(Arc::new(
-        resolve_image(fetcher, reference.to_string(), fetched).await?,
+        resolve_image(fetcher, reference.clone(), fetched).await?,
     ))
 }
 
 /// Turns a fetched manifest into an image: an image as is, an index by platform.
 pub(crate) async fn resolve_image(
     fetcher: Arc<Fetcher>,
-    reference: String,
+    reference: Reference,
     fetched: FetchedManifest,
 ) -> Result<RemoteImage> {
     let platform = fetcher.options.platform();
@@ -229,8 +227,8 @@ pub(crate) async fn resolve_image(
             Some(AnyManifest::Index(doc)) => {
                 let child = doc.child_for_platform(&platform).cloned().ok_or_else(|| {
                     Error::NoMatchingPlatform {
-                        reference: current_ref.clone(),
-                        platform: platform.to_string(),
+                        reference: Box::new(current_ref.clone()),
+                        platform: platform.clone(),
                         available: index::platforms_of(&doc.manifests),
                     }
                 })?;
@@ -245,27 +243,27 @@ pub(crate) async fn resolve_image(
                     ..child
                 };
                 current = next;
-                current_ref = child_ref.to_string();
+                current_ref = child_ref;
             }
-            None => return Err(not_an_image(&current_ref, &current.descriptor.media_type)),
+            None => return Err(not_an_image(current_ref, &current.descriptor.media_type)),
         }
     }
     Err(Error::TooDeep {
-        reference,
+        reference: reference.into(),
         limit: MAX_INDEX_DEPTH,
     })
 }
 
-pub(crate) fn not_an_image(reference: &str, media_type: &MediaType) -> Error {
+pub(crate) fn not_an_image(reference: Reference, media_type: &MediaType) -> Error {
     if media_type.is_schema1() {
         Error::Schema1 {
-            reference: reference.to_owned(),
-            media_type: media_type.to_string(),
+            reference: Box::new(reference),
+            media_type: media_type.clone(),
         }
     } else {
         Error::UnexpectedMediaType {
-            reference: reference.to_owned(),
-            media_type: media_type.to_string(),
+            reference: Box::new(reference),
+            media_type: media_type.clone(),
             expected: "an image manifest or index",
         }
     }
@@ -274,7 +272,7 @@ pub(crate) fn not_an_image(reference: &str, media_type: &MediaType) -> Error {
 /// Builds a remote index from a fetched manifest (shared with [`crate::index`]).
 pub(crate) fn into_index(
     fetcher: Arc<Fetcher>,
-    reference: String,
+    reference: Reference,
     fetched: FetchedManifest,
     depth: usize,
 ) -> Result<RemoteIndex> {
@@ -287,12 +285,12 @@ pub(crate) fn into_index(
             depth,
         )),
         _ if fetched.descriptor.media_type.is_schema1() => Err(Error::Schema1 {
-            reference,
-            media_type: fetched.descriptor.media_type.to_string(),
+            reference: Box::new(reference),
+            media_type: fetched.descriptor.media_type,
         }),
         _ => Err(Error::UnexpectedMediaType {
-            reference,
-            media_type: fetched.descriptor.media_type.to_string(),
+            reference: Box::new(reference),
+            media_type: fetched.descriptor.media_type,
             expected: "an image index",
         }),
     }

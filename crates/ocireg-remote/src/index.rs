@@ -12,10 +12,11 @@ use ocireg_v1::{
 };
 
 use crate::error::{Error, Result};
-use crate::fetch::{Fetcher, INDEXES};
-use crate::image::{MAX_INDEX_DEPTH, RemoteImage, into_index, not_an_image};
+use crate::fetch::{FetchedManifest, Fetcher};
+use crate::image::{RemoteImage, into_index, not_an_image};
 use crate::layer::RemoteLayer;
 use crate::options::Options;
+use crate::protocol::{INDEXES, MAX_INDEX_DEPTH};
 
 /// The most manifest bytes an index keeps of the children it fetched (32 MiB); children
 /// past it are fetched again when asked for again.
@@ -27,7 +28,7 @@ pub const CHILD_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 #[derive(Clone)]
 pub struct RemoteIndex {
     fetcher: Arc<Fetcher>,
-    reference: String,
+    reference: Reference,
     manifest: Arc<Document<IndexManifest>>,
     descriptor: Descriptor,
     depth: usize,
@@ -37,7 +38,7 @@ pub struct RemoteIndex {
 /// Children fetched once per digest, shared by the clones of one index.
 #[derive(Default)]
 struct ChildCache {
-    cells: Mutex<HashMap<Digest, Arc<tokio::sync::OnceCell<crate::fetch::FetchedManifest>>>>,
+    cells: Mutex<HashMap<Digest, Arc<tokio::sync::OnceCell<FetchedManifest>>>>,
     bytes: Mutex<u64>,
 }
 
@@ -53,7 +54,7 @@ impl fmt::Debug for RemoteIndex {
 impl RemoteIndex {
     pub(crate) fn new(
         fetcher: Arc<Fetcher>,
-        reference: String,
+        reference: Reference,
         manifest: Document<IndexManifest>,
         descriptor: Descriptor,
         depth: usize,
@@ -69,7 +70,7 @@ impl RemoteIndex {
     }
 
     /// The reference the index was read from.
-    pub fn reference(&self) -> &str {
+    pub fn reference(&self) -> &Reference {
         &self.reference
     }
 
@@ -81,7 +82,7 @@ impl RemoteIndex {
     /// The child image for `platform` (ggcr's platform matching; nested indexes followed).
     pub async fn image_for_platform(&self, platform: &Platform) -> Result<Arc<dyn Image>> {
         let fetcher = self.fetcher.with_platform(platform.clone());
-        let fetched = crate::fetch::FetchedManifest {
+        let fetched = FetchedManifest {
             bytes: self.manifest.bytes().clone(),
             descriptor: self.descriptor.clone(),
             parsed: Some(ocireg_v1::AnyManifest::Index(Box::new(
@@ -104,7 +105,7 @@ impl RemoteIndex {
     }
 
     /// The child manifest, fetched once per digest while the cache has room.
-    async fn fetch_child(&self, child: &Descriptor) -> Result<crate::fetch::FetchedManifest> {
+    async fn fetch_child(&self, child: &Descriptor) -> Result<FetchedManifest> {
         let cell = {
             let mut cells = self
                 .children
@@ -146,10 +147,7 @@ impl RemoteIndex {
         Ok(fetched)
     }
 
-    async fn fetch_child_uncached(
-        &self,
-        child: &Descriptor,
-    ) -> Result<crate::fetch::FetchedManifest> {
+    async fn fetch_child_uncached(&self, child: &Descriptor) -> Result<FetchedManifest> {
         let reference = Reference::Digest(self.fetcher.repository.digest(child.digest));
         let mut fetched = self
             .fetcher
@@ -177,7 +175,7 @@ impl ImageIndex for RemoteIndex {
     async fn image(&self, digest: Digest) -> ocireg_v1::Result<Arc<dyn Image>> {
         let child = self.child(digest)?;
         let fetched = self.fetch_child(child).await?;
-        let reference = format!("{}@{digest}", self.fetcher.repository);
+        let reference = Reference::Digest(self.fetcher.repository.digest(digest));
         match fetched.parsed {
             Some(ocireg_v1::AnyManifest::Image(doc)) => Ok(Arc::new(RemoteImage::new(
                 Arc::clone(&self.fetcher),
@@ -185,21 +183,21 @@ impl ImageIndex for RemoteIndex {
                 *doc,
                 fetched.descriptor,
             ))),
-            _ => Err(not_an_image(&reference, &fetched.descriptor.media_type).into()),
+            _ => Err(not_an_image(reference, &fetched.descriptor.media_type).into()),
         }
     }
 
     async fn image_index(&self, digest: Digest) -> ocireg_v1::Result<Arc<dyn ImageIndex>> {
         if self.depth >= MAX_INDEX_DEPTH {
             return Err(Error::TooDeep {
-                reference: self.reference.clone(),
+                reference: (&self.reference).into(),
                 limit: MAX_INDEX_DEPTH,
             }
             .into());
         }
         let child = self.child(digest)?;
         let fetched = self.fetch_child(child).await?;
-        let reference = format!("{}@{digest}", self.fetcher.repository);
+        let reference = Reference::Digest(self.fetcher.repository.digest(digest));
         Ok(Arc::new(into_index(
             Arc::clone(&self.fetcher),
             reference,
@@ -243,14 +241,15 @@ impl ImageIndex for RemoteIndex {
 
 /// The platforms of index children, as shown in "no matching platform" errors (a child
 /// without a platform counts as `linux/amd64`, as in ggcr).
-pub(crate) fn platforms_of(children: &[Descriptor]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// Platforms that show the same are listed once.
+pub(crate) fn platforms_of(children: &[Descriptor]) -> Vec<Platform> {
+    let mut out: Vec<Platform> = Vec::new();
+    let mut shown: Vec<String> = Vec::new();
     for d in children {
-        let p = d
-            .platform
-            .as_ref()
-            .map_or_else(|| Platform::linux_amd64().to_string(), ToString::to_string);
-        if !out.contains(&p) {
+        let p = d.platform.clone().unwrap_or_else(Platform::linux_amd64);
+        let text = p.to_string();
+        if !shown.contains(&text) {
+            shown.push(text);
             out.push(p);
         }
     }
@@ -263,7 +262,7 @@ pub async fn index(reference: &Reference, options: &Options) -> Result<Arc<dyn I
     let fetched = fetcher.manifest(reference, INDEXES).await?;
     Ok(Arc::new(into_index(
         fetcher,
-        reference.to_string(),
+        reference.clone(),
         fetched,
         0,
     )?))

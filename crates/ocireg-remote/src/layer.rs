@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::fetch::Fetcher;
 use crate::image::ImageCore;
 use crate::options::Options;
+use crate::protocol;
 
 /// A layer (or any blob) in a registry, read lazily.
 ///
@@ -73,10 +74,6 @@ impl RemoteLayer {
         self.fetcher.repository.digest(self.descriptor.digest)
     }
 
-    fn what(&self) -> String {
-        format!("{}@{}", self.fetcher.repository, self.descriptor.digest)
-    }
-
     fn known_size(&self) -> Option<u64> {
         if self.size_known {
             return Some(self.descriptor.size);
@@ -88,7 +85,7 @@ impl RemoteLayer {
         let desc = &self.descriptor;
         if let Some(data) = desc
             .verified_data()
-            .map_err(|e| Error::content("reading embedded data of", self.what(), e))?
+            .map_err(|e| Error::content("reading embedded data of", self.reference(), e))?
         {
             return Ok(Blob::from_bytes(data.clone()));
         }
@@ -99,12 +96,12 @@ impl RemoteLayer {
             Err(e) if desc.urls.is_empty() => return Err(e),
             Err(e) => e,
         };
-        debug!(blob = %self.what(), error = %err, "not in the registry; trying the layer's urls");
-        let base = self
-            .fetcher
-            .transport
-            .url("/v2/")
-            .map_err(|e| Error::transport("reading foreign layer", self.what(), e))?;
+        debug!(blob = %self.reference(), error = %err, "not in the registry; trying the layer's urls");
+        let base = protocol::url(
+            &self.fetcher.transport,
+            protocol::ROOT,
+            &self.reference().into(),
+        )?;
         let mut last = err;
         for url in &desc.urls {
             let uri = match self
@@ -114,8 +111,8 @@ impl RemoteLayer {
             {
                 Ok(u) => u,
                 Err(e) => {
-                    warn!(blob = %self.what(), error = %e, "skipping a foreign layer URL");
-                    last = Error::transport("reading foreign layer", self.what(), e);
+                    warn!(blob = %self.reference(), error = %e, "skipping a foreign layer URL");
+                    last = Error::transport("reading foreign layer", self.reference(), e);
                     continue;
                 }
             };
@@ -167,7 +164,7 @@ impl Layer for RemoteLayer {
                     .ok_or_else(|| {
                         ocireg_v1::Error::from(Error::protocol(
                             "checking blob",
-                            self.what(),
+                            self.reference(),
                             "the registry has no such blob",
                         ))
                     })

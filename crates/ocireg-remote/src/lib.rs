@@ -10,6 +10,11 @@
 //! remote image mixes freely with images from layouts, tarballs and mutations. The crane
 //! library and CLI use it for every registry operation.
 //!
+//! The wire format (routes, header names, `Accept` lists, header parsing, the manifest
+//! `HEAD` and `GET`) lives in one private module that the read and the write side share;
+//! an [`Error`] names what it was about with a typed [`Subject`] (a registry, repository,
+//! reference or digest), each piece of context once, and keeps its cause as its `#[source]`.
+//!
 //! Every operation takes an [`Options`]: the HTTP client, credentials (a keychain resolved
 //! per repository, or one authenticator), the platform to pick from indexes, `jobs`, page
 //! size, referrers fallback and a [`progress`] sink. Clones of one `Options` share a
@@ -78,7 +83,7 @@
 //! * Schema 1 manifests can be fetched with [`get`] (bytes only) but not read as images.
 
 // ---- foundation ----
-pub use error::{Error, Result};
+pub use error::{Error, Result, Subject};
 pub use options::{
     DEFAULT_JOBS, DEFAULT_MAX_LIST_ENTRIES, DEFAULT_MAX_LIST_PAGES, DEFAULT_PAGE_SIZE, Options,
     OptionsBuilder,
@@ -91,6 +96,7 @@ pub use session::Session;
 mod error;
 mod options;
 pub mod progress;
+mod protocol;
 mod session;
 
 // ---- read side ----
@@ -116,12 +122,13 @@ mod referrers;
 // ---- write side ----
 pub use copy::{CopyOptions, copy, copy_with};
 pub use multi_write::{multi_write, multi_write_with};
+pub use writable::{RawManifest, Writable};
 pub use write::{
-    Pusher, RawManifest, Writable, check_push_permission, delete, put, tag, write_image,
-    write_index, write_layer,
+    Pusher, check_push_permission, delete, put, tag, write_image, write_index, write_layer,
 };
 mod copy;
 mod multi_write;
 mod referrers_write;
 mod upload;
+mod writable;
 mod write;

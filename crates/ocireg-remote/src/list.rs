@@ -2,17 +2,16 @@
 //! walk following `Link` headers or one page at a time with `n` and `last` (the Deckhouse
 //! registry client's `ListTags`/`ListRepositories` with limit and last).
 
-use std::collections::HashSet;
-use std::fmt::Write as _;
-
 use http::header::{ACCEPT, LINK};
-use http::{Method, Request, StatusCode, Uri};
+use http::{Method, StatusCode, Uri};
 use ocireg_name::{Registry, Repository};
 use ocireg_transport::{Body, Transport};
 use serde::Deserialize;
+use std::collections::HashSet;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Subject};
 use crate::options::Options;
+use crate::protocol::{self, next_link, query_value};
 
 /// The most bytes one page of a listing may have (16 MiB).
 pub const LIST_PAGE_LIMIT: u64 = 16 * 1024 * 1024;
@@ -73,7 +72,7 @@ pub const MAX_EMPTY_PAGES: usize = 10;
 pub struct Lister {
     transport: Transport,
     kind: Kind,
-    what: String,
+    what: Subject,
     next: Option<Uri>,
     pages: usize,
     entries: usize,
@@ -88,31 +87,32 @@ impl Lister {
     /// Lists the tags of `repository`, `page_size` at a time.
     pub async fn tags(repository: &Repository, options: &Options) -> Result<Self> {
         let transport = options.session().pull(repository).await?;
-        let path = format!("/v2/{}/tags/list", repository.repository_str());
-        let first = page_url(&transport, &path, options.page_size(), None)?;
-        Ok(Self::new(
-            transport,
-            Kind::Tags,
-            repository.to_string(),
-            first,
-            options,
-        ))
+        let what = Subject::from(repository);
+        let first = page_url(
+            &transport,
+            &protocol::tags(repository),
+            &what,
+            options.page_size(),
+            None,
+        )?;
+        Ok(Self::new(transport, Kind::Tags, what, first, options))
     }
 
     /// Lists the repositories of `registry` (`/v2/_catalog`), `page_size` at a time.
     pub async fn catalog(registry: &Registry, options: &Options) -> Result<Self> {
         let transport = options.session().catalog(registry).await?;
-        let first = page_url(&transport, "/v2/_catalog", options.page_size(), None)?;
-        Ok(Self::new(
-            transport,
-            Kind::Catalog,
-            registry.to_string(),
-            first,
-            options,
-        ))
+        let what = Subject::from(registry);
+        let first = page_url(
+            &transport,
+            protocol::CATALOG,
+            &what,
+            options.page_size(),
+            None,
+        )?;
+        Ok(Self::new(transport, Kind::Catalog, what, first, options))
     }
 
-    fn new(transport: Transport, kind: Kind, what: String, first: Uri, options: &Options) -> Self {
+    fn new(transport: Transport, kind: Kind, what: Subject, first: Uri, options: &Options) -> Self {
         Self {
             transport,
             kind,
@@ -238,9 +238,9 @@ pub async fn list_tags_page(
     last: Option<&str>,
 ) -> Result<Page> {
     let transport = options.session().pull(repository).await?;
-    let path = format!("/v2/{}/tags/list", repository.repository_str());
-    let url = page_url(&transport, &path, n, last)?;
-    let (items, next) = fetch_page(&transport, Kind::Tags, &repository.to_string(), url).await?;
+    let what = Subject::from(repository);
+    let url = page_url(&transport, &protocol::tags(repository), &what, n, last)?;
+    let (items, next) = fetch_page(&transport, Kind::Tags, &what, url).await?;
     Ok(Page {
         items,
         next: next.map(|u| u.to_string()),
@@ -264,64 +264,58 @@ pub async fn catalog_page(
     last: Option<&str>,
 ) -> Result<Page> {
     let transport = options.session().catalog(registry).await?;
-    let url = page_url(&transport, "/v2/_catalog", n, last)?;
-    let (items, next) = fetch_page(&transport, Kind::Catalog, &registry.to_string(), url).await?;
+    let what = Subject::from(registry);
+    let url = page_url(&transport, protocol::CATALOG, &what, n, last)?;
+    let (items, next) = fetch_page(&transport, Kind::Catalog, &what, url).await?;
     Ok(Page {
         items,
         next: next.map(|u| u.to_string()),
     })
 }
 
-fn page_url(transport: &Transport, path: &str, n: usize, last: Option<&str>) -> Result<Uri> {
+/// The URL of a listing page: `path` with `n` (unless 0) and `last` (unless empty).
+fn page_url(
+    transport: &Transport,
+    path: &str,
+    what: &Subject,
+    n: usize,
+    last: Option<&str>,
+) -> Result<Uri> {
     let mut query = Vec::new();
     if n > 0 {
         query.push(format!("n={n}"));
     }
     if let Some(last) = last.filter(|l| !l.is_empty()) {
-        query.push(format!("last={}", encode_query_value(last)));
+        query.push(format!("last={}", query_value(last, true)));
     }
     let pq = if query.is_empty() {
         path.to_owned()
     } else {
         format!("{path}?{}", query.join("&"))
     };
-    transport
-        .url(&pq)
-        .map_err(|e| Error::transport("building a listing request for", path, e))
-}
-
-/// Percent-encodes everything but unreserved characters and `/`.
-fn encode_query_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    protocol::url(transport, &pq, what)
 }
 
 async fn fetch_page(
     transport: &Transport,
     kind: Kind,
-    what: &str,
+    what: &Subject,
     url: Uri,
 ) -> Result<(Vec<String>, Option<Uri>)> {
-    let req = Request::builder()
-        .method(Method::GET)
-        .uri(url.clone())
-        .header(ACCEPT, "application/json")
-        .body(Body::empty())
-        .map_err(|e| Error::protocol(kind.action(), what, e.to_string()))?;
+    let req = protocol::request(
+        Method::GET,
+        url.clone(),
+        &[(ACCEPT, protocol::JSON.to_owned())],
+        Body::empty(),
+        what,
+    )?;
     let response = transport
         .fetch_bytes(req, &[StatusCode::OK], LIST_PAGE_LIMIT)
         .await
         .map_err(|e| match e {
             ocireg_transport::Error::BodyTooLarge { limit, .. } => Error::TooLarge {
                 what: "listing page",
-                reference: what.to_owned(),
+                reference: what.clone(),
                 size: limit + 1,
                 limit,
             },
@@ -362,7 +356,7 @@ async fn fetch_page(
 fn checked_link(
     transport: &Transport,
     kind: Kind,
-    what: &str,
+    what: &Subject,
     base: &Uri,
     link: &str,
 ) -> Result<Uri> {
@@ -385,68 +379,4 @@ fn checked_link(
         ));
     }
     Ok(next)
-}
-
-/// The target of the `rel="next"` entry of a `Link` header value, if any (only the text
-/// between `<` and `>` is used, as in ggcr).
-pub(crate) fn next_link(header: &str) -> Option<String> {
-    let mut rest = header;
-    while let Some(open) = rest.find('<') {
-        let after = &rest[open + 1..];
-        let close = after.find('>')?;
-        let target = &after[..close];
-        let params_end = after[close..].find('<').map_or(after.len(), |i| close + i);
-        let params = &after[close + 1..params_end];
-        let is_next = params.split(';').any(|p| {
-            let p = p.trim().trim_end_matches(',').trim();
-            p.split_once('=').is_some_and(|(k, v)| {
-                k.trim().eq_ignore_ascii_case("rel")
-                    && v.trim()
-                        .trim_matches('"')
-                        .split_ascii_whitespace()
-                        .any(|r| r.eq_ignore_ascii_case("next"))
-            })
-        });
-        if is_next {
-            return Some(target.to_owned());
-        }
-        rest = &after[params_end..];
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn link_header_table() {
-        let cases: &[(&str, Option<&str>)] = &[
-            (
-                r#"</v2/a/tags/list?n=2&last=b>; rel="next""#,
-                Some("/v2/a/tags/list?n=2&last=b"),
-            ),
-            (r"</x>; rel=next", Some("/x")),
-            (
-                r#"<https://r.example/v2/_catalog?last=z>; rel="next""#,
-                Some("https://r.example/v2/_catalog?last=z"),
-            ),
-            (r#"</prev>; rel="prev", </next>; rel="next""#, Some("/next")),
-            (r#"</a>; rel="prev""#, None),
-            (r#"</a>; title="x""#, None),
-            (r"no brackets; rel=next", None),
-            (r#"</unterminated; rel="next""#, None),
-            ("", None),
-        ];
-        for (input, want) in cases {
-            assert_eq!(next_link(input).as_deref(), *want, "{input}");
-        }
-    }
-
-    #[test]
-    fn query_values_are_encoded() {
-        assert_eq!(encode_query_value("v1.2_x-y"), "v1.2_x-y");
-        assert_eq!(encode_query_value("a/b"), "a/b");
-        assert_eq!(encode_query_value("a b&c"), "a%20b%26c");
-    }
 }

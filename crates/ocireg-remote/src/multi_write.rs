@@ -8,7 +8,8 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::error::Result;
 use crate::options::Options;
-use crate::write::{Pusher, Writable};
+use crate::writable::Writable;
+use crate::write::Pusher;
 
 /// Pushes every `(reference, image or index)` pair, at most `jobs` at once, through one
 /// [`Pusher`]: a blob (or child manifest) shared by several of them is uploaded once per

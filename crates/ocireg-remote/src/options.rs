@@ -7,7 +7,7 @@ use ocireg_authn::{Authenticator, DefaultKeychain, Keychain};
 use ocireg_transport::Client;
 use ocireg_v1::Platform;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Subject};
 use crate::progress::Progress;
 use crate::session::{AuthSource, Session};
 
@@ -309,7 +309,7 @@ impl OptionsBuilder {
             (None, Some(k)) => AuthSource::Keychain(k),
             (None, None) => {
                 let k = DefaultKeychain::from_process().map_err(|source| Error::Credentials {
-                    resource: "the default keychain".to_owned(),
+                    resource: None,
                     source,
                 })?;
                 AuthSource::Keychain(Arc::new(k))
@@ -333,9 +333,9 @@ impl OptionsBuilder {
         }
         let client = match self.client {
             Some(c) => c,
-            None => {
-                Client::new().map_err(|e| Error::transport("building", "the HTTP client", e))?
-            }
+            None => Client::new().map_err(|e| {
+                Error::transport("building", Subject::Other("the HTTP client".to_owned()), e)
+            })?,
         };
         Ok(Options {
             inner: Arc::new(Inner {

@@ -1,20 +1,14 @@
 //! Reading referrers (ggcr's `remote.Referrers`): the OCI 1.1 referrers API, with the
 //! `sha256-<hex>` tag schema as a fallback for registries without it.
 
-use std::fmt::Write as _;
-
-use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{Method, Request, StatusCode};
+use http::StatusCode;
 use ocireg_name::{DigestReference, Reference};
-use ocireg_transport::Body;
 use ocireg_v1::{Digest, Document, IndexManifest, MANIFEST_LIMIT, MediaType};
 
 use crate::error::{Error, Result};
-use crate::fetch::{Fetcher, header_str, media_type_of};
+use crate::fetch::Fetcher;
 use crate::options::Options;
-
-/// The response header in which a registry says which filters it applied.
-const OCI_FILTERS_APPLIED: &str = "oci-filters-applied";
+use crate::protocol::{self, OCI_FILTERS_APPLIED, REFERRERS_TAG, header_str};
 
 /// Where a referrers list came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,34 +55,15 @@ pub async fn referrers(
     options: &Options,
 ) -> Result<Referrers> {
     let fetcher = Fetcher::new(subject.repository(), options).await?;
-    let digest = subject.digest();
-    let mut path = format!(
-        "/v2/{}/referrers/{digest}",
-        subject.repository().repository_str()
-    );
-    if let Some(at) = artifact_type {
-        path.push_str("?artifactType=");
-        path.push_str(&encode(at.as_str()));
-    }
-    let uri = fetcher
-        .transport
-        .url(&path)
-        .map_err(|e| Error::transport("listing referrers of", subject, e))?;
-    let req = Request::builder()
-        .method(Method::GET)
-        .uri(uri)
-        .header(ACCEPT, MediaType::OciImageIndex.as_str())
-        .body(Body::empty())
-        .map_err(|e| Error::protocol("listing referrers of", subject, e.to_string()))?;
-    let response = fetcher
-        .transport
-        .send(req)
-        .await
-        .map_err(|e| Error::transport("listing referrers of", subject, e))?;
+    let response = protocol::get_referrers(
+        &fetcher.transport,
+        subject,
+        artifact_type,
+        "listing referrers of",
+    )
+    .await?;
     let status = response.status();
-    let content_type = header_str(response.headers(), CONTENT_TYPE.as_str()).map(media_type_of);
-    let api = status == StatusCode::OK && content_type == Some(MediaType::OciImageIndex);
-    if api {
+    if protocol::is_referrers_api(&response) {
         let filtered = header_str(response.headers(), OCI_FILTERS_APPLIED)
             .is_some_and(|v| v.split(',').any(|f| f.trim() == "artifactType"));
         let bytes = response
@@ -132,7 +107,7 @@ pub async fn referrers(
     drop(response);
     if !options.referrers_tag_fallback() {
         return Err(Error::ReferrersUnsupported {
-            reference: subject.to_string(),
+            reference: Box::new(subject.clone()),
         });
     }
     from_fallback_tag(&fetcher, subject, artifact_type).await
@@ -149,19 +124,13 @@ async fn from_fallback_tag(
         .tag(&referrers_tag(&subject.digest()))
         .map_err(|e| Error::protocol("listing referrers of", subject, e.to_string()))?;
     let reference = Reference::Tag(tag);
-    let index = match fetcher
-        .manifest(
-            &reference,
-            &[MediaType::OciImageIndex, MediaType::DockerManifestList],
-        )
-        .await
-    {
+    let index = match fetcher.manifest(&reference, REFERRERS_TAG).await {
         Ok(fetched) => match fetched.parsed {
             Some(ocireg_v1::AnyManifest::Index(doc)) => doc.into_value(),
             _ => {
                 return Err(Error::UnexpectedMediaType {
-                    reference: reference.to_string(),
-                    media_type: fetched.descriptor.media_type.to_string(),
+                    reference: Box::new(reference),
+                    media_type: fetched.descriptor.media_type,
                     expected: "an OCI image index (the referrers fallback tag)",
                 });
             }
@@ -182,18 +151,6 @@ fn filter(mut index: IndexManifest, artifact_type: Option<&MediaType>) -> IndexM
             .retain(|d| d.artifact_type.as_ref() == Some(at));
     }
     index
-}
-
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -218,9 +175,5 @@ mod tests {
         let only = filter(idx.clone(), Some(&MediaType::from("application/x-sig")));
         assert_eq!(only.manifests, vec![a]);
         assert_eq!(filter(idx, None).manifests.len(), 2);
-        assert_eq!(
-            encode("application/vnd.x+json"),
-            "application%2Fvnd.x%2Bjson"
-        );
     }
 }

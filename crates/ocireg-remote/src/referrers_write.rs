@@ -11,19 +11,23 @@
 //! serialised; concurrent writers in other processes can still race, as with every client
 //! of the tag schema.
 
-use http::header::ACCEPT;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use ocireg_name::Repository;
-use ocireg_transport::{Body, Transport};
-use ocireg_v1::{Descriptor, Digest, IndexManifest, MANIFEST_LIMIT, MediaType};
+use ocireg_transport::Transport;
+use ocireg_v1::{Descriptor, Digest, IndexManifest, MediaType};
 
-use crate::error::{Error, Result};
-use crate::upload::{discard, header_str, request, url};
-use crate::write::RawManifest;
+use crate::error::{Error, Result, Subject};
+use crate::protocol::{self, OCI_INDEX, content_type};
+use crate::writable::RawManifest;
 
-/// The fallback tag of `subject`: `<algorithm>-<hex>`.
-pub(crate) fn fallback_tag(subject: Digest) -> String {
-    format!("{}-{}", subject.algorithm().as_str(), subject.hex())
+/// The fallback tag of `subject` (`<algorithm>-<hex>`), and how errors name it: as a tag of
+/// `repo` (the tag of a sha512 subject is longer than a tag may be, and is only text).
+pub(crate) fn fallback_tag(repo: &Repository, subject: Digest) -> (String, Subject) {
+    let tag = crate::referrers_tag(&subject);
+    let name = repo
+        .tag(&tag)
+        .map_or_else(|_| Subject::Other(format!("{repo}:{tag}")), Subject::from);
+    (tag, name)
 }
 
 /// Whether the registry serves the referrers API: `GET /v2/<repo>/referrers/<digest>`
@@ -33,25 +37,16 @@ pub(crate) async fn has_referrers_api(
     repo: &Repository,
     subject: Digest,
 ) -> Result<bool> {
-    let name = format!("{}@{subject}", repo.name());
-    let path = format!("/v2/{}/referrers/{subject}", repo.repository_str());
-    let req = request(
-        Method::GET,
-        url(t, &path, &name)?,
-        &[(ACCEPT.as_str(), MediaType::OciImageIndex.to_string())],
-        Body::empty(),
-        &name,
-    )?;
-    let response = t
-        .send(req)
-        .await
-        .map_err(|e| Error::transport("checking for the referrers API of", &name, e))?;
-    let ok = response.status() == StatusCode::OK
-        && header_str(response.headers(), "content-type").is_some_and(|ct| {
-            ct.split(';').next().map(str::trim) == Some(MediaType::OciImageIndex.as_str())
-        });
-    discard(response).await;
-    Ok(ok)
+    let response = protocol::get_referrers(
+        t,
+        &repo.digest(subject),
+        None,
+        "checking for the referrers API of",
+    )
+    .await?;
+    let api = protocol::is_referrers_api(&response);
+    protocol::discard(response).await;
+    Ok(api)
 }
 
 /// Reads the fallback index under `tag` and returns it with `entry` added, or `None` when
@@ -59,38 +54,31 @@ pub(crate) async fn has_referrers_api(
 pub(crate) async fn add_to_fallback(
     t: &Transport,
     repo: &Repository,
-    tag: &str,
+    (tag, name): (&str, &Subject),
     entry: Descriptor,
 ) -> Result<Option<RawManifest>> {
-    let name = format!("{}:{tag}", repo.name());
-    let path = format!("/v2/{}/manifests/{tag}", repo.repository_str());
-    let req = request(
-        Method::GET,
-        url(t, &path, &name)?,
-        &[(ACCEPT.as_str(), MediaType::OciImageIndex.to_string())],
-        Body::empty(),
-        &name,
-    )?;
-    let response = t
-        .fetch_bytes(
-            req,
-            &[StatusCode::OK, StatusCode::NOT_FOUND],
-            MANIFEST_LIMIT,
-        )
-        .await
-        .map_err(|e| Error::transport("reading the referrers tag", &name, e))?;
+    const ACTION: &str = "reading the referrers tag";
+    let response = protocol::get_manifest(
+        t,
+        repo,
+        tag,
+        OCI_INDEX,
+        &[StatusCode::OK, StatusCode::NOT_FOUND],
+        ACTION,
+        name,
+    )
+    .await?;
     let mut index = if response.status() == StatusCode::NOT_FOUND {
         IndexManifest::new(MediaType::OciImageIndex)
     } else {
         let index = IndexManifest::parse(response.body())
-            .map_err(|e| Error::content("parsing the referrers tag", &name, e))?;
-        let content_type = header_str(response.headers(), "content-type").unwrap_or_default();
+            .map_err(|e| Error::content("parsing the referrers tag", name, e))?;
         let is_oci_index = index.media_type.as_ref() == Some(&MediaType::OciImageIndex)
-            || content_type.starts_with(MediaType::OciImageIndex.as_str());
+            || content_type(response.headers()) == Some(MediaType::OciImageIndex);
         if index.schema_version != 2 || !is_oci_index {
             return Err(Error::protocol(
                 "updating the referrers tag",
-                &name,
+                name,
                 "the tag holds something other than an OCI image index",
             ));
         }
@@ -101,7 +89,7 @@ pub(crate) async fn add_to_fallback(
     }
     index.manifests.push(entry);
     let bytes = ocireg_v1::to_go_json(&index)
-        .map_err(|e| Error::content("encoding the referrers tag", &name, e))?;
+        .map_err(|e| Error::content("encoding the referrers tag", name, e))?;
     Ok(Some(RawManifest::new(bytes, MediaType::OciImageIndex)))
 }
 
@@ -111,10 +99,19 @@ mod tests {
 
     #[test]
     fn fallback_tags_follow_the_schema() {
+        let repo = Repository::new("reg.example/app").expect("valid");
         let d = ocireg_v1::sha256(b"x");
-        assert_eq!(fallback_tag(d), format!("sha256-{}", d.hex()));
+        let (tag, name) = fallback_tag(&repo, d);
+        assert_eq!(tag, format!("sha256-{}", d.hex()));
+        assert!(matches!(name, Subject::Reference(_)));
+        assert_eq!(
+            name.to_string(),
+            format!("reg.example/app:sha256-{}", d.hex())
+        );
         let d = ocireg_v1::digest_of(ocireg_v1::Algorithm::Sha512, b"x");
-        assert!(fallback_tag(d).starts_with("sha512-"));
-        assert_eq!(fallback_tag(d).len(), "sha512-".len() + 128);
+        let (tag, name) = fallback_tag(&repo, d);
+        assert!(tag.starts_with("sha512-"));
+        assert_eq!(tag.len(), "sha512-".len() + 128);
+        assert_eq!(name.to_string(), format!("reg.example/app:{tag}"));
     }
 }

@@ -96,7 +96,7 @@ impl Session {
                 k.resolve(resource)
                     .await
                     .map_err(|source| Error::Credentials {
-                        resource: resource.to_string(),
+                        resource: Some(resource.clone()),
                         source,
                     })
             }
@@ -139,7 +139,7 @@ impl Session {
                 self.client
                     .transport(registry, scopes, auth)
                     .await
-                    .map_err(|e| Error::transport("connecting to", registry.name(), e))
+                    .map_err(|e| Error::transport("connecting to", registry, e))
             })
             .await?;
         Ok(transport.clone())

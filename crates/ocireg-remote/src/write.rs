@@ -23,149 +23,29 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt as _, StreamExt as _, TryStreamExt as _};
-use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{Method, StatusCode};
 use ocireg_name::{Reference, Repository, Tag};
 use ocireg_transport::{Body, Transport};
-use ocireg_v1::{AnyManifest, Descriptor, Digest, Image, ImageIndex, Layer, MediaType};
+use ocireg_v1::{AnyManifest, Descriptor, Digest, Image, ImageIndex, Layer};
 use tokio::sync::OnceCell;
 use tracing::{debug, warn};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Subject};
 use crate::options::Options;
 use crate::progress::{BlobOutcome, Direction, manifest_done};
-use crate::upload::{
-    self, DOCKER_CONTENT_DIGEST, Target, UploadSettings, discard, header_str, request, url,
+use crate::protocol::{
+    self, DOCKER_CONTENT_DIGEST, MAX_INDEX_DEPTH, OCI_SUBJECT, Presence, discard, header_str,
 };
-
-/// How deep nested indexes may go.
-const MAX_INDEX_DEPTH: usize = 16;
-
-/// The `Accept` header for manifest `HEAD`s: every manifest type we push.
-const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.v2+json,application/vnd.docker.distribution.manifest.list.v2+json";
-
-/// A manifest as bytes with its media type: what a registry stores under a tag or digest
-/// (ggcr's `Taggable`). The bytes are pushed exactly as they are.
-///
-/// ```
-/// use ocireg_remote::RawManifest;
-/// use ocireg_v1::MediaType;
-///
-/// let m = RawManifest::new(r#"{"schemaVersion":2}"#, MediaType::OciImageIndex);
-/// assert_eq!(m.digest(), ocireg_v1::sha256(br#"{"schemaVersion":2}"#));
-/// assert_eq!(m.size(), 19);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawManifest {
-    bytes: Bytes,
-    media_type: MediaType,
-    digest: Digest,
-}
-
-impl RawManifest {
-    /// Manifest `bytes` of `media_type` (its digest is the SHA-256 of the bytes).
-    pub fn new(bytes: impl Into<Bytes>, media_type: MediaType) -> Self {
-        let bytes = bytes.into();
-        Self {
-            digest: ocireg_v1::sha256(&bytes),
-            bytes,
-            media_type,
-        }
-    }
-
-    /// Manifest bytes addressed by `digest` (any algorithm), checked.
-    pub fn with_digest(
-        bytes: impl Into<Bytes>,
-        media_type: MediaType,
-        digest: Digest,
-    ) -> Result<Self> {
-        let bytes = bytes.into();
-        let actual = ocireg_v1::digest_of(digest.algorithm(), &bytes);
-        if actual != digest {
-            return Err(Error::content(
-                "checking manifest",
-                digest,
-                ocireg_v1::Error::DigestMismatch {
-                    expected: digest,
-                    actual,
-                },
-            ));
-        }
-        Ok(Self {
-            bytes,
-            media_type,
-            digest,
-        })
-    }
-
-    /// The exact bytes.
-    pub fn bytes(&self) -> &Bytes {
-        &self.bytes
-    }
-
-    /// The media type (sent as `Content-Type`).
-    pub fn media_type(&self) -> &MediaType {
-        &self.media_type
-    }
-
-    /// The digest of the bytes.
-    pub fn digest(&self) -> Digest {
-        self.digest
-    }
-
-    /// The size of the bytes.
-    pub fn size(&self) -> u64 {
-        self.bytes.len() as u64
-    }
-}
-
-/// Something [`write`](crate::Pusher::push) can push: an image or an index.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum Writable {
-    /// An image (manifest, config, layers).
-    Image(Arc<dyn Image>),
-    /// An index (and every child, recursively).
-    Index(Arc<dyn ImageIndex>),
-}
-
-impl From<Arc<dyn Image>> for Writable {
-    fn from(img: Arc<dyn Image>) -> Self {
-        Self::Image(img)
-    }
-}
-
-impl From<Arc<dyn ImageIndex>> for Writable {
-    fn from(idx: Arc<dyn ImageIndex>) -> Self {
-        Self::Index(idx)
-    }
-}
-
-impl Writable {
-    /// The manifest bytes and media type (for a streaming image this fails until its
-    /// layers have been consumed).
-    pub async fn raw_manifest(&self) -> Result<RawManifest> {
-        let (bytes, media_type, digest) = match self {
-            Self::Image(i) => (
-                i.raw_manifest().await?,
-                i.media_type().await?,
-                i.digest().await?,
-            ),
-            Self::Index(i) => (
-                i.raw_manifest().await?,
-                i.media_type().await?,
-                i.digest().await?,
-            ),
-        };
-        RawManifest::with_digest(bytes, media_type, digest)
-    }
-}
+use crate::referrers_write;
+use crate::upload::{self, Target, UploadSettings};
+use crate::writable::{RawManifest, Writable};
 
 type BlobCells = HashMap<(String, Digest), Arc<OnceCell<BlobOutcome>>>;
 type ManifestCells = HashMap<(String, Digest), Arc<OnceCell<()>>>;
+/// Per repository and fallback tag, the lock that serialises its updates.
+type FallbackLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 
 /// Pushes images, indexes, layers and manifests, remembering what it pushed (ggcr's
 /// `remote.Pusher`).
@@ -190,7 +70,7 @@ pub struct Pusher {
     options: Options,
     blobs: Mutex<BlobCells>,
     manifests: Mutex<ManifestCells>,
-    fallback_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    fallback_locks: Mutex<FallbackLocks>,
 }
 
 impl fmt::Debug for Pusher {
@@ -203,13 +83,6 @@ impl fmt::Debug for Pusher {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Whether a manifest is there, and under which digest.
-pub(crate) enum Presence {
-    Missing,
-    /// Present; the digest when the registry said it.
-    Present(Option<Digest>),
 }
 
 impl Pusher {
@@ -242,7 +115,7 @@ impl Pusher {
         tag_checked: bool,
     ) -> Result<Digest> {
         let target = PushTarget {
-            tag: reference_target(reference),
+            tag: reference.as_tag().map(full_tag),
             expected: reference.digest(),
             tag_checked,
         };
@@ -275,17 +148,17 @@ impl Pusher {
     /// Puts a manifest under `reference` without pushing anything it refers to and without
     /// checking whether it exists (ggcr's `Put`).
     pub async fn put(&self, reference: &Reference, manifest: &RawManifest) -> Result<Digest> {
-        if let Some(d) = reference.digest()
-            && d != manifest.digest()
-        {
-            return Err(Error::ManifestDigestMismatch {
-                reference: reference.to_string(),
-                expected: d,
-                actual: manifest.digest(),
-            });
-        }
-        self.put_manifest(reference.repository(), reference.identifier(), manifest)
-            .await?;
+        let target = match reference {
+            Reference::Digest(d) if d.digest() != manifest.digest() => {
+                return Err(Error::ManifestDigestMismatch {
+                    reference: Box::new(d.clone()),
+                    actual: manifest.digest(),
+                });
+            }
+            Reference::Digest(d) => Reference::Digest(d.repository().digest(d.digest())),
+            Reference::Tag(t) => Reference::Tag(full_tag(t)),
+        };
+        self.put_manifest(&target, manifest).await?;
         Ok(manifest.digest())
     }
 
@@ -293,15 +166,11 @@ impl Pusher {
     pub async fn delete(&self, reference: &Reference) -> Result<()> {
         let repo = reference.repository();
         let t = self.options.session().delete(repo).await?;
-        let name = reference.to_string();
-        let path = format!(
-            "/v2/{}/manifests/{}",
-            repo.repository_str(),
-            reference.identifier()
-        );
-        let req = request(
+        let name = Subject::from(reference);
+        let path = protocol::manifest(repo, reference.identifier());
+        let req = protocol::request(
             Method::DELETE,
-            url(&t, &path, &name)?,
+            protocol::url(&t, &path, &name)?,
             &[],
             Body::empty(),
             &name,
@@ -309,7 +178,7 @@ impl Pusher {
         let response = t
             .send_expect(req, &[StatusCode::OK, StatusCode::ACCEPTED])
             .await
-            .map_err(|e| Error::transport("deleting", &name, e))?;
+            .map_err(|e| Error::transport("deleting", name, e))?;
         discard(response).await;
         Ok(())
     }
@@ -400,9 +269,9 @@ impl Pusher {
             };
             if let Some(m) = &early {
                 check_expected(repo, expected, m)?;
-                let tag_to_check = tag.as_deref().filter(|_| !tag_checked);
+                let tag_to_check = tag.as_ref().filter(|_| !tag_checked);
                 if self
-                    .already_there(repo, tag.as_deref(), tag_to_check, m)
+                    .already_there(repo, tag.as_ref(), tag_to_check, m)
                     .await?
                 {
                     return Ok(m.digest());
@@ -417,8 +286,11 @@ impl Pusher {
                 None => item.raw_manifest().await?,
             };
             check_expected(repo, expected, &manifest)?;
-            let identifier = tag.unwrap_or_else(|| manifest.digest().to_string());
-            self.put_manifest(repo, &identifier, &manifest).await?;
+            let target = match tag {
+                Some(t) => Reference::Tag(t),
+                None => Reference::Digest(repo.digest(manifest.digest())),
+            };
+            self.put_manifest(&target, &manifest).await?;
             Ok(manifest.digest())
         }
         .boxed()
@@ -429,46 +301,46 @@ impl Pusher {
     async fn already_there(
         &self,
         repo: &Repository,
-        tag: Option<&str>,
-        tag_to_check: Option<&str>,
+        tag: Option<&Tag>,
+        tag_to_check: Option<&Tag>,
         m: &RawManifest,
     ) -> Result<bool> {
         let digest = m.digest();
-        if let Some(tag) = tag_to_check
-            && matches!(self.head_manifest(repo, tag).await?, Presence::Present(Some(d)) if d == digest)
-        {
-            debug!(repo = %repo.name(), tag, %digest, "manifest already tagged");
-            self.report_manifest(repo, tag, m);
-            return Ok(true);
+        if let Some(tag) = tag_to_check {
+            let tagged = Reference::Tag(tag.clone());
+            if matches!(self.presence(&tagged).await?, Presence::Present(Some(d)) if d == digest) {
+                debug!(repo = %repo.name(), tag = tag.tag_str(), %digest, "manifest already tagged");
+                self.report_manifest(&tagged, m);
+                return Ok(true);
+            }
         }
-        if matches!(
-            self.head_manifest(repo, &digest.to_string()).await?,
-            Presence::Present(_)
-        ) {
+        let by_digest = Reference::Digest(repo.digest(digest));
+        if matches!(self.presence(&by_digest).await?, Presence::Present(_)) {
             debug!(repo = %repo.name(), %digest, "manifest exists");
             match tag {
-                Some(tag) => self.put_manifest(repo, tag, m).await?,
-                None => self.report_manifest(repo, &digest.to_string(), m),
+                Some(tag) => self.put_manifest(&Reference::Tag(tag.clone()), m).await?,
+                None => self.report_manifest(&by_digest, m),
             }
             return Ok(true);
         }
         Ok(false)
     }
 
-    fn report_manifest(&self, repo: &Repository, identifier: &str, m: &RawManifest) {
+    fn report_manifest(&self, reference: &Reference, m: &RawManifest) {
         manifest_done(
             self.options.progress(),
-            &manifest_reference(repo, identifier),
+            reference.name(),
             m.digest(),
             m.size(),
             Direction::Push,
         );
     }
 
-    /// `HEAD /v2/<repo>/manifests/<identifier>` with a push transport.
-    async fn head_manifest(&self, repo: &Repository, identifier: &str) -> Result<Presence> {
-        let t = self.options.session().push(repo).await?;
-        head_manifest(&t, repo, identifier).await
+    /// Whether the manifest `reference` names is in its repository, asked with a push
+    /// transport.
+    async fn presence(&self, reference: &Reference) -> Result<Presence> {
+        let t = self.options.session().push(reference.repository()).await?;
+        protocol::manifest_presence(&t, reference).await
     }
 
     /// Uploads an image's layers and config, at most `jobs` at once.
@@ -519,7 +391,7 @@ impl Pusher {
     ) -> Result<()> {
         if depth >= MAX_INDEX_DEPTH {
             return Err(Error::TooDeep {
-                reference: repo.name().to_owned(),
+                reference: repo.into(),
                 limit: MAX_INDEX_DEPTH,
             });
         }
@@ -556,9 +428,9 @@ impl Pusher {
                     self.blob(&t, repo, layer).await.map(drop)
                 }
                 None => Err(Error::UnknownChild {
-                    reference: repo.name().to_owned(),
+                    reference: repo.clone(),
                     digest,
-                    media_type: desc.media_type.to_string(),
+                    media_type: desc.media_type,
                 }),
             };
         }
@@ -586,37 +458,36 @@ impl Pusher {
         Ok(())
     }
 
-    /// `PUT /v2/<repo>/manifests/<identifier>` with the exact bytes, then the referrers
-    /// fallback when the manifest has a subject the registry did not take care of.
+    /// `PUT`s a manifest under `reference` (a tag, or a digest in full) with the exact
+    /// bytes, then the referrers fallback when the manifest has a subject the registry did
+    /// not take care of.
     pub(crate) async fn put_manifest(
         &self,
-        repo: &Repository,
-        identifier: &str,
+        reference: &Reference,
         manifest: &RawManifest,
     ) -> Result<()> {
+        let repo = reference.repository();
         let t = self.options.session().push(repo).await?;
-        let name = manifest_reference(repo, identifier);
-        let path = format!("/v2/{}/manifests/{identifier}", repo.repository_str());
-        let req = request(
-            Method::PUT,
-            url(&t, &path, &name)?,
-            &[(CONTENT_TYPE.as_str(), manifest.media_type().to_string())],
-            Body::from_bytes(manifest.bytes().clone()),
-            &name,
-        )?;
-        let response = t
-            .send_expect(
-                req,
-                &[StatusCode::OK, StatusCode::CREATED, StatusCode::ACCEPTED],
-            )
-            .await
-            .map_err(|e| Error::transport("pushing manifest", &name, e))?;
+        let response = protocol::put_manifest(
+            &t,
+            repo,
+            reference.identifier(),
+            (manifest.media_type(), manifest.bytes()),
+            "pushing manifest",
+            &reference.into(),
+        )
+        .await?;
         let said = header_str(response.headers(), DOCKER_CONTENT_DIGEST).map(str::to_owned);
-        let subject_confirmed = response.headers().contains_key("OCI-Subject");
+        let subject_confirmed = response.headers().contains_key(OCI_SUBJECT);
         discard(response).await;
-        upload::check_registry_digest(said.as_deref(), manifest.digest(), &name)?;
-        debug!(reference = %name, digest = %manifest.digest(), size = manifest.size(), "pushed manifest");
-        self.report_manifest(repo, identifier, manifest);
+        // Pushed by digest, the digest is the manifest's: the error names it once.
+        let pushed = match reference {
+            Reference::Tag(_) => Subject::from(reference),
+            Reference::Digest(_) => Subject::from(repo),
+        };
+        protocol::check_registry_digest(said.as_deref(), manifest.digest(), &pushed)?;
+        debug!(reference = %reference.name(), digest = %manifest.digest(), size = manifest.size(), "pushed manifest");
+        self.report_manifest(reference, manifest);
         if !subject_confirmed && let Some((subject, entry)) = referrer_entry(manifest) {
             self.referrers_fallback(&t, repo, subject, entry).await?;
         }
@@ -632,93 +503,46 @@ impl Pusher {
         subject: Digest,
         entry: Descriptor,
     ) -> Result<()> {
-        if crate::referrers_write::has_referrers_api(t, repo, subject).await? {
+        if referrers_write::has_referrers_api(t, repo, subject).await? {
             return Ok(());
         }
         if !self.options.referrers_tag_fallback() {
             return Err(Error::ReferrersUnsupported {
-                reference: format!("{}@{subject}", repo.name()),
+                reference: Box::new(repo.digest(subject)),
             });
         }
-        let tag = crate::referrers_write::fallback_tag(subject);
+        let (tag, name) = referrers_write::fallback_tag(repo, subject);
         let guard = {
             let mut map = lock(&self.fallback_locks);
-            Arc::clone(map.entry(format!("{}:{tag}", repo.name())).or_default())
+            Arc::clone(
+                map.entry((repo.name().to_owned(), tag.clone()))
+                    .or_default(),
+            )
         };
         let _held = guard.lock().await;
-        let Some(updated) = crate::referrers_write::add_to_fallback(t, repo, &tag, entry).await?
+        let Some(updated) = referrers_write::add_to_fallback(t, repo, (&tag, &name), entry).await?
         else {
             return Ok(());
         };
-        self.put_manifest_plain(t, repo, &tag, &updated).await
-    }
-
-    /// A manifest `PUT` without the subject handling (for the fallback index itself).
-    async fn put_manifest_plain(
-        &self,
-        t: &Transport,
-        repo: &Repository,
-        identifier: &str,
-        manifest: &RawManifest,
-    ) -> Result<()> {
-        let name = manifest_reference(repo, identifier);
-        let path = format!("/v2/{}/manifests/{identifier}", repo.repository_str());
-        let req = request(
-            Method::PUT,
-            url(t, &path, &name)?,
-            &[(CONTENT_TYPE.as_str(), manifest.media_type().to_string())],
-            Body::from_bytes(manifest.bytes().clone()),
+        // A manifest `PUT` without the subject handling: the fallback index has none.
+        let response = protocol::put_manifest(
+            t,
+            repo,
+            &tag,
+            (updated.media_type(), updated.bytes()),
+            "updating the referrers tag",
             &name,
-        )?;
-        let response = t
-            .send_expect(
-                req,
-                &[StatusCode::OK, StatusCode::CREATED, StatusCode::ACCEPTED],
-            )
-            .await
-            .map_err(|e| Error::transport("updating the referrers tag", &name, e))?;
+        )
+        .await?;
         discard(response).await;
         Ok(())
     }
 }
 
-/// `HEAD /v2/<repo>/manifests/<identifier>`: 404 (and 403, as ggcr) mean missing.
-pub(crate) async fn head_manifest(
-    t: &Transport,
-    repo: &Repository,
-    identifier: &str,
-) -> Result<Presence> {
-    let name = manifest_reference(repo, identifier);
-    let path = format!("/v2/{}/manifests/{identifier}", repo.repository_str());
-    let req = request(
-        Method::HEAD,
-        url(t, &path, &name)?,
-        &[(ACCEPT.as_str(), MANIFEST_ACCEPT.to_owned())],
-        Body::empty(),
-        &name,
-    )?;
-    let response = t
-        .send_expect(
-            req,
-            &[StatusCode::OK, StatusCode::NOT_FOUND, StatusCode::FORBIDDEN],
-        )
-        .await
-        .map_err(|e| Error::transport("checking for manifest", &name, e))?;
-    let presence = if response.status() == StatusCode::OK {
-        Presence::Present(
-            header_str(response.headers(), DOCKER_CONTENT_DIGEST).and_then(|d| d.parse().ok()),
-        )
-    } else {
-        Presence::Missing
-    };
-    discard(response).await;
-    Ok(presence)
-}
-
 /// Where a push goes.
 struct PushTarget {
-    /// The tag, or `None` to push by digest.
-    tag: Option<String>,
+    /// The tag (in full, see [`full_tag`]), or `None` to push by digest.
+    tag: Option<Tag>,
     /// The digest the reference demands, if it is a digest reference.
     expected: Option<Digest>,
     /// Whether the tag was already seen not to name the manifest.
@@ -729,26 +553,19 @@ struct PushTarget {
 fn check_expected(repo: &Repository, expected: Option<Digest>, m: &RawManifest) -> Result<()> {
     match expected {
         Some(d) if d != m.digest() => Err(Error::ManifestDigestMismatch {
-            reference: format!("{}@{d}", repo.name()),
-            expected: d,
+            reference: Box::new(repo.digest(d)),
             actual: m.digest(),
         }),
         _ => Ok(()),
     }
 }
 
-/// `repo:tag` or `repo@digest`.
-fn manifest_reference(repo: &Repository, identifier: &str) -> String {
-    if identifier.contains(':') {
-        format!("{}@{identifier}", repo.name())
-    } else {
-        format!("{}:{identifier}", repo.name())
-    }
-}
-
-/// The tag a reference pushes under (`None` for a digest reference).
-fn reference_target(reference: &Reference) -> Option<String> {
-    reference.as_tag().map(|t| t.tag_str().to_owned())
+/// `tag` as the write side names what it pushes: in full (`registry/repo:tag`), whatever
+/// the user wrote (`localhost:5000/app` is `localhost:5000/app:latest`).
+pub(crate) fn full_tag(tag: &Tag) -> Tag {
+    tag.repository()
+        .tag(tag.tag_str())
+        .unwrap_or_else(|_| tag.clone())
 }
 
 /// The subject of a manifest and the descriptor listing it as a referrer: media type, size,
@@ -840,6 +657,8 @@ pub async fn check_push_permission(repository: &Repository, options: &Options) -
 
 #[cfg(test)]
 mod tests {
+    use ocireg_v1::MediaType;
+
     use super::*;
 
     #[test]
@@ -867,20 +686,9 @@ mod tests {
     }
 
     #[test]
-    fn raw_manifest_checks_its_digest() {
-        let d = ocireg_v1::sha256(b"{}");
-        assert!(RawManifest::with_digest("{}", MediaType::OciManifest, d).is_ok());
-        assert!(RawManifest::with_digest("{ }", MediaType::OciManifest, d).is_err());
-    }
-
-    #[test]
-    fn manifest_references() {
-        let repo = Repository::new("reg.example/app").unwrap();
-        assert_eq!(manifest_reference(&repo, "v1"), "reg.example/app:v1");
-        let d = ocireg_v1::sha256(b"x").to_string();
-        assert_eq!(
-            manifest_reference(&repo, &d),
-            format!("reg.example/app@{d}")
-        );
+    fn tags_are_named_in_full() {
+        let tag: Tag = "localhost:5000/app".parse().expect("valid");
+        assert_eq!(tag.to_string(), "localhost:5000/app");
+        assert_eq!(full_tag(&tag).to_string(), "localhost:5000/app:latest");
     }
 }

@@ -392,7 +392,7 @@ async fn manifests_are_capped_verified_and_unambiguous() {
         .await
         .expect_err("mismatch");
     assert!(
-        matches!(err, Error::ManifestDigestMismatch { expected, actual, .. } if expected == wrong && actual == f.manifest_digest),
+        matches!(&err, Error::ManifestDigestMismatch { reference, actual, .. } if reference.digest() == wrong && *actual == f.manifest_digest),
         "{err:?}"
     );
     let r: Reference = format!("{}/t@{}", server.host(), f.manifest_digest)
