@@ -555,7 +555,6 @@ impl fmt::Display for Report<'_> {
 mod tests {
     use super::*;
     use http::{Method, StatusCode};
-    use ocireg_name::Reference;
     use ocireg_transport::RegistryError;
 
     fn registry_error(status: u16, body: &str) -> TransportError {
@@ -669,7 +668,9 @@ mod tests {
         Box::new(ocireg_remote::Error::Transport {
             action: "fetching manifest",
             reference: ocireg_remote::Subject::from(
-                reference.parse::<Reference>().expect("a valid reference"),
+                reference
+                    .parse::<ocireg_name::Reference>()
+                    .expect("a valid reference"),
             ),
             source: registry_error(404, NOT_FOUND),
         })
@@ -735,7 +736,7 @@ mod tests {
                 action: "fetching manifest",
                 reference: ocireg_remote::Subject::from(
                     "r.io/app:v1"
-                        .parse::<Reference>()
+                        .parse::<ocireg_name::Reference>()
                         .expect("a valid reference"),
                 ),
                 source: registry_error(404, hostile),
