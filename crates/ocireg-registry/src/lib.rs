@@ -46,8 +46,21 @@
 //! upload session); manifests `GET`/`HEAD`/`PUT`/`DELETE` by tag and digest;
 //! `tags/list` and `_catalog` with `n`, `last` and `Link`; and, when enabled,
 //! the referrers API with `artifactType` filtering. Digests (SHA-256 and
-//! SHA-512) are verified on every write. Errors use the distribution JSON
-//! envelope.
+//! SHA-512) are verified on every write. A pushed manifest must pass the
+//! same document checks as `ocireg-v1` applies to what a client pulls
+//! ([`AnyManifest::parse`](ocireg_v1::AnyManifest::parse): no duplicate
+//! keys, nesting, ambiguous image/index documents or unknown media types),
+//! else 400 `MANIFEST_INVALID`. Errors use the distribution JSON envelope.
+//!
+//! # Limits
+//!
+//! Nothing a client sends is trusted. The limits, in [`limits`], each set
+//! on the [`RegistryBuilder`] where it says so:
+//!
+//! | limit | default | answer |
+//! |---|---|---|
+//! | manifest size | 4 MiB ([`limits::DEFAULT_MAX_MANIFEST_SIZE`]) | 413 `SIZE_INVALID` |
+//! | tag list and catalog page | 10,000 entries ([`limits::MAX_PAGE`]) | the rest through `Link` |
 //!
 //! # Differences from ggcr
 //!
@@ -56,6 +69,8 @@
 //! * A manifest PUT checks that an image's config and layers exist in the
 //!   repository (layers with `urls` excepted), not only an index's children.
 //! * Repository names and tags are checked against the distribution grammar.
+//! * Manifests are checked as the client checks them, and only image and
+//!   index media types are accepted (ggcr stores any JSON object).
 //! * The catalog is sorted and paginated with `Link`; page sizes are capped
 //!   at 10,000.
 //! * Disk storage verifies a blob before it becomes visible, and serves
@@ -70,6 +85,7 @@ pub use crate::storage::Storage;
 mod blobs;
 mod body;
 mod error;
+pub mod limits;
 mod lists;
 mod manifests;
 mod names;

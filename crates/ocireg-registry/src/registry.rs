@@ -16,6 +16,7 @@ use ocireg_v1::Digest;
 
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code, Error};
+use crate::limits::Limits;
 use crate::names::is_valid_repository;
 use crate::route::{Route, query_pairs};
 use crate::storage::{BlobStore, Storage, UploadBytes};
@@ -35,6 +36,7 @@ const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct RegistryBuilder {
+    limits: Limits,
     referrers: bool,
     storage: Storage,
     warning: Option<String>,
@@ -63,6 +65,14 @@ impl RegistryBuilder {
         self
     }
 
+    /// The largest manifest a PUT may carry, in bytes (default
+    /// [`DEFAULT_MAX_MANIFEST_SIZE`](crate::limits::DEFAULT_MAX_MANIFEST_SIZE),
+    /// 4 MiB); a larger one gets 413 `SIZE_INVALID`.
+    pub fn max_manifest_size(mut self, bytes: u64) -> Self {
+        self.limits.max_manifest_size = bytes;
+        self
+    }
+
     /// Builds the registry, creating the storage directories for
     /// [`Storage::Disk`].
     pub fn build(self) -> Result<Registry, Error> {
@@ -70,6 +80,7 @@ impl RegistryBuilder {
         let blobs = BlobStore::open(&self.storage)?;
         Ok(Registry {
             inner: Arc::new(Inner {
+                limits: self.limits,
                 referrers: self.referrers,
                 warning,
                 blobs,
@@ -138,6 +149,7 @@ impl Default for Registry {
 }
 
 pub(crate) struct Inner {
+    pub(crate) limits: Limits,
     pub(crate) referrers: bool,
     warning: Option<HeaderValue>,
     pub(crate) blobs: BlobStore,

@@ -24,7 +24,7 @@ use crate::error::Error;
 /// Where a [`Registry`](crate::Registry) keeps blob contents.
 ///
 /// Manifests, tags and upload bookkeeping are always kept in memory (they
-/// are small: manifests are capped at 8 MiB); only blob bytes go to disk.
+/// are small: manifests are capped at 4 MiB by default); only blob bytes go to disk.
 /// A directory must not be shared by two running registries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
