@@ -220,12 +220,7 @@ async fn drain_into(body: &mut ReqBody, bytes: &mut UploadBytes) -> Result<u64, 
 }
 
 fn body_failed(err: &BoxError) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        Code::BlobUploadInvalid,
-        "reading the request body failed",
-    )
-    .detail(serde_json::json!({ "reason": err.to_string() }))
+    ApiError::body_failed(Code::BlobUploadInvalid, "uploading a blob", err)
 }
 
 /// Checks the upload's digest and, when it matches, stores and links the blob.

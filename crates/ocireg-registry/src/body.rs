@@ -1,15 +1,20 @@
 //! The response body: empty, in-memory chunks, or a region of a file read in
-//! bounded pieces (so a disk-stored blob is never held in memory).
+//! bounded pieces (so a disk-stored blob is never held in memory); and the
+//! idle timeout put on request bodies.
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::registry::BoxError;
 
 /// How much of a file one body frame carries at most.
 const FILE_CHUNK: u64 = 64 * 1024;
@@ -129,6 +134,72 @@ impl Body for ResponseBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining())
+    }
+}
+
+/// A request body that fails when no frame arrives for `timeout` (see
+/// [`DEFAULT_BODY_IDLE_TIMEOUT`](crate::limits::DEFAULT_BODY_IDLE_TIMEOUT)).
+///
+/// The clock starts when the body is made (the request head has arrived)
+/// and restarts with every frame; it only matters while a handler waits for
+/// the next frame.
+pub(crate) struct IdleTimeout<B> {
+    inner: B,
+    timeout: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> IdleTimeout<B> {
+    pub(crate) fn new(inner: B, timeout: Duration) -> Self {
+        Self {
+            inner,
+            timeout,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+/// The error of a request body that went quiet for too long.
+#[derive(Debug, thiserror::Error)]
+#[error("no request body bytes arrived for {} ms", timeout.as_millis())]
+pub(crate) struct BodyTimedOut {
+    pub(crate) timeout: Duration,
+}
+
+impl<B> Body for IdleTimeout<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = tokio::time::Instant::now() + this.timeout;
+                this.sleep.as_mut().reset(deadline);
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut {
+                    timeout: this.timeout,
+                })))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -177,6 +177,23 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, Code::Unsupported, "unknown endpoint")
     }
 
+    /// A request body that could not be read while `what`: 408 when it went
+    /// quiet for too long ([`BodyTimedOut`](crate::body::BodyTimedOut)),
+    /// else 400 (the client's body failed, e.g. its connection dropped).
+    pub(crate) fn body_failed(code: Code, what: &str, err: &crate::registry::BoxError) -> Self {
+        let status = if err.is::<crate::body::BodyTimedOut>() {
+            StatusCode::REQUEST_TIMEOUT
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Self::new(
+            status,
+            code,
+            format!("reading the request body failed while {what}"),
+        )
+        .detail(serde_json::json!({ "reason": err.to_string() }))
+    }
+
     /// A storage failure on our side; logged, then answered with 500.
     pub(crate) fn internal(what: &str, err: &io::Error) -> Self {
         tracing::warn!(error = %err, "registry storage failure while {what}");

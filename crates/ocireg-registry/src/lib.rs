@@ -61,6 +61,15 @@
 //! |---|---|---|
 //! | manifest size | 4 MiB ([`limits::DEFAULT_MAX_MANIFEST_SIZE`]) | 413 `SIZE_INVALID` |
 //! | tag list and catalog page | 10,000 entries ([`limits::MAX_PAGE`]) | the rest through `Link` |
+//! | time to send request headers (new or idle kept-alive connection) | 30 s ([`limits::DEFAULT_HEADER_READ_TIMEOUT`]) | connection closed |
+//! | time a request body may go without a byte | 60 s ([`limits::DEFAULT_BODY_IDLE_TIMEOUT`]) | 408, connection closed |
+//! | connections served at once | 512 ([`limits::DEFAULT_MAX_CONNECTIONS`]) | further connections wait to be accepted |
+//! | unread request body discarded before answering | 8 MiB ([`limits::DRAIN_LIMIT`]) | connection closed |
+//! | wait for requests in flight at shutdown | 10 s ([`limits::SHUTDOWN_GRACE`]) | cut off |
+//!
+//! The timeouts and the connection cap belong to the server
+//! ([`Registry::serve`], [`Registry::spawn_on`]); a caller that serves
+//! [`Registry::handle`] itself brings its own.
 //!
 //! # Differences from ggcr
 //!

@@ -4,6 +4,8 @@
 //! Each `DEFAULT_*` value can be changed on the
 //! [`RegistryBuilder`](crate::RegistryBuilder); the others are fixed.
 
+use std::time::Duration;
+
 /// The default cap on the size of one manifest: 4 MiB (4,194,304 bytes).
 ///
 /// The distribution spec asks registries to handle manifests of at least
@@ -11,6 +13,39 @@
 /// manifest is about 3.9 MB. A larger PUT gets 413 `SIZE_INVALID`. Set with
 /// [`RegistryBuilder::max_manifest_size`](crate::RegistryBuilder::max_manifest_size).
 pub const DEFAULT_MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+
+/// The default time a client has to send a request's headers: 30 seconds.
+///
+/// It runs from the moment the server waits for a request (a new
+/// connection, or an idle kept-alive one) until the last header line, so a
+/// slowloris client that dribbles its headers, or opens connections and
+/// sends nothing, is cut off. Set with
+/// [`RegistryBuilder::header_read_timeout`](crate::RegistryBuilder::header_read_timeout).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default time a request body may go without a byte: 60 seconds.
+///
+/// A client that stops sending in the middle of a body (an upload, a
+/// manifest) gets 408 and the connection is closed; the bytes of an upload
+/// received so far are kept, so it can resume. Set with
+/// [`RegistryBuilder::body_idle_timeout`](crate::RegistryBuilder::body_idle_timeout).
+pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default number of connections served at once: 512.
+///
+/// Past it the server stops accepting (new connections wait in the
+/// listener's backlog) until one closes. Set with
+/// [`RegistryBuilder::max_connections`](crate::RegistryBuilder::max_connections).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// How long shutdown waits for requests in flight before cutting them off:
+/// 10 seconds.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// At most this much of a request body that a handler left unread is read
+/// and discarded before answering, so that the connection stays usable:
+/// 8 MiB.
+pub const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
 
 /// The largest page of a tag list or catalog served, whatever `n` asks for:
 /// 10,000 entries (distribution's CVE-2023-2253 was an unbounded `n`); more
@@ -22,12 +57,21 @@ pub const MAX_PAGE: usize = 10_000;
 pub(crate) struct Limits {
     /// See [`DEFAULT_MAX_MANIFEST_SIZE`].
     pub(crate) max_manifest_size: u64,
+    /// See [`DEFAULT_HEADER_READ_TIMEOUT`].
+    pub(crate) header_read_timeout: Duration,
+    /// See [`DEFAULT_BODY_IDLE_TIMEOUT`].
+    pub(crate) body_idle_timeout: Duration,
+    /// See [`DEFAULT_MAX_CONNECTIONS`].
+    pub(crate) max_connections: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_manifest_size: DEFAULT_MAX_MANIFEST_SIZE,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }

@@ -136,7 +136,9 @@ async fn read_body(req: &Req, body: &mut ReqBody, limit: u64) -> Result<Bytes, A
     }
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| manifest_invalid("reading the manifest body failed", e))?;
+        let frame = frame.map_err(|e| {
+            ApiError::body_failed(Code::ManifestInvalid, "receiving a manifest", &e)
+        })?;
         if let Ok(data) = frame.into_data() {
             let size = (buf.len() + data.len()) as u64;
             if size > limit {

@@ -6,6 +6,7 @@ use std::fmt;
 use std::hash::BuildHasher as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -16,7 +17,7 @@ use ocireg_v1::Digest;
 
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code, Error};
-use crate::limits::Limits;
+use crate::limits::{DRAIN_LIMIT, Limits};
 use crate::names::is_valid_repository;
 use crate::route::{Route, query_pairs};
 use crate::storage::{BlobStore, Storage, UploadBytes};
@@ -27,10 +28,6 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A request body, type-erased.
 pub(crate) type ReqBody = UnsyncBoxBody<Bytes, BoxError>;
-
-/// At most this much of a request body that a handler left unread is read
-/// and discarded before answering, so that the connection stays usable.
-const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
 
 /// Builds a [`Registry`]; see [`Registry::builder`].
 #[derive(Debug, Clone, Default)]
@@ -70,6 +67,32 @@ impl RegistryBuilder {
     /// 4 MiB); a larger one gets 413 `SIZE_INVALID`.
     pub fn max_manifest_size(mut self, bytes: u64) -> Self {
         self.limits.max_manifest_size = bytes;
+        self
+    }
+
+    /// How long a client has to send a request's headers, on a new or an
+    /// idle kept-alive connection, before the server closes the connection
+    /// (default [`DEFAULT_HEADER_READ_TIMEOUT`](crate::limits::DEFAULT_HEADER_READ_TIMEOUT),
+    /// 30 seconds). Applies when the registry serves connections itself.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may go without a byte before the request is
+    /// answered with 408 and the connection closed (default
+    /// [`DEFAULT_BODY_IDLE_TIMEOUT`](crate::limits::DEFAULT_BODY_IDLE_TIMEOUT),
+    /// 60 seconds). Applies when the registry serves connections itself.
+    pub fn body_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_idle_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once; more wait to be accepted
+    /// (default [`DEFAULT_MAX_CONNECTIONS`](crate::limits::DEFAULT_MAX_CONNECTIONS),
+    /// 512; at least 1).
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections.max(1);
         self
     }
 
