@@ -10,9 +10,11 @@
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
 use ocireg_v1::Digest;
+use tokio::time::Instant;
 
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code};
+use crate::limits::UPLOAD_RETRY_AFTER;
 use crate::registry::{
     BoxError, Inner, Req, ReqBody, Slot, empty_response, header_value, parse_digest, response,
     valid_name,
@@ -297,16 +299,53 @@ pub(crate) async fn start_upload(
         }
         return verify_and_commit(reg, name, bytes, &digest).await;
     }
+    reg.check_session_room()?;
     let bytes = new_upload(reg).await?;
     let id = reg.new_upload_id();
-    reg.state().uploads.insert(
-        id.clone(),
-        Slot::Idle {
-            repo: name.to_owned(),
-            bytes: Box::new(bytes),
-        },
-    );
+    {
+        let mut state = reg.state();
+        // Checked again: others may have opened sessions meanwhile. On
+        // failure `bytes` is dropped (after the lock), removing its file.
+        if state.uploads.len() >= reg.limits.max_upload_sessions {
+            drop(state);
+            return Err(too_many_sessions(reg));
+        }
+        state.uploads.insert(
+            id.clone(),
+            Slot::Idle {
+                repo: name.to_owned(),
+                bytes: Box::new(bytes),
+                touched: Instant::now(),
+            },
+        );
+    }
     Ok(upload_response(StatusCode::ACCEPTED, name, &id, 0))
+}
+
+/// 429 `TOOMANYREQUESTS`: the upload session cap is reached.
+fn too_many_sessions(reg: &Inner) -> ApiError {
+    let limit = reg.limits.max_upload_sessions;
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        Code::TooManyRequests,
+        format!("too many upload sessions: the limit is {limit}"),
+    )
+    .detail(serde_json::json!({ "limit": limit }))
+    .header(
+        header::RETRY_AFTER,
+        HeaderValue::from(UPLOAD_RETRY_AFTER.as_secs()),
+    )
+}
+
+impl Inner {
+    /// Fails with 429 when no further upload session may be opened.
+    fn check_session_room(&self) -> Result<(), ApiError> {
+        if self.state().uploads.len() >= self.limits.max_upload_sessions {
+            Err(too_many_sessions(self))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// Exclusive use of an upload session for one request.
@@ -337,7 +376,7 @@ impl<'a> Lease<'a> {
                 len,
             },
         ) {
-            Slot::Idle { repo, bytes } => Ok(Self {
+            Slot::Idle { repo, bytes, .. } => Ok(Self {
                 reg,
                 id: id.to_owned(),
                 repo,
@@ -380,6 +419,7 @@ impl Drop for Lease<'_> {
             *slot = Slot::Idle {
                 repo: std::mem::take(&mut self.repo),
                 bytes: Box::new(bytes),
+                touched: Instant::now(),
             };
         }
     }

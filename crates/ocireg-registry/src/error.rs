@@ -69,6 +69,7 @@ pub(crate) enum Code {
     NameInvalid,
     NameUnknown,
     SizeInvalid,
+    TooManyRequests,
     Unsupported,
     /// Not in the spec list: distribution's code for internal failures.
     Unknown,
@@ -87,6 +88,7 @@ impl Code {
             Self::NameInvalid => "NAME_INVALID",
             Self::NameUnknown => "NAME_UNKNOWN",
             Self::SizeInvalid => "SIZE_INVALID",
+            Self::TooManyRequests => "TOOMANYREQUESTS",
             Self::Unsupported => "UNSUPPORTED",
             Self::Unknown => "UNKNOWN",
         }

@@ -63,13 +63,18 @@
 //! | tag list and catalog page | 10,000 entries ([`limits::MAX_PAGE`]) | the rest through `Link` |
 //! | time to send request headers (new or idle kept-alive connection) | 30 s ([`limits::DEFAULT_HEADER_READ_TIMEOUT`]) | connection closed |
 //! | time a request body may go without a byte | 60 s ([`limits::DEFAULT_BODY_IDLE_TIMEOUT`]) | 408, connection closed |
-//! | connections served at once | 512 ([`limits::DEFAULT_MAX_CONNECTIONS`]) | further connections wait to be accepted |
+//! | connections served at once | 256 ([`limits::DEFAULT_MAX_CONNECTIONS`]) | further connections wait to be accepted |
+//! | upload session not written to | 1 hour ([`limits::DEFAULT_UPLOAD_IDLE_TIMEOUT`]) | dropped with its bytes; then 404 `BLOB_UPLOAD_UNKNOWN` |
+//! | upload sessions open at once | 256 ([`limits::DEFAULT_MAX_UPLOAD_SESSIONS`]) | 429 `TOOMANYREQUESTS`, `Retry-After: 10` ([`limits::UPLOAD_RETRY_AFTER`]) |
 //! | unread request body discarded before answering | 8 MiB ([`limits::DRAIN_LIMIT`]) | connection closed |
 //! | wait for requests in flight at shutdown | 10 s ([`limits::SHUTDOWN_GRACE`]) | cut off |
 //!
-//! The timeouts and the connection cap belong to the server
+//! The header and body timeouts and the connection cap belong to the server
 //! ([`Registry::serve`], [`Registry::spawn_on`]); a caller that serves
-//! [`Registry::handle`] itself brings its own.
+//! [`Registry::handle`] itself brings its own. Expired upload sessions are
+//! dropped by every upload request, and every
+//! [`MAX_UPLOAD_SWEEP_INTERVAL`](limits::MAX_UPLOAD_SWEEP_INTERVAL) (60 s)
+//! by a serving registry.
 //!
 //! # Differences from ggcr
 //!

@@ -31,12 +31,44 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`RegistryBuilder::body_idle_timeout`](crate::RegistryBuilder::body_idle_timeout).
 pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The default number of connections served at once: 512.
+/// The default number of connections served at once: 256.
 ///
 /// Past it the server stops accepting (new connections wait in the
-/// listener's backlog) until one closes. Set with
+/// listener's backlog) until one closes. Each connection may also hold a
+/// blob file open, so with [`DEFAULT_MAX_UPLOAD_SESSIONS`] this keeps the
+/// registry under the common limit of 1,024 open files. Set with
 /// [`RegistryBuilder::max_connections`](crate::RegistryBuilder::max_connections).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+/// The default time an upload session may sit unused: 1 hour.
+///
+/// A session not written to (by its `POST` or a `PATCH`) for this long,
+/// and not being written to, is dropped with
+/// its bytes (memory freed, temporary file removed); a later PATCH, PUT or
+/// status GET of it gets 404 `BLOB_UPLOAD_UNKNOWN`. Like distribution's
+/// upload purging (which keeps sessions a week), but in the time scale of
+/// a test server. Set with
+/// [`RegistryBuilder::upload_idle_timeout`](crate::RegistryBuilder::upload_idle_timeout).
+pub const DEFAULT_UPLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// The default number of upload sessions open at once: 256.
+///
+/// A `POST` that would open one more gets 429 `TOOMANYREQUESTS` with
+/// `Retry-After` ([`UPLOAD_RETRY_AFTER`]). With disk storage each session
+/// holds an open temporary file, so this and [`DEFAULT_MAX_CONNECTIONS`]
+/// together keep the registry under the common limit of 1,024 open files.
+/// Set with
+/// [`RegistryBuilder::max_upload_sessions`](crate::RegistryBuilder::max_upload_sessions).
+pub const DEFAULT_MAX_UPLOAD_SESSIONS: usize = 256;
+
+/// The `Retry-After` of a 429 for too many upload sessions: 10 seconds.
+pub const UPLOAD_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// How often a serving registry looks for expired upload sessions, at
+/// most: every 60 seconds (every quarter of the upload idle timeout when
+/// that is shorter, but not more often than every 10 ms). Every upload
+/// request also drops the expired sessions first.
+pub const MAX_UPLOAD_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How long shutdown waits for requests in flight before cutting them off:
 /// 10 seconds.
@@ -63,6 +95,18 @@ pub(crate) struct Limits {
     pub(crate) body_idle_timeout: Duration,
     /// See [`DEFAULT_MAX_CONNECTIONS`].
     pub(crate) max_connections: usize,
+    /// See [`DEFAULT_UPLOAD_IDLE_TIMEOUT`].
+    pub(crate) upload_idle_timeout: Duration,
+    /// See [`DEFAULT_MAX_UPLOAD_SESSIONS`].
+    pub(crate) max_upload_sessions: usize,
+}
+
+impl Limits {
+    /// How often the server drops expired upload sessions (see
+    /// [`MAX_UPLOAD_SWEEP_INTERVAL`]).
+    pub(crate) fn upload_sweep_interval(&self) -> Duration {
+        (self.upload_idle_timeout / 4).clamp(Duration::from_millis(10), MAX_UPLOAD_SWEEP_INTERVAL)
+    }
 }
 
 impl Default for Limits {
@@ -72,6 +116,8 @@ impl Default for Limits {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            upload_idle_timeout: DEFAULT_UPLOAD_IDLE_TIMEOUT,
+            max_upload_sessions: DEFAULT_MAX_UPLOAD_SESSIONS,
         }
     }
 }

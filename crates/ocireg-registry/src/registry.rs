@@ -14,6 +14,7 @@ use http_body::Body;
 use http_body_util::BodyExt as _;
 use http_body_util::combinators::UnsyncBoxBody;
 use ocireg_v1::Digest;
+use tokio::time::Instant;
 
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code, Error};
@@ -90,9 +91,27 @@ impl RegistryBuilder {
 
     /// How many connections are served at once; more wait to be accepted
     /// (default [`DEFAULT_MAX_CONNECTIONS`](crate::limits::DEFAULT_MAX_CONNECTIONS),
-    /// 512; at least 1).
+    /// 256; at least 1).
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.limits.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long an upload session may sit unused before it is dropped with
+    /// its bytes (default
+    /// [`DEFAULT_UPLOAD_IDLE_TIMEOUT`](crate::limits::DEFAULT_UPLOAD_IDLE_TIMEOUT),
+    /// 1 hour).
+    pub fn upload_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.upload_idle_timeout = timeout;
+        self
+    }
+
+    /// How many upload sessions may be open at once; a `POST` for one more
+    /// gets 429 `TOOMANYREQUESTS` (default
+    /// [`DEFAULT_MAX_UPLOAD_SESSIONS`](crate::limits::DEFAULT_MAX_UPLOAD_SESSIONS),
+    /// 256). Monolithic uploads and mounts open no session.
+    pub fn max_upload_sessions(mut self, sessions: usize) -> Self {
+        self.limits.max_upload_sessions = sessions;
         self
     }
 
@@ -214,11 +233,13 @@ pub(crate) struct StoredManifest {
     pub(crate) annotations: BTreeMap<String, String>,
 }
 
-/// An upload session: idle between requests, busy while one writes to it.
+/// An upload session: idle between requests (since `touched`), busy while
+/// one writes to it.
 pub(crate) enum Slot {
     Idle {
         repo: String,
         bytes: Box<UploadBytes>,
+        touched: Instant,
     },
     Busy {
         repo: String,
@@ -367,16 +388,19 @@ impl Inner {
                 blobs::delete(self, &name, &digest).await
             }
             (Route::UploadStart { name }, Method::POST) => {
+                self.expire_uploads();
                 blobs::start_upload(self, &name, req, body).await
             }
-            (Route::Upload { name, id }, Method::GET) => blobs::upload_status(self, &name, &id),
-            (Route::Upload { name, id }, Method::PATCH) => {
-                blobs::patch_upload(self, &name, &id, req, body).await
+            (Route::Upload { name, id }, method) => {
+                self.expire_uploads();
+                match method {
+                    Method::GET => blobs::upload_status(self, &name, &id),
+                    Method::PATCH => blobs::patch_upload(self, &name, &id, req, body).await,
+                    Method::PUT => blobs::finish_upload(self, &name, &id, req, body).await,
+                    Method::DELETE => blobs::cancel_upload(self, &name, &id),
+                    _ => Err(ApiError::unsupported()),
+                }
             }
-            (Route::Upload { name, id }, Method::PUT) => {
-                blobs::finish_upload(self, &name, &id, req, body).await
-            }
-            (Route::Upload { name, id }, Method::DELETE) => blobs::cancel_upload(self, &name, &id),
             (Route::Referrers { .. }, _) => Err(ApiError::not_found()),
             _ => Err(ApiError::unsupported()),
         }
@@ -388,6 +412,24 @@ impl Inner {
 
     pub(crate) fn new_upload_id(&self) -> String {
         self.ids.next()
+    }
+
+    /// Drops the upload sessions unused for longer than the upload idle
+    /// timeout, with their bytes (memory freed, temporary files removed).
+    pub(crate) fn expire_uploads(&self) {
+        let ttl = self.limits.upload_idle_timeout;
+        let expired: Vec<(String, Slot)> = self
+            .state()
+            .uploads
+            .extract_if(
+                |_, slot| matches!(slot, Slot::Idle { touched, .. } if touched.elapsed() >= ttl),
+            )
+            .collect();
+        for (id, slot) in expired {
+            tracing::debug!(id, repo = slot.repo(), "upload session expired");
+            // Dropped outside the state lock.
+            drop(slot);
+        }
     }
 }
 
@@ -461,6 +503,50 @@ pub(crate) fn head_if(response: Response<ResponseBody>, req: &Req) -> Response<R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(
+        method: &str,
+        uri: &str,
+        body: &'static [u8],
+    ) -> Request<http_body_util::Full<Bytes>> {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(http_body_util::Full::new(Bytes::from_static(body)))
+            .expect("request")
+    }
+
+    /// Each use of a session restarts its idle clock; a session unused
+    /// for the whole timeout is gone at the next request, without a server.
+    #[tokio::test(start_paused = true)]
+    async fn upload_sessions_expire_only_when_unused() {
+        let minute = Duration::from_secs(60);
+        let registry = Registry::builder()
+            .upload_idle_timeout(10 * minute)
+            .build()
+            .expect("builds");
+        let start = registry
+            .handle(request("POST", "/v2/a/blobs/uploads/", b""))
+            .await;
+        assert_eq!(start.status(), StatusCode::ACCEPTED);
+        let location = start.headers()[header::LOCATION]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        for _ in 0..5 {
+            tokio::time::advance(9 * minute).await;
+            let patch = registry.handle(request("PATCH", &location, b"abc")).await;
+            assert_eq!(patch.status(), StatusCode::ACCEPTED);
+        }
+        let status = registry.handle(request("GET", &location, b"")).await;
+        assert_eq!(status.status(), StatusCode::NO_CONTENT);
+        assert_eq!(status.headers()[header::RANGE], "0-14");
+        tokio::time::advance(10 * minute).await;
+        assert_eq!(registry.inner.state().uploads.len(), 1, "dropped lazily");
+        let status = registry.handle(request("GET", &location, b"")).await;
+        assert_eq!(status.status(), StatusCode::NOT_FOUND);
+        assert!(registry.inner.state().uploads.is_empty());
+    }
 
     #[test]
     fn warning_values() {

@@ -61,6 +61,7 @@ impl Registry {
         let (stop_tx, stop_rx) = watch::channel(false);
         let slots = Arc::new(Semaphore::new(self.inner.limits.max_connections));
         let mut connections = JoinSet::new();
+        connections.spawn(sweep_uploads(self.clone(), stop_rx.clone()));
         let mut signal = pin!(signal);
         loop {
             while connections.try_join_next().is_some() {}
@@ -137,6 +138,22 @@ impl Registry {
             stop: Some(tx),
             task: Some(task),
         })
+    }
+}
+
+/// Drops expired upload sessions every
+/// [upload sweep interval](crate::limits::MAX_UPLOAD_SWEEP_INTERVAL) until
+/// `stop` turns true, so that their bytes go even when no request comes.
+async fn sweep_uploads(registry: Registry, mut stop: watch::Receiver<bool>) {
+    let every = registry.inner.limits.upload_sweep_interval();
+    loop {
+        let tick = pin!(tokio::time::sleep(every));
+        let stopping = pin!(stop.wait_for(|stop| *stop));
+        match future::select(tick, stopping).await {
+            Either::Left(_) => registry.inner.expire_uploads(),
+            // Stopping, or the sender is gone, which also means stop.
+            Either::Right(_) => break,
+        }
     }
 }
 

@@ -608,3 +608,93 @@ async fn head_response_over_raw_http_has_length_and_no_body() {
     );
     assert!(text.ends_with("\r\n\r\n"), "{text}");
 }
+
+/// Issue 9: upload sessions lived forever. An unused one is dropped with its
+/// temporary file by the server, without any request, and a later PATCH,
+/// PUT or status GET gets 404 `BLOB_UPLOAD_UNKNOWN`.
+#[tokio::test]
+async fn idle_upload_sessions_expire_and_lose_their_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = Harness::with(
+        Registry::builder()
+            .storage(Storage::Disk(dir.path().to_owned()))
+            .upload_idle_timeout(std::time::Duration::from_millis(300)),
+    )
+    .await;
+    let start = h
+        .send("POST", "/v2/idle/blobs/uploads/", Bytes::new())
+        .await;
+    assert_eq!(start.status, 202);
+    let location = start.header("Location").expect("Location").to_owned();
+    let patch = h.send("PATCH", &location, vec![1u8; 1000]).await;
+    assert_eq!(patch.status, 202);
+    assert_eq!(upload_dir_entries(dir.path()), 1);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while upload_dir_entries(dir.path()) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expired session's file was not removed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let digest = ocireg_v1::sha256([1u8; 1000]);
+    for resp in [
+        h.send("PATCH", &location, vec![2u8; 10]).await,
+        h.send("PUT", &format!("{location}?digest={digest}"), Bytes::new())
+            .await,
+        h.get(&location).await,
+    ] {
+        assert_eq!(resp.status, 404, "{resp:?}");
+        assert_eq!(resp.error_code(), "BLOB_UPLOAD_UNKNOWN");
+    }
+    assert_eq!(h.get(&format!("/v2/idle/blobs/{digest}")).await.status, 404);
+}
+
+/// Issue 9: upload sessions were unbounded in number.
+#[tokio::test]
+async fn upload_sessions_are_capped() {
+    let h = Harness::with(Registry::builder().max_upload_sessions(3)).await;
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        let start = h.send("POST", "/v2/cap/blobs/uploads/", Bytes::new()).await;
+        assert_eq!(start.status, 202);
+        sessions.push(start.header("Location").expect("Location").to_owned());
+    }
+    let refused = h.send("POST", "/v2/cap/blobs/uploads/", Bytes::new()).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.error_code(), "TOOMANYREQUESTS");
+    assert_eq!(refused.header("Retry-After"), Some("10"));
+    // A mount that falls back to a session is refused the same way.
+    let missing = ocireg_v1::sha256(b"missing");
+    let mount = h
+        .send(
+            "POST",
+            &format!("/v2/cap/blobs/uploads/?mount={missing}&from=other"),
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(mount.status, 429);
+    // Monolithic uploads open no session.
+    h.push_blob("cap", b"monolithic").await;
+    // Finishing or cancelling a session makes room.
+    assert_eq!(
+        h.send("DELETE", &sessions[0], Bytes::new()).await.status,
+        204
+    );
+    let digest = ocireg_v1::sha256(b"");
+    let put = h
+        .send(
+            "PUT",
+            &format!("{}?digest={digest}", sessions[1]),
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(put.status, 201);
+    for _ in 0..2 {
+        let start = h.send("POST", "/v2/cap/blobs/uploads/", Bytes::new()).await;
+        assert_eq!(start.status, 202);
+    }
+    let refused = h.send("POST", "/v2/cap/blobs/uploads/", Bytes::new()).await;
+    assert_eq!(refused.status, 429);
+}
