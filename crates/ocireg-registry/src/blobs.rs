@@ -20,7 +20,7 @@ use crate::registry::{
     valid_name,
 };
 use crate::route::{RangeRequest, parse_content_range, parse_range, query_get};
-use crate::storage::UploadBytes;
+use crate::storage::{BlobStore, UploadBytes};
 
 const DOCKER_CONTENT_DIGEST: &str = "Docker-Content-Digest";
 const DOCKER_UPLOAD_UUID: &str = "Docker-Upload-UUID";
@@ -253,6 +253,29 @@ async fn verify_and_commit(
     Ok(created(name, digest))
 }
 
+/// With memory storage, refuses a body declared (by `Content-Length`)
+/// larger than the memory cap (413) or than the room left (507) before
+/// reading it. The bytes are charged as they arrive whatever is declared.
+fn check_declared_size(reg: &Inner, req: &Req) -> Result<(), ApiError> {
+    const WHAT: &str = "receiving a blob";
+    if !matches!(reg.blobs, BlobStore::Memory { .. }) {
+        return Ok(());
+    }
+    let Some(declared) = req
+        .header(&header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return Ok(());
+    };
+    let limit = reg.memory.limit();
+    if declared > limit {
+        return Err(ApiError::over_memory_limit(WHAT, declared, limit));
+    }
+    reg.memory
+        .check_room(declared)
+        .map_err(|full| ApiError::storage_full(WHAT, &full))
+}
+
 /// Fresh storage for an upload's bytes.
 async fn new_upload(reg: &Inner) -> Result<UploadBytes, ApiError> {
     reg.blobs
@@ -291,6 +314,7 @@ pub(crate) async fn start_upload(
         // Not mountable: fall back to an upload session, as the spec asks.
     } else if let Some(digest) = query_get(&req.query, "digest") {
         let digest = parse_digest(digest)?;
+        check_declared_size(reg, req)?;
         let mut bytes = new_upload(reg).await?;
         match drain_into(body, &mut bytes).await {
             Ok(_) => {}
@@ -469,6 +493,7 @@ async fn append(
 ) -> Result<(), ApiError> {
     let current = lease.bytes().len();
     let range = check_chunk_start(req, name, id, current)?;
+    check_declared_size(lease.reg, req)?;
     let written = match drain_into(body, lease.bytes()).await {
         Ok(n) => n,
         Err(DrainError::Body(e)) => return Err(body_failed(&e)),

@@ -196,8 +196,32 @@ impl ApiError {
         .detail(serde_json::json!({ "reason": err.to_string() }))
     }
 
-    /// A storage failure on our side; logged, then answered with 500.
+    /// No room left for client data while `what`: 507 `SIZE_INVALID`.
+    pub(crate) fn storage_full(what: &str, reason: &dyn std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            Code::SizeInvalid,
+            format!("no room left while {what}: {reason}"),
+        )
+    }
+
+    /// A body declared larger than the whole memory cap while `what`:
+    /// 413 `SIZE_INVALID`.
+    pub(crate) fn over_memory_limit(what: &str, size: u64, limit: u64) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::SizeInvalid,
+            format!("{size} bytes while {what} are more than the registry's memory limit of {limit} bytes"),
+        )
+        .detail(serde_json::json!({ "limit": limit, "size": size }))
+    }
+
+    /// A storage failure on our side: 507 when storage is full (disk full,
+    /// or the memory cap reached), else logged and answered with 500.
     pub(crate) fn internal(what: &str, err: &io::Error) -> Self {
+        if err.kind() == io::ErrorKind::StorageFull {
+            return Self::storage_full(what, err);
+        }
         tracing::warn!(error = %err, "registry storage failure while {what}");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

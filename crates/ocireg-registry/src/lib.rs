@@ -3,8 +3,9 @@
 //!
 //! **A test and development server, not a production registry.** It has no
 //! authentication, keeps manifests, tags and upload sessions in memory (blob
-//! bytes optionally on disk), never garbage-collects, and trusts its clients
-//! with its memory. It exists so that the tests of `ocireg-remote` and
+//! bytes optionally on disk) and never garbage-collects, but it bounds what
+//! a hostile client can make it hold (see [Limits](#limits)). It exists so
+//! that the tests of `ocireg-remote` and
 //! `crane` can run against a real HTTP registry on loopback, and it is what
 //! `crane registry serve` runs.
 //!
@@ -60,6 +61,7 @@
 //! | limit | default | answer |
 //! |---|---|---|
 //! | manifest size | 4 MiB ([`limits::DEFAULT_MAX_MANIFEST_SIZE`]) | 413 `SIZE_INVALID` |
+//! | client data in memory: manifests, and with [`Storage::Memory`] blobs and uploads in progress | 2 GiB ([`limits::DEFAULT_MEMORY_LIMIT`]) | 507 `SIZE_INVALID` (413 for one body declared larger than the cap) |
 //! | tag list and catalog page | 10,000 entries ([`limits::MAX_PAGE`]) | the rest through `Link` |
 //! | time to send request headers (new or idle kept-alive connection) | 30 s ([`limits::DEFAULT_HEADER_READ_TIMEOUT`]) | connection closed |
 //! | time a request body may go without a byte | 60 s ([`limits::DEFAULT_BODY_IDLE_TIMEOUT`]) | 408, connection closed |
@@ -102,6 +104,7 @@ mod error;
 pub mod limits;
 mod lists;
 mod manifests;
+mod memory;
 mod names;
 mod registry;
 mod route;

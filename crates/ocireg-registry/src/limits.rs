@@ -79,6 +79,15 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// 8 MiB.
 pub const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
 
+/// The default cap on client data held in memory: 2 GiB.
+///
+/// It covers every manifest, and with [`Storage::Memory`](crate::Storage::Memory)
+/// also every blob and every upload in progress. Data that would go over
+/// it is refused with 507 `SIZE_INVALID` (413 when a single body is
+/// declared larger than the whole cap), instead of growing without bound.
+/// Set with [`RegistryBuilder::memory_limit`](crate::RegistryBuilder::memory_limit).
+pub const DEFAULT_MEMORY_LIMIT: u64 = 2 * 1024 * 1024 * 1024;
+
 /// The largest page of a tag list or catalog served, whatever `n` asks for:
 /// 10,000 entries (distribution's CVE-2023-2253 was an unbounded `n`); more
 /// follows through `Link`.
@@ -89,6 +98,8 @@ pub const MAX_PAGE: usize = 10_000;
 pub(crate) struct Limits {
     /// See [`DEFAULT_MAX_MANIFEST_SIZE`].
     pub(crate) max_manifest_size: u64,
+    /// See [`DEFAULT_MEMORY_LIMIT`].
+    pub(crate) memory_limit: u64,
     /// See [`DEFAULT_HEADER_READ_TIMEOUT`].
     pub(crate) header_read_timeout: Duration,
     /// See [`DEFAULT_BODY_IDLE_TIMEOUT`].
@@ -113,6 +124,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_manifest_size: DEFAULT_MAX_MANIFEST_SIZE,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,

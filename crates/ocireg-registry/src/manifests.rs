@@ -28,6 +28,7 @@ use ocireg_v1::{AnyManifest, Descriptor, Digest, MediaType};
 
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code};
+use crate::memory::{Charge, MemoryFull};
 use crate::names::is_valid_tag;
 use crate::registry::{
     Inner, Req, ReqBody, StoredManifest, empty_response, head_if, header_value, parse_digest,
@@ -125,29 +126,40 @@ pub(crate) fn get(
     Ok(head_if(response, req))
 }
 
-/// Reads a manifest body, refusing more than `limit` bytes (whatever
-/// `Content-Length` says, the bytes are counted as they arrive).
-async fn read_body(req: &Req, body: &mut ReqBody, limit: u64) -> Result<Bytes, ApiError> {
+/// Reads a manifest body, refusing more than the manifest size limit
+/// (whatever `Content-Length` says, the bytes are counted as they arrive)
+/// and charging what it reads to the memory budget.
+async fn read_body(
+    reg: &Inner,
+    req: &Req,
+    body: &mut ReqBody,
+) -> Result<(Bytes, Charge), ApiError> {
+    const WHAT: &str = "receiving a manifest";
+    let limit = reg.limits.max_manifest_size;
     let declared = req
         .header(&header::CONTENT_LENGTH)
         .and_then(|v| v.parse::<u64>().ok());
     if let Some(size) = declared.filter(|&size| size > limit) {
         return Err(too_large(size, limit));
     }
+    let full = |full: MemoryFull| ApiError::storage_full(WHAT, &full);
+    if let Some(size) = declared {
+        reg.memory.check_room(size).map_err(full)?;
+    }
+    let mut charge = reg.memory.charge(0).map_err(full)?;
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            ApiError::body_failed(Code::ManifestInvalid, "receiving a manifest", &e)
-        })?;
+        let frame = frame.map_err(|e| ApiError::body_failed(Code::ManifestInvalid, WHAT, &e))?;
         if let Ok(data) = frame.into_data() {
             let size = (buf.len() + data.len()) as u64;
             if size > limit {
                 return Err(too_large(size, limit));
             }
+            charge.grow(data.len() as u64).map_err(full)?;
             buf.extend_from_slice(&data);
         }
     }
-    Ok(buf.freeze())
+    Ok((buf.freeze(), charge))
 }
 
 /// `Content-Type` without parameters, if set and not empty.
@@ -230,7 +242,7 @@ pub(crate) async fn put(
     if let Some(bad) = tags.iter().find(|t| !is_valid_tag(t)) {
         return Err(manifest_invalid("invalid tag parameter", bad));
     }
-    let body = read_body(req, body, reg.limits.max_manifest_size).await?;
+    let (body, charge) = read_body(reg, req, body).await?;
 
     let digest = match &parsed {
         Reference::Digest(expected) => {
@@ -268,6 +280,7 @@ pub(crate) async fn put(
         StoredManifest {
             media_type,
             bytes: body,
+            _charge: charge,
             subject,
             artifact_type,
             annotations,

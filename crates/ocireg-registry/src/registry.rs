@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code, Error};
 use crate::limits::{DRAIN_LIMIT, Limits};
+use crate::memory::{Charge, MemoryBudget};
 use crate::names::is_valid_repository;
 use crate::route::{Route, query_pairs};
 use crate::storage::{BlobStore, Storage, UploadBytes};
@@ -71,6 +72,15 @@ impl RegistryBuilder {
         self
     }
 
+    /// The cap on client data held in memory, in bytes: every manifest,
+    /// and with [`Storage::Memory`] every blob and upload in progress
+    /// (default [`DEFAULT_MEMORY_LIMIT`](crate::limits::DEFAULT_MEMORY_LIMIT),
+    /// 2 GiB). What would go over it is refused with 507 `SIZE_INVALID`.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.limits.memory_limit = bytes;
+        self
+    }
+
     /// How long a client has to send a request's headers, on a new or an
     /// idle kept-alive connection, before the server closes the connection
     /// (default [`DEFAULT_HEADER_READ_TIMEOUT`](crate::limits::DEFAULT_HEADER_READ_TIMEOUT),
@@ -119,12 +129,14 @@ impl RegistryBuilder {
     /// [`Storage::Disk`].
     pub fn build(self) -> Result<Registry, Error> {
         let warning = self.warning.as_deref().map(warning_header).transpose()?;
-        let blobs = BlobStore::open(&self.storage)?;
+        let memory = MemoryBudget::new(self.limits.memory_limit);
+        let blobs = BlobStore::open(&self.storage, &memory)?;
         Ok(Registry {
             inner: Arc::new(Inner {
                 limits: self.limits,
                 referrers: self.referrers,
                 warning,
+                memory,
                 blobs,
                 blob_lock: tokio::sync::Mutex::new(()),
                 state: Mutex::new(State::default()),
@@ -171,7 +183,7 @@ pub struct Registry {
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let storage = match self.inner.blobs {
-            BlobStore::Memory(_) => "memory",
+            BlobStore::Memory { .. } => "memory",
             BlobStore::Disk { .. } => "disk",
         };
         f.debug_struct("Registry")
@@ -194,6 +206,9 @@ pub(crate) struct Inner {
     pub(crate) limits: Limits,
     pub(crate) referrers: bool,
     warning: Option<HeaderValue>,
+    /// What client data in memory is charged to (see
+    /// [`RegistryBuilder::memory_limit`]).
+    pub(crate) memory: Arc<MemoryBudget>,
     pub(crate) blobs: BlobStore,
     /// Serialises changes to which blobs exist (commit + link, mount,
     /// unlink + delete), so a blob is never removed from storage while
@@ -224,10 +239,12 @@ impl Repo {
     }
 }
 
-/// A manifest exactly as pushed, with what the referrers API needs.
+/// A manifest exactly as pushed, with what the referrers API needs and its
+/// charge to the memory budget.
 pub(crate) struct StoredManifest {
     pub(crate) media_type: HeaderValue,
     pub(crate) bytes: Bytes,
+    pub(crate) _charge: Charge,
     pub(crate) subject: Option<Digest>,
     pub(crate) artifact_type: Option<String>,
     pub(crate) annotations: BTreeMap<String, String>,
@@ -303,6 +320,13 @@ impl Registry {
     /// without the referrers API.
     pub fn builder() -> RegistryBuilder {
         RegistryBuilder::default()
+    }
+
+    /// The bytes of client data held in memory now: manifests, and with
+    /// [`Storage::Memory`] blobs and uploads in progress. At most
+    /// [`RegistryBuilder::memory_limit`].
+    pub fn memory_in_use(&self) -> u64 {
+        self.inner.memory.used()
     }
 
     /// Answers one request. Never fails: every error is a distribution

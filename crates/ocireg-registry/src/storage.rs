@@ -20,6 +20,7 @@ use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
 
 use crate::body::ResponseBody;
 use crate::error::Error;
+use crate::memory::{Charge, MemoryBudget};
 
 /// Where a [`Registry`](crate::Registry) keeps blob contents.
 ///
@@ -37,19 +38,23 @@ pub enum Storage {
     Disk(PathBuf),
 }
 
-/// A blob held in memory: the chunks it arrived in, never copied together.
+/// A blob held in memory: the chunks it arrived in, never copied together,
+/// and their charge to the memory budget (released when the last reader is
+/// done with them).
 #[derive(Clone)]
 pub(crate) struct MemBlob {
     parts: Arc<[Bytes]>,
     len: u64,
+    _charge: Arc<Charge>,
 }
 
 impl MemBlob {
-    fn from_parts(parts: Vec<Bytes>) -> Self {
+    fn from_parts(parts: Vec<Bytes>, charge: Charge) -> Self {
         let len = parts.iter().map(|p| p.len() as u64).sum();
         Self {
             parts: parts.into(),
             len,
+            _charge: Arc::new(charge),
         }
     }
 
@@ -113,15 +118,26 @@ impl BlobReader {
 
 /// The blob store of one registry.
 pub(crate) enum BlobStore {
-    Memory(Mutex<HashMap<Digest, MemBlob>>),
-    Disk { blobs: PathBuf, uploads: PathBuf },
+    /// Blobs and uploads in memory, charged to `budget`.
+    Memory {
+        blobs: Mutex<HashMap<Digest, MemBlob>>,
+        budget: Arc<MemoryBudget>,
+    },
+    Disk {
+        blobs: PathBuf,
+        uploads: PathBuf,
+    },
 }
 
 impl BlobStore {
-    /// Opens the store, creating the disk layout if needed.
-    pub(crate) fn open(storage: &Storage) -> Result<Self, Error> {
+    /// Opens the store, creating the disk layout if needed. In memory,
+    /// blobs and uploads are charged to `budget`.
+    pub(crate) fn open(storage: &Storage, budget: &Arc<MemoryBudget>) -> Result<Self, Error> {
         match storage {
-            Storage::Memory => Ok(Self::Memory(Mutex::new(HashMap::new()))),
+            Storage::Memory => Ok(Self::Memory {
+                blobs: Mutex::new(HashMap::new()),
+                budget: Arc::clone(budget),
+            }),
             Storage::Disk(root) => {
                 let blobs = root.join("blobs");
                 let uploads = root.join("uploads");
@@ -153,7 +169,7 @@ impl BlobStore {
     /// The size of a blob, if present.
     pub(crate) async fn stat(&self, digest: &Digest) -> io::Result<Option<u64>> {
         match self {
-            Self::Memory(map) => Ok(Self::mem(map).get(digest).map(|b| b.len)),
+            Self::Memory { blobs, .. } => Ok(Self::mem(blobs).get(digest).map(|b| b.len)),
             Self::Disk { blobs, .. } => {
                 match tokio::fs::metadata(Self::blob_path(blobs, digest)).await {
                     Ok(meta) => Ok(Some(meta.len())),
@@ -167,7 +183,10 @@ impl BlobStore {
     /// Opens a blob for reading, if present.
     pub(crate) async fn open_blob(&self, digest: &Digest) -> io::Result<Option<BlobReader>> {
         match self {
-            Self::Memory(map) => Ok(Self::mem(map).get(digest).cloned().map(BlobReader::Memory)),
+            Self::Memory { blobs, .. } => Ok(Self::mem(blobs)
+                .get(digest)
+                .cloned()
+                .map(BlobReader::Memory)),
             Self::Disk { blobs, .. } => {
                 match tokio::fs::File::open(Self::blob_path(blobs, digest)).await {
                     Ok(file) => {
@@ -184,8 +203,8 @@ impl BlobStore {
     /// Removes a blob. Readers that already opened it finish reading it.
     pub(crate) async fn delete(&self, digest: &Digest) -> io::Result<()> {
         match self {
-            Self::Memory(map) => {
-                Self::mem(map).remove(digest);
+            Self::Memory { blobs, .. } => {
+                Self::mem(blobs).remove(digest);
                 Ok(())
             }
             Self::Disk { blobs, .. } => {
@@ -200,7 +219,10 @@ impl BlobStore {
     /// Starts the byte store of a new upload.
     pub(crate) async fn new_upload(&self) -> io::Result<UploadBytes> {
         let data = match self {
-            Self::Memory(_) => Data::Memory(Vec::new()),
+            Self::Memory { budget, .. } => Data::Memory {
+                parts: Vec::new(),
+                charge: budget.charge(0).map_err(io::Error::other)?,
+            },
             Self::Disk { uploads, .. } => {
                 let dir = uploads.clone();
                 let temp = tokio::task::spawn_blocking(move || {
@@ -225,11 +247,14 @@ impl BlobStore {
 
     /// Makes verified upload bytes the blob `digest`.
     ///
-    /// The caller has checked [`UploadBytes::digest`] against `digest`.
+    /// The caller has checked [`UploadBytes::digest`] against `digest`. In
+    /// memory, a blob already stored is kept and the upload dropped.
     pub(crate) async fn commit(&self, upload: UploadBytes, digest: &Digest) -> io::Result<()> {
         match (self, upload.data) {
-            (Self::Memory(map), Data::Memory(parts)) => {
-                Self::mem(map).insert(*digest, MemBlob::from_parts(parts));
+            (Self::Memory { blobs, .. }, Data::Memory { parts, charge }) => {
+                Self::mem(blobs)
+                    .entry(*digest)
+                    .or_insert_with(|| MemBlob::from_parts(parts, charge));
                 Ok(())
             }
             (
@@ -263,7 +288,8 @@ pub(crate) struct UploadBytes {
 }
 
 enum Data {
-    Memory(Vec<Bytes>),
+    /// The chunks received, charged to the memory budget.
+    Memory { parts: Vec<Bytes>, charge: Charge },
     Disk {
         file: tokio::fs::File,
         /// Deletes the temporary file when dropped, unless persisted.
@@ -286,7 +312,10 @@ impl UploadBytes {
             return Ok(());
         }
         match &mut self.data {
-            Data::Memory(parts) => {
+            Data::Memory { parts, charge } => {
+                charge
+                    .grow(chunk.len() as u64)
+                    .map_err(|full| io::Error::new(io::ErrorKind::StorageFull, full))?;
                 self.sha256.update(&chunk);
                 self.len += chunk.len() as u64;
                 parts.push(chunk);
@@ -316,7 +345,7 @@ impl UploadBytes {
         }
         let mut hasher = Hasher::new(algorithm);
         match &mut self.data {
-            Data::Memory(parts) => {
+            Data::Memory { parts, .. } => {
                 for part in parts.iter() {
                     hasher.update(part);
                 }
@@ -351,11 +380,15 @@ mod tests {
     use http_body_util::BodyExt as _;
 
     fn parts() -> MemBlob {
-        MemBlob::from_parts(vec![
-            Bytes::from_static(b"abc"),
-            Bytes::from_static(b"defg"),
-            Bytes::from_static(b"h"),
-        ])
+        let budget = MemoryBudget::new(8);
+        MemBlob::from_parts(
+            vec![
+                Bytes::from_static(b"abc"),
+                Bytes::from_static(b"defg"),
+                Bytes::from_static(b"h"),
+            ],
+            budget.charge(8).expect("fits"),
+        )
     }
 
     #[test]
@@ -376,7 +409,8 @@ mod tests {
     }
 
     async fn roundtrip(storage: Storage) {
-        let store = BlobStore::open(&storage).expect("open");
+        let budget = MemoryBudget::new(1024);
+        let store = BlobStore::open(&storage, &budget).expect("open");
         let mut up = store.new_upload().await.expect("upload");
         up.write(Bytes::from_static(b"hello "))
             .await
@@ -413,10 +447,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn memory_uploads_and_blobs_are_charged() {
+        let budget = MemoryBudget::new(10);
+        let store = BlobStore::open(&Storage::Memory, &budget).expect("open");
+        let mut up = store.new_upload().await.expect("upload");
+        up.write(Bytes::from_static(b"hello")).await.expect("fits");
+        assert_eq!(budget.used(), 5);
+        let err = up
+            .write(Bytes::from_static(b"world!"))
+            .await
+            .expect_err("over the cap");
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+        assert_eq!((up.len(), budget.used()), (5, 5), "nothing taken");
+        up.write(Bytes::from_static(b"world")).await.expect("fits");
+        let digest = up.digest(Algorithm::Sha256).await.expect("digest");
+        store.commit(up, &digest).await.expect("commit");
+        assert_eq!(budget.used(), 10);
+        let reader = store.open_blob(&digest).await.expect("open");
+        store.delete(&digest).await.expect("delete");
+        assert_eq!(budget.used(), 10, "a reader still holds the bytes");
+        drop(reader);
+        assert_eq!(budget.used(), 0);
+        let mut up = store.new_upload().await.expect("upload");
+        up.write(Bytes::from_static(b"abc")).await.expect("fits");
+        drop(up);
+        assert_eq!(budget.used(), 0, "a dropped upload gives its bytes back");
+    }
+
+    #[tokio::test]
     async fn disk_roundtrip_and_dropped_uploads_leave_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         roundtrip(Storage::Disk(dir.path().to_owned())).await;
-        let store = BlobStore::open(&Storage::Disk(dir.path().to_owned())).expect("open");
+        let store = BlobStore::open(&Storage::Disk(dir.path().to_owned()), &MemoryBudget::new(0))
+            .expect("open");
         let mut up = store.new_upload().await.expect("upload");
         up.write(Bytes::from_static(b"partial"))
             .await
