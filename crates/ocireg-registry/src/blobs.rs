@@ -466,6 +466,18 @@ fn check_chunk_start(
             "malformed Content-Range",
         ));
     };
+    let declared = req
+        .header(&header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(length) = declared.filter(|&length| length != end - start + 1) {
+        // Refused before a byte is written, so the upload stays as it was.
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::BlobUploadInvalid,
+            "Content-Length does not match Content-Range",
+        )
+        .detail(serde_json::json!({ "range": value, "length": length })));
+    }
     if start != current {
         return Err(ApiError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,

@@ -44,7 +44,9 @@
 //! (streamed, or `Content-Range` chunks that must start where the upload
 //! ends, else 416) + `PUT ?digest=`, upload status `GET` and cancel
 //! `DELETE`; cross-repository mounts (`?mount=&from=`, falling back to an
-//! upload session); manifests `GET`/`HEAD`/`PUT`/`DELETE` by tag and digest;
+//! upload session); manifests `GET`/`HEAD`/`PUT`/`DELETE` by tag and digest
+//! (a PUT by digest may apply `?tag=` tags, each echoed in an `OCI-Tag`
+//! header; `OCI-Subject` confirms a `subject` when the referrers API is on);
 //! `tags/list` and `_catalog` with `n`, `last` and `Link`; and, when enabled,
 //! the referrers API with `artifactType` filtering. Digests (SHA-256 and
 //! SHA-512) are verified on every write. A pushed manifest must pass the
@@ -62,6 +64,7 @@
 //! |---|---|---|
 //! | manifest size | 4 MiB ([`limits::DEFAULT_MAX_MANIFEST_SIZE`]) | 413 `SIZE_INVALID` |
 //! | client data in memory: manifests, and with [`Storage::Memory`] blobs and uploads in progress | 2 GiB ([`limits::DEFAULT_MEMORY_LIMIT`]) | 507 `SIZE_INVALID` (413 for one body declared larger than the cap) |
+//! | `?tag=` parameters of one manifest PUT | 64 ([`limits::MAX_TAGS_PER_PUSH`]) | 400 `MANIFEST_INVALID` |
 //! | tag list and catalog page | 10,000 entries ([`limits::MAX_PAGE`]) | the rest through `Link` |
 //! | time to send request headers (new or idle kept-alive connection) | 30 s ([`limits::DEFAULT_HEADER_READ_TIMEOUT`]) | connection closed |
 //! | time a request body may go without a byte | 60 s ([`limits::DEFAULT_BODY_IDLE_TIMEOUT`]) | 408, connection closed |

@@ -88,6 +88,13 @@ pub const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
 /// Set with [`RegistryBuilder::memory_limit`](crate::RegistryBuilder::memory_limit).
 pub const DEFAULT_MEMORY_LIMIT: u64 = 2 * 1024 * 1024 * 1024;
 
+/// The most `?tag=` parameters one manifest PUT may carry: 64.
+///
+/// Each applied tag is echoed in an `OCI-Tag` response header, and common
+/// HTTP clients refuse responses with more than 100 headers. More gets 400
+/// `MANIFEST_INVALID`.
+pub const MAX_TAGS_PER_PUSH: usize = 64;
+
 /// The largest page of a tag list or catalog served, whatever `n` asks for:
 /// 10,000 entries (distribution's CVE-2023-2253 was an unbounded `n`); more
 /// follows through `Link`.

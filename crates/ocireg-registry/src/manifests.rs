@@ -28,6 +28,7 @@ use ocireg_v1::{AnyManifest, Descriptor, Digest, MediaType};
 
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code};
+use crate::limits::MAX_TAGS_PER_PUSH;
 use crate::memory::{Charge, MemoryFull};
 use crate::names::is_valid_tag;
 use crate::registry::{
@@ -162,6 +163,27 @@ async fn read_body(
     Ok((buf.freeze(), charge))
 }
 
+/// The `?tag=` parameters of a manifest PUT, checked, without repeats, in
+/// the order given; at most [`MAX_TAGS_PER_PUSH`].
+fn tag_parameters(req: &Req) -> Result<Vec<String>, ApiError> {
+    let mut tags: Vec<String> = Vec::new();
+    for (_, tag) in req.query.iter().filter(|(k, _)| k == "tag") {
+        if !is_valid_tag(tag) {
+            return Err(manifest_invalid("invalid tag parameter", tag));
+        }
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+        if tags.len() > MAX_TAGS_PER_PUSH {
+            return Err(manifest_invalid(
+                "too many tag parameters",
+                format!("at most {MAX_TAGS_PER_PUSH} tags may be pushed at once"),
+            ));
+        }
+    }
+    Ok(tags)
+}
+
 /// `Content-Type` without parameters, if set and not empty.
 fn content_type(req: &Req) -> Option<&str> {
     req.header(&header::CONTENT_TYPE)
@@ -233,15 +255,8 @@ pub(crate) async fn put(
 ) -> Result<Response<ResponseBody>, ApiError> {
     let name = valid_name(name)?;
     let parsed = parse_reference(reference)?;
-    let mut tags: Vec<String> = req
-        .query
-        .iter()
-        .filter(|(k, _)| k == "tag")
-        .map(|(_, v)| v.clone())
-        .collect();
-    if let Some(bad) = tags.iter().find(|t| !is_valid_tag(t)) {
-        return Err(manifest_invalid("invalid tag parameter", bad));
-    }
+    let query_tags = tag_parameters(req)?;
+    let mut tags = query_tags.clone();
     let (body, charge) = read_body(reg, req, body).await?;
 
     let digest = match &parsed {
@@ -294,7 +309,15 @@ pub(crate) async fn put(
         header_value(format!("/v2/{name}/manifests/{digest}")),
     );
     headers.insert("Docker-Content-Digest", header_value(digest.to_string()));
-    if let Some(subject) = subject {
+    // One `OCI-Tag` per tag applied from `?tag=` ("Pushing Manifests with
+    // tags").
+    for tag in &query_tags {
+        headers.append("OCI-Tag", header_value(tag.as_str()));
+    }
+    // `OCI-Subject` tells the client that the referrers API lists this
+    // manifest, so it must not maintain the fallback tag: only say so when
+    // the API is served.
+    if let Some(subject) = subject.filter(|_| reg.referrers) {
         headers.insert("OCI-Subject", header_value(subject.to_string()));
     }
     Ok(response)

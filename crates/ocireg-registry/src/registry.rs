@@ -349,6 +349,10 @@ impl Registry {
             None => Err(ApiError::not_found()),
         };
         let mut response = result.unwrap_or_else(ApiError::into_response);
+        if req.method == Method::HEAD {
+            // Errors too: a HEAD response never has a body.
+            response = head_if(response, &req);
+        }
         drain(&mut body).await;
         if let Some(warning) = &self.inner.warning {
             response

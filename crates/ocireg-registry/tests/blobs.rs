@@ -231,7 +231,8 @@ async fn chunked_upload_with_out_of_order_chunks() {
     assert_eq!(second.status, 202);
     assert_eq!(second.header("Range"), Some("0-19"));
 
-    // A chunk whose body disagrees with its Content-Range.
+    // A chunk whose body disagrees with its Content-Range is refused
+    // before a byte is written: the upload stays as it was.
     let short = h
         .req(
             "PATCH",
@@ -242,15 +243,15 @@ async fn chunked_upload_with_out_of_order_chunks() {
         .await;
     assert_eq!(short.status, 400);
     assert_eq!(short.error_code(), "BLOB_UPLOAD_INVALID");
-    // Its bytes were kept; the rest follows on the PUT, out of order first.
     let status = h.get(&location).await;
-    assert_eq!(status.header("Range"), Some("0-24"));
+    assert_eq!(status.header("Range"), Some("0-19"));
+    // The rest follows on the PUT, out of order first.
     let bad_final = h
         .req(
             "PUT",
             &format!("{location}?digest={digest}"),
-            &[("Content-Range", "20-29")],
-            data[20..].to_vec(),
+            &[("Content-Range", "25-29")],
+            data[25..].to_vec(),
         )
         .await;
     assert_eq!(bad_final.status, 416);
@@ -258,8 +259,8 @@ async fn chunked_upload_with_out_of_order_chunks() {
         .req(
             "PUT",
             &format!("{location}?digest={digest}"),
-            &[("Content-Range", "25-29")],
-            data[25..].to_vec(),
+            &[("Content-Range", "20-29")],
+            data[20..].to_vec(),
         )
         .await;
     assert_eq!(put.status, 201, "{put:?}");

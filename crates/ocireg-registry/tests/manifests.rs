@@ -423,3 +423,51 @@ async fn manifest_size_limit_is_configurable() {
     assert_eq!(resp.error_code(), "SIZE_INVALID");
     assert_eq!(resp.json()["errors"][0]["detail"]["limit"], 1000);
 }
+
+/// Issue 9: a PUT by digest with `?tag=` created the tags but did not say
+/// so; the spec wants one `OCI-Tag` header per applied tag.
+#[tokio::test]
+async fn put_with_tag_parameters_answers_oci_tag_headers() {
+    let h = Harness::start().await;
+    let (manifest, digest) = h.push_image("tagged", "first", 5).await;
+    let resp = h
+        .req(
+            "PUT",
+            &format!("/v2/tagged/manifests/{digest}?tag=a&tag=b&tag=a"),
+            &[("Content-Type", OCI_MANIFEST)],
+            manifest.clone(),
+        )
+        .await;
+    assert_eq!(resp.status, 201, "{resp:?}");
+    let applied: Vec<&str> = resp
+        .headers
+        .get_all("OCI-Tag")
+        .iter()
+        .map(|v| v.to_str().expect("ascii"))
+        .collect();
+    assert_eq!(applied, ["a", "b"]);
+    let tags = h.get("/v2/tagged/tags/list").await.json();
+    assert_eq!(tags["tags"], serde_json::json!(["a", "b", "first"]));
+
+    // A PUT by tag applies no `?tag=`, so says nothing.
+    let resp = h
+        .put_manifest("tagged", "second", OCI_MANIFEST, &manifest)
+        .await;
+    assert_eq!(resp.status, 201);
+    assert!(resp.header("OCI-Tag").is_none());
+
+    // More tags than a response can echo: refused, nothing applied.
+    let limit = ocireg_registry::limits::MAX_TAGS_PER_PUSH;
+    let query: Vec<String> = (0..=limit).map(|i| format!("tag=t{i}")).collect();
+    let resp = h
+        .req(
+            "PUT",
+            &format!("/v2/tagged/manifests/{digest}?{}", query.join("&")),
+            &[("Content-Type", OCI_MANIFEST)],
+            manifest.clone(),
+        )
+        .await;
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.error_code(), "MANIFEST_INVALID");
+    assert_eq!(h.get("/v2/tagged/manifests/t0").await.status, 404);
+}

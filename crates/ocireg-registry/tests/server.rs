@@ -179,3 +179,30 @@ async fn connections_beyond_the_cap_wait() {
     let answer = read_until_closed(&mut waiting, Duration::from_secs(10)).await;
     assert!(answer.starts_with(b"HTTP/1.1 200"));
 }
+
+/// A HEAD response never has a body, errors included, also when the
+/// registry is called without a server (which would strip it).
+#[tokio::test]
+async fn head_errors_have_no_body_without_a_server() {
+    let registry = Registry::default();
+    for uri in [
+        "/v2/none/blobs/sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        "/v2/none/manifests/latest",
+        "/v2/none/blobs/not-a-digest",
+        "/v2/",
+    ] {
+        let request = http::Request::builder()
+            .method("HEAD")
+            .uri(uri)
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let response = registry.handle(request).await;
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        assert!(body.is_empty(), "{uri}: {body:?}");
+    }
+}
