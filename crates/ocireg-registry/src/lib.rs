@@ -5,9 +5,8 @@
 //! authentication, keeps manifests, tags and upload sessions in memory (blob
 //! bytes optionally on disk) and never garbage-collects, but it bounds what
 //! a hostile client can make it hold (see [Limits](#limits)). It exists so
-//! that the tests of `ocireg-remote` and
-//! `crane` can run against a real HTTP registry on loopback, and it is what
-//! `crane registry serve` runs.
+//! that the tests of `ocireg-remote` and `crane` can run against a real
+//! HTTP registry on loopback, and it is what `crane registry serve` runs.
 //!
 //! It sits above `ocireg-v1` (digests, hashing, descriptors, media types)
 //! and uses tokio and hyper for serving; it never builds a runtime of its

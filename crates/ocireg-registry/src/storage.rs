@@ -35,6 +35,8 @@ pub enum Storage {
     Memory,
     /// Blobs as files under this directory (ggcr's `NewDiskBlobHandler`):
     /// `blobs/<algorithm>/<hex>` and `uploads/` for uploads in progress.
+    /// Upload files an earlier run left behind are removed when the
+    /// registry is built (sessions live in memory and cannot resume).
     Disk(PathBuf),
 }
 
@@ -149,6 +151,7 @@ impl BlobStore {
                     std::fs::create_dir_all(&dir)
                         .map_err(|source| Error::CreateDir { path: dir, source })?;
                 }
+                remove_stale_uploads(&uploads);
                 Ok(Self::Disk { blobs, uploads })
             }
         }
@@ -226,7 +229,9 @@ impl BlobStore {
             Self::Disk { uploads, .. } => {
                 let dir = uploads.clone();
                 let temp = tokio::task::spawn_blocking(move || {
-                    tempfile::Builder::new().prefix(".upload-").tempfile_in(dir)
+                    tempfile::Builder::new()
+                        .prefix(UPLOAD_PREFIX)
+                        .tempfile_in(dir)
                 })
                 .await
                 .map_err(io::Error::other)??;
@@ -279,6 +284,32 @@ impl BlobStore {
         }
     }
 }
+
+/// Removes the temporary files an earlier run left in `uploads` (sessions
+/// live in memory, so nothing can resume them). Failures are logged: they
+/// only cost disk space.
+fn remove_stale_uploads(uploads: &Path) {
+    let entries = match std::fs::read_dir(uploads) {
+        Ok(entries) => entries,
+        Err(err) => {
+            tracing::warn!(error = %err, dir = %uploads.display(), "listing stale uploads");
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(UPLOAD_PREFIX)
+            && entry.file_type().is_ok_and(|t| t.is_file());
+        if stale && let Err(err) = std::fs::remove_file(entry.path()) {
+            tracing::warn!(error = %err, file = %entry.path().display(), "removing a stale upload");
+        }
+    }
+}
+
+/// The file name prefix of an upload's temporary file.
+const UPLOAD_PREFIX: &str = ".upload-";
 
 /// The bytes received so far by one upload session.
 pub(crate) struct UploadBytes {
@@ -488,5 +519,21 @@ mod tests {
         assert_eq!(std::fs::read_dir(&uploads).expect("list").count(), 1);
         drop(up);
         assert_eq!(std::fs::read_dir(&uploads).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn stale_upload_files_are_removed_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let uploads = dir.path().join("uploads");
+        std::fs::create_dir_all(&uploads).expect("mkdir");
+        std::fs::write(uploads.join(".upload-crashed"), b"partial").expect("write");
+        std::fs::write(uploads.join("not-ours"), b"kept").expect("write");
+        BlobStore::open(&Storage::Disk(dir.path().to_owned()), &MemoryBudget::new(0))
+            .expect("open");
+        let left: Vec<String> = std::fs::read_dir(&uploads)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["not-ours"]);
     }
 }
