@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, ReadBuf};
 
+use crate::memory::Charge;
 use crate::registry::BoxError;
 
 /// How much of a file one body frame carries at most.
@@ -24,6 +26,9 @@ const FILE_CHUNK: u64 = 64 * 1024;
 /// It reports its exact length, so responses carry `Content-Length`.
 pub struct ResponseBody {
     kind: Kind,
+    /// The memory charge of the bytes sent, held until the body is dropped
+    /// so that a slow reader of a deleted blob still counts against the cap.
+    _charge: Option<Arc<Charge>>,
 }
 
 enum Kind {
@@ -53,6 +58,15 @@ impl ResponseBody {
         let remaining = chunks.iter().map(|c| c.len() as u64).sum();
         Self {
             kind: Kind::Chunks { chunks, remaining },
+            _charge: None,
+        }
+    }
+
+    /// The same body, holding `charge` until it is dropped.
+    pub(crate) fn charged(self, charge: Arc<Charge>) -> Self {
+        Self {
+            _charge: Some(charge),
+            ..self
         }
     }
 
@@ -63,6 +77,7 @@ impl ResponseBody {
                 file,
                 remaining: len,
             },
+            _charge: None,
         }
     }
 
@@ -82,7 +97,7 @@ impl fmt::Debug for ResponseBody {
         f.debug_struct("ResponseBody")
             .field("kind", &kind)
             .field("remaining", &self.remaining())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -76,7 +76,7 @@ fn document_invalid(err: &ocireg_v1::Error) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         Code::ManifestInvalid,
-        format!("manifest invalid: {err}"),
+        format!("manifest invalid: {reason}"),
     )
     .detail(serde_json::json!({ "reason": reason }))
 }

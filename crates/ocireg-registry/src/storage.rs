@@ -47,7 +47,7 @@ pub enum Storage {
 pub(crate) struct MemBlob {
     parts: Arc<[Bytes]>,
     len: u64,
-    _charge: Arc<Charge>,
+    charge: Arc<Charge>,
 }
 
 impl MemBlob {
@@ -56,7 +56,7 @@ impl MemBlob {
         Self {
             parts: parts.into(),
             len,
-            _charge: Arc::new(charge),
+            charge: Arc::new(charge),
         }
     }
 
@@ -106,7 +106,8 @@ impl BlobReader {
             Self::Memory(blob) => Ok(match range {
                 None => ResponseBody::chunks(blob.parts.iter().cloned().collect()),
                 Some((start, end)) => ResponseBody::chunks(blob.slice(start, end)),
-            }),
+            }
+            .charged(Arc::clone(&blob.charge))),
             Self::File { mut file, len } => match range {
                 None => Ok(ResponseBody::file(file, len)),
                 Some((start, end)) => {
@@ -494,10 +495,15 @@ mod tests {
         let digest = up.digest(Algorithm::Sha256).await.expect("digest");
         store.commit(up, &digest).await.expect("commit");
         assert_eq!(budget.used(), 10);
-        let reader = store.open_blob(&digest).await.expect("open");
+        let reader = store
+            .open_blob(&digest)
+            .await
+            .expect("open")
+            .expect("present");
         store.delete(&digest).await.expect("delete");
+        let body = reader.into_body(None).await.expect("body");
         assert_eq!(budget.used(), 10, "a reader still holds the bytes");
-        drop(reader);
+        drop(body);
         assert_eq!(budget.used(), 0);
         let mut up = store.new_upload().await.expect("upload");
         up.write(Bytes::from_static(b"abc")).await.expect("fits");
