@@ -77,3 +77,7 @@ mod registry;
 mod route;
 mod server;
 mod storage;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
