@@ -159,3 +159,7 @@ mod tls;
 mod token;
 mod transport;
 mod warning;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

@@ -45,6 +45,10 @@ pub(crate) fn decode(body: &[u8], registry: &str, realm: &Uri) -> Result<TokenRe
         realm: redact_url(&realm.to_string()),
         reason: reason.to_owned(),
     };
+    // serde would also read a struct from an array (`["t"]`); a token response is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(problem("the response is not a JSON token object"));
+    }
     let wire: Wire = serde_json::from_slice(body)
         .map_err(|_| problem("the response is not a JSON token object"))?;
     let token = wire
@@ -183,6 +187,18 @@ mod tests {
         assert!(e.to_string().contains("no token"), "{e}");
         let e = decode(b"<html>", "reg", &realm()).unwrap_err();
         assert!(e.to_string().contains("not a JSON token"), "{e}");
+        let r = decode(b" \n{\"token\":\"t\"}", "reg", &realm()).unwrap();
+        assert_eq!(r.token.expose(), "t");
+    }
+
+    #[test]
+    fn decode_refuses_arrays() {
+        // Found by the token_response fuzz target: serde reads a struct from a JSON array,
+        // so `["t"]` was taken as the token "t" (Go refuses it).
+        for body in [&br#"["t"]"#[..], br#" ["t", "a", "r", 60]"#, b"[]"] {
+            let e = decode(body, "reg", &realm()).unwrap_err();
+            assert!(e.to_string().contains("not a JSON token"), "{e}");
+        }
     }
 
     #[test]
