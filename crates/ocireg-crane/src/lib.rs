@@ -65,8 +65,8 @@
 //! - `--insecure` is one option that allows plain http *and* skips TLS
 //!   verification, as in crane, but loopback and private addresses use
 //!   http without it (ocireg-name's rule).
-//! - `auth token` prints `{"token": ...}` only: the expiry and refresh
-//!   token of the token response are not passed up by the transport.
+//! - `auth token` prints `token`, `refresh_token` and `expires_in` as ggcr
+//!   does, but not ggcr's copy of an OAuth2 `access_token`: `token` holds it.
 //! - `registry serve` turns on the referrers API of the embedded registry.
 
 pub use ocireg_authn::{LoginOutcome, LogoutOutcome, Secret, Stored};
