@@ -6,7 +6,7 @@ use std::io;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use ocireg_crane::{ErrorKind, Report, runtime};
+use ocireg_crane::{ErrorKind, Report};
 
 mod cli;
 mod commands;
@@ -33,24 +33,14 @@ fn main() -> ExitCode {
         Err(e) => return fail(&printer, &anyhow::Error::new(e)),
     };
     let warnings = opts.warnings().clone();
-    let rt = match runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            return fail(
-                &printer,
-                &anyhow::Error::new(e).context("starting the async runtime"),
-            );
-        }
-    };
     let limit = cli.global.timeout;
-    let result = rt
-        .block_on(ocireg_crane::within(
-            limit,
-            commands::run(cli.command, opts, &printer),
-        ))
-        .unwrap_or_else(|e| Err(anyhow::Error::new(e)));
-    // Abandoned requests must not delay the exit.
-    rt.shutdown_background();
+    // Abandoned requests (past --timeout) do not delay the exit: `run` does not wait.
+    let result = ocireg_crane::run(ocireg_crane::within(
+        limit,
+        commands::run(cli.command, opts, &printer),
+    ))
+    .and_then(|timed| timed)
+    .unwrap_or_else(|e| Err(anyhow::Error::new(e)));
     for warning in warnings.take() {
         printer.registry_warning(&warning);
     }

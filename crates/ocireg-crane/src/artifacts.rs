@@ -1,0 +1,128 @@
+//! Artifacts that refer to images (OCI 1.1 referrers): `attach`, and carrying an image's
+//! referrers along a copy (`copy --referrers`). Listing them (`refs`) is a read, in
+//! `read`.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use ocireg_name::Reference;
+use ocireg_v1::{Descriptor, Digest, MediaType, StaticLayer};
+
+use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::setup::{Doing, remote_err, remote_options};
+
+/// How deep referrers of referrers are followed (a signature of an SBOM of an image is 2).
+const MAX_REFERRER_DEPTH: usize = 8;
+/// The most referrers one copy carries along.
+const MAX_REFERRERS: usize = 10_000;
+
+/// Copies every referrer of `digest` in `src`'s repository to `dst`'s
+/// repository, by digest (the destination keeps its referrers index or
+/// fallback tag right as the manifests are written), and their referrers in
+/// turn. Each digest is listed and copied once, however often a registry
+/// lists it (or lists a subject as its own referrer), at most
+/// [`MAX_REFERRER_DEPTH`] levels deep and [`MAX_REFERRERS`] in all.
+pub(crate) async fn copy_referrers(
+    src: &Reference,
+    dst: &Reference,
+    digest: Digest,
+    remote: &ocireg_remote::Options,
+) -> Result<()> {
+    let mut seen = HashSet::from([digest]);
+    let mut level = vec![digest];
+    for _ in 0..MAX_REFERRER_DEPTH {
+        let mut next = Vec::new();
+        for subject in level {
+            let subject = src.repository().digest(subject);
+            let found = ocireg_remote::referrers(&subject, None, remote)
+                .await
+                .map_err(remote_err(Doing::on("listing the referrers of", &subject)))?;
+            for desc in found.descriptors() {
+                if !seen.insert(desc.digest) {
+                    continue;
+                }
+                if seen.len() > MAX_REFERRERS {
+                    let cause = ocireg_remote::Error::Protocol {
+                        action: "copying the referrers of",
+                        reference: src.to_string(),
+                        reason: format!(
+                            "more than {MAX_REFERRERS} referrers (counting referrers of referrers)"
+                        ),
+                    };
+                    return Err(Doing::on("copying the referrers of", src).remote(cause));
+                }
+                let from = Reference::Digest(src.repository().digest(desc.digest));
+                let to = Reference::Digest(dst.repository().digest(desc.digest));
+                let copied = ocireg_remote::copy(&from, &to, remote)
+                    .await
+                    .map_err(remote_err(format!("copying referrer {from} to {to}")))?;
+                next.push(copied);
+            }
+        }
+        if next.is_empty() {
+            return Ok(());
+        }
+        level = next;
+    }
+    Ok(())
+}
+
+/// Pushes `file` as an artifact of type `artifact_type` whose one blob has
+/// `media_type`, referring to the image `image` (crane's `attach`): an OCI
+/// 1.1 image manifest with `artifactType`, the empty config and `subject` =
+/// the image's descriptor. On registries without the referrers API the
+/// `sha256-<hex>` fallback tag is updated. Returns the artifact's `repo@digest`.
+pub async fn attach(
+    file: &Path,
+    media_type: &str,
+    artifact_type: &str,
+    image: &str,
+    opts: &Options,
+) -> Result<String> {
+    let r = opts.parse_reference(image)?;
+    let bytes = std::fs::read(file).map_err(|source| Error::Io {
+        doing: format!("reading {}", file.display()),
+        source,
+    })?;
+    let remote = remote_options(opts, None).await?;
+    let subject = ocireg_remote::head(&r, &remote)
+        .await
+        .map_err(remote_err(Doing::on("looking up", &r)))?;
+    let subject = Descriptor::new(subject.media_type, subject.size, subject.digest);
+    let repo = r.repository();
+    let layer_media = MediaType::from(media_type);
+    let blob = Arc::new(StaticLayer::new(bytes, layer_media.clone()));
+    let layer = Descriptor::new(layer_media, blob.bytes().len() as u64, blob.digest());
+    let pusher = ocireg_remote::Pusher::new(&remote);
+    let doing = Doing::from(format!("attaching {} to {r}", file.display()));
+    pusher
+        .upload(repo, blob)
+        .await
+        .map_err(remote_err(doing.clone()))?;
+    pusher
+        .upload(
+            repo,
+            Arc::new(StaticLayer::new(&b"{}"[..], MediaType::OciEmpty)),
+        )
+        .await
+        .map_err(remote_err(doing.clone()))?;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MediaType::OciManifest.as_str(),
+        "artifactType": artifact_type,
+        "config": Descriptor::empty_json(),
+        "layers": [layer],
+        "subject": subject,
+    });
+    let body = serde_json::to_vec(&manifest).map_err(|e| Error::Io {
+        doing: format!("attaching {} to {r}", file.display()),
+        source: std::io::Error::other(e),
+    })?;
+    let raw = ocireg_remote::RawManifest::new(body, MediaType::OciManifest);
+    let digest = raw.digest();
+    let at = Reference::Digest(repo.digest(digest));
+    pusher.put(&at, &raw).await.map_err(remote_err(doing))?;
+    Ok(format!("{}@{digest}", repo.name()))
+}
