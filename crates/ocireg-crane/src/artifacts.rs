@@ -44,14 +44,10 @@ pub(crate) async fn copy_referrers(
                     continue;
                 }
                 if seen.len() > MAX_REFERRERS {
-                    let cause = ocireg_remote::Error::Protocol {
-                        action: "copying the referrers of",
+                    return Err(Error::TooManyReferrers {
                         reference: src.to_string(),
-                        reason: format!(
-                            "more than {MAX_REFERRERS} referrers (counting referrers of referrers)"
-                        ),
-                    };
-                    return Err(Doing::on("copying the referrers of", src).remote(cause));
+                        limit: MAX_REFERRERS,
+                    });
                 }
                 let from = Reference::Digest(src.repository().digest(desc.digest));
                 let to = Reference::Digest(dst.repository().digest(desc.digest));

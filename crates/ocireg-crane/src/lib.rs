@@ -149,12 +149,13 @@ pub use crate::auth::{
     CREDENTIALS_NOT_FOUND, Credentials, Token, auth_get, auth_login, auth_logout, auth_token,
     read_password,
 };
-pub use crate::error::{Error, ErrorKind, Report, Result};
+pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{BlobOutcome, NoProgress, Progress, Summary, human_bytes};
 pub use crate::read::{
     MAX_BLOB_SIZE, blob, blob_to_file, catalog, config, digest, list_tags, manifest, referrers,
 };
+pub use crate::report::Report;
 pub use crate::runtime::{run, within};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
 pub use crate::text::{escape_json, escape_lines, escape_text, is_unsafe_char};
@@ -180,6 +181,7 @@ pub fn user_agent_suffix() -> String {
 mod error;
 mod options;
 mod progress;
+mod report;
 mod runtime;
 mod setup;
 mod text;

@@ -301,12 +301,15 @@ fn failure_paths_against_distribution() {
     let run = crane.run(&["ls", &format!("{host}/app")]);
     let stderr = run.failed_with(4);
     let line = error_line(stderr);
+    // The remote layer's step (`connecting to {host}`) is left out: the token request's
+    // URL says where it failed.
     assert!(
         line.starts_with(&format!(
-            "Error: listing the tags of {host}/app: connecting to {host}: GET http://"
+            "Error: listing the tags of {host}/app: GET http://"
         )),
         "{stderr}"
     );
+    assert!(line.contains("/token?scope="), "{stderr}");
     assert!(
         line.ends_with(&format!(
             ": authentication failed for {host} (status 401 Unauthorized)"
@@ -368,12 +371,15 @@ fn an_unreachable_registry_fails_after_the_retries_with_a_hint() {
     let port = ocireg_testsupport::free_port().expect("port");
     let run = Crane::new().run(&["digest", &format!("127.0.0.1:{port}/app:v1")]);
     let stderr = run.failed_with(1);
+    // The ping failure sums up both schemes' failures: not followed by its cause again.
     assert!(
         error_line(stderr).starts_with(&format!(
-            "Error: getting the digest of 127.0.0.1:{port}/app:v1: connecting to 127.0.0.1:{port}: "
+            "Error: getting the digest of 127.0.0.1:{port}/app:v1: pinging 127.0.0.1:{port} \
+             failed over https and over http after 5 attempts (http: connecting to 127.0.0.1:{port}: "
         )),
         "{stderr}"
     );
+    assert!(error_line(stderr).ends_with(')'), "{stderr}");
     assert!(
         error_line(stderr).to_lowercase().contains("refused"),
         "{stderr}"
