@@ -7,11 +7,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ocireg_name::Reference;
-use ocireg_v1::{Descriptor, Digest, MediaType, StaticLayer};
+use ocireg_v1::{Descriptor, Digest, Manifest, MediaType, StaticLayer};
 
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::setup::{Doing, remote_err, remote_options};
+use crate::setup::{Doing, remote_err, remote_options, view_err};
 
 /// How deep referrers of referrers are followed (a signature of an SBOM of an image is 2).
 const MAX_REFERRER_DEPTH: usize = 8;
@@ -65,6 +65,21 @@ pub(crate) async fn copy_referrers(
     Ok(())
 }
 
+/// The artifact manifest `attach` writes: an OCI 1.1 image manifest of type
+/// `artifact_type` with the empty config, `layer` as its one layer and `subject` as its
+/// subject, as Go JSON in [`Manifest`]'s field order (the bytes ggcr writes for it).
+fn artifact_manifest(
+    artifact_type: &str,
+    layer: Descriptor,
+    subject: Descriptor,
+) -> ocireg_v1::Result<Vec<u8>> {
+    let mut manifest = Manifest::new(MediaType::OciManifest, Descriptor::empty_json());
+    manifest.layers.push(layer);
+    manifest.subject = Some(subject);
+    manifest.artifact_type = Some(MediaType::from(artifact_type));
+    ocireg_v1::to_go_json(&manifest)
+}
+
 /// Pushes `file` as an artifact of type `artifact_type` whose one blob has
 /// `media_type`, referring to the image `image` (crane's `attach`): an OCI
 /// 1.1 image manifest with `artifactType`, the empty config and `subject` =
@@ -104,21 +119,35 @@ pub async fn attach(
         )
         .await
         .map_err(remote_err(doing.clone()))?;
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": MediaType::OciManifest.as_str(),
-        "artifactType": artifact_type,
-        "config": Descriptor::empty_json(),
-        "layers": [layer],
-        "subject": subject,
-    });
-    let body = serde_json::to_vec(&manifest).map_err(|e| Error::Io {
-        doing: format!("attaching {} to {r}", file.display()),
-        source: std::io::Error::other(e),
-    })?;
+    let body = artifact_manifest(artifact_type, layer, subject).map_err(view_err(doing.clone()))?;
     let raw = ocireg_remote::RawManifest::new(body, MediaType::OciManifest);
     let digest = raw.digest();
     let at = Reference::Digest(repo.digest(digest));
     pusher.put(&at, &raw).await.map_err(remote_err(doing))?;
     Ok(format!("{}@{digest}", repo.name()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_artifact_manifest_is_go_json_in_manifest_order() {
+        let layer = Descriptor::for_bytes(MediaType::from("text/plain"), b"hello\n");
+        let subject = Descriptor::for_bytes(MediaType::OciManifest, b"{}");
+        let bytes =
+            artifact_manifest("application/vnd.example.sbom", layer, subject).expect("encodes");
+        let want = concat!(
+            r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","#,
+            r#""config":{"mediaType":"application/vnd.oci.empty.v1+json","size":2,"#,
+            r#""digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","#,
+            r#""data":"e30="},"#,
+            r#""layers":[{"mediaType":"text/plain","size":6,"#,
+            r#""digest":"sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"}],"#,
+            r#""subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":2,"#,
+            r#""digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"#,
+            r#""artifactType":"application/vnd.example.sbom"}"#,
+        );
+        assert_eq!(String::from_utf8_lossy(&bytes), want);
+    }
 }

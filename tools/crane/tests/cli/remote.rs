@@ -216,6 +216,25 @@ fn attach_refs_and_copy_with_referrers() {
         assert_eq!(json["artifactType"], "application/vnd.example.sbom");
         assert_eq!(json["subject"]["digest"], digest.as_str());
         assert_eq!(json["layers"][0]["mediaType"], "application/spdx+json");
+        // The bytes ggcr writes for this manifest: Go JSON in its field order.
+        let subject = crane.run(&["manifest", &format!("{host}/app:v1")]);
+        let subject_json: serde_json::Value =
+            serde_json::from_str(subject.ok()).expect("subject JSON");
+        let file_digest = ocireg_v1::sha256(br#"{"sbom": true}"#);
+        assert_eq!(
+            manifest.ok().trim_end(),
+            format!(
+                "{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\
+                 \"config\":{{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"size\":2,\
+                 \"digest\":\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\
+                 \"data\":\"e30=\"}},\
+                 \"layers\":[{{\"mediaType\":\"application/spdx+json\",\"size\":14,\"digest\":\"{file_digest}\"}}],\
+                 \"subject\":{{\"mediaType\":{},\"size\":{},\"digest\":\"{digest}\"}},\
+                 \"artifactType\":\"application/vnd.example.sbom\"}}",
+                subject_json["mediaType"],
+                subject.stdout.len(),
+            ),
+        );
 
         let refs = crane.run(&["refs", &format!("{host}/app:v1")]);
         let index: serde_json::Value = serde_json::from_str(refs.ok()).expect("index JSON");
