@@ -142,6 +142,17 @@ pub enum Error {
         source: Box<ocireg_remote::Error>,
     },
 
+    /// A reference names an image on disk (`ocidir://dir:tag`, `./dir`, `/abs/dir`,
+    /// `dir/`): OCI image layouts are not supported yet, and such a name would otherwise be
+    /// taken for a registry host.
+    #[error(
+        "{reference:?}: ocidir:// references (OCI image layouts on disk) are not supported yet"
+    )]
+    LocalImage {
+        /// The reference as given.
+        reference: String,
+    },
+
     /// `copy --referrers` found more referrers (counting referrers of referrers) than it
     /// carries along.
     #[error(
@@ -240,7 +251,8 @@ impl Error {
             | Self::InvalidRepository { .. }
             | Self::InvalidRegistry { .. }
             | Self::InvalidPlatform { .. }
-            | Self::InvalidArgument { .. } => ErrorKind::Usage,
+            | Self::InvalidArgument { .. }
+            | Self::LocalImage { .. } => ErrorKind::Usage,
             Self::Credentials { source, .. } => match source {
                 ocireg_authn::Error::InvalidServer { .. }
                 | ocireg_authn::Error::InvalidCredentials { .. } => ErrorKind::Usage,
@@ -287,6 +299,11 @@ impl Error {
             Self::InvalidPlatform { .. } => {
                 Some("use os/arch[/variant][:osversion], e.g. linux/arm64/v8, or `all`".to_owned())
             }
+            Self::LocalImage { .. } => Some(
+                "crane reads and writes images in registries only for now: give \
+                 REGISTRY/REPOSITORY[:TAG|@DIGEST], e.g. registry.example/team/app:v1"
+                    .to_owned(),
+            ),
             Self::Credentials { source, .. } => credentials_hint(source),
             Self::Transport { source, .. } => transport_hint(source),
             Self::Remote { source, .. } => {
@@ -334,7 +351,9 @@ impl Error {
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
         match self {
-            Self::InvalidReference { reference, .. } => Some(reference),
+            Self::InvalidReference { reference, .. } | Self::LocalImage { reference } => {
+                Some(reference)
+            }
             Self::InvalidRepository { repository, .. } => Some(repository),
             Self::InvalidRegistry { registry, .. } => Some(registry),
             Self::Remote { subject, .. } => subject.as_deref(),

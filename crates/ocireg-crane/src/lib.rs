@@ -35,7 +35,10 @@
 //!
 //! Two families are still to come, each a module beside these: `local`
 //! (OCI image layouts and tarballs on disk: `pull`, `push`, `export`) and
-//! `mutate` (`append`, `mutate`, `flatten`, `rebase`, `index`).
+//! `mutate` (`append`, `mutate`, `flatten`, `rebase`, `index`). Until `local`
+//! exists, a reference to an image on disk (`ocidir://dir:tag`, `./dir`) is
+//! refused as a usage error ([`Error::LocalImage`]) rather than taken for a
+//! registry host.
 //!
 //! # Three things people come for
 //!

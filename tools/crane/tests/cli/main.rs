@@ -8,6 +8,7 @@ mod basics;
 mod blob;
 mod escapes;
 mod hostile;
+mod local;
 mod registry;
 mod remote;
 mod support;
