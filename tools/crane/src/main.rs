@@ -21,8 +21,13 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            // Help and version go to stdout with 0; usage errors to stderr with 2. A
+            // command group run bare (`crane`, `crane auth`) prints its help on stderr and
+            // exits 0, as ggcr does.
             let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                return ExitCode::SUCCESS;
+            }
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };

@@ -7,6 +7,7 @@ mod auth;
 mod basics;
 mod blob;
 mod escapes;
+mod help;
 mod hostile;
 mod local;
 mod registry;
