@@ -17,12 +17,32 @@ pub(crate) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// The OAuth2 client id we announce.
 const CLIENT_ID: &str = "ocireg";
 
-/// A decoded token response.
-#[derive(Debug)]
-pub(crate) struct TokenReply {
-    pub(crate) token: Secret,
-    pub(crate) expires_in: Option<u64>,
-    pub(crate) refresh_token: Option<Secret>,
+/// A token service's answer ([`Transport::bearer_token_reply`](crate::Transport::bearer_token_reply)).
+///
+/// `Debug` shows the secrets as `****`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TokenReply {
+    /// The bearer token: the response's `access_token` (the OAuth2 spelling) when it has
+    /// one, else its `token`.
+    pub token: Secret,
+    /// The token's lifetime in seconds, when the response said (a positive `expires_in`,
+    /// a number or a numeric string).
+    pub expires_in: Option<u64>,
+    /// The refresh token, when the response carried one (OAuth2 flows, or the GET flow
+    /// with `offline_token=true`).
+    pub refresh_token: Option<Secret>,
+}
+
+impl TokenReply {
+    /// A token known without its response (a registry token, or one from the cache).
+    pub(crate) fn bare(token: Secret) -> Self {
+        Self {
+            token,
+            expires_in: None,
+            refresh_token: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
