@@ -279,13 +279,14 @@ def cmd_report(results, doc, meta_path):
         vals = [r[field] for r in rows.get(key, [])]
         return statistics.median(vals) if vals else None
 
-    tools = ["crane", "skopeo", "curl"]
+    tools = ["crane", "ggcr", "skopeo", "curl"]
     lines = [
-        "| scenario | tool | wall s (median) | wall / skopeo | wall / curl | CPU s (user+sys) | CPU / curl "
-        "| peak RSS MiB (max) | HTTP requests | registry CPU s | rounds |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | tool | wall s (median) | wall / ggcr | wall / skopeo | wall / curl | CPU s (user+sys) "
+        "| CPU / curl | peak RSS MiB (max) | HTTP requests | registry CPU s | rounds |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scen in order:
+        gg_wall = med((scen, "ggcr"), "wall")
         sk_wall = med((scen, "skopeo"), "wall")
         base_wall = med((scen, "curl"), "wall")
         base_cpu = med((scen, "curl"), "cpu")
@@ -306,6 +307,7 @@ def cmd_report(results, doc, meta_path):
 
             lines.append(
                 f"| {meta['scenarios'].get(scen, scen)} | {tool} | {wall:.2f} | "
+                f"{ratio(wall, gg_wall) if tool != 'ggcr' else '1.00x'} | "
                 f"{ratio(wall, sk_wall) if tool != 'skopeo' else '1.00x'} | "
                 f"{ratio(wall, base_wall) if tool != 'curl' else '1.00x'} | {cpu:.2f} | "
                 f"{ratio(cpu, base_cpu) if tool != 'curl' else '1.00x'} | {fmt_mib(rss)} | {req:.0f} | "
@@ -330,6 +332,19 @@ def cmd_report(results, doc, meta_path):
             f"{fmt_mib(s_rss)} MiB: {'met' if c_rss <= s_rss else 'MISSED'}"
         )
     for scen in order:
+        if (scen, "ggcr") not in rows or (scen, "crane") not in rows:
+            continue
+        c_wall, g_wall = med((scen, "crane"), "wall"), med((scen, "ggcr"), "wall")
+        c_cpu, g_cpu = med((scen, "crane"), "cpu"), med((scen, "ggcr"), "cpu")
+        c_rss = max(r["rss"] for r in rows[(scen, "crane")])
+        g_rss = max(r["rss"] for r in rows[(scen, "ggcr")])
+        checks.append(
+            f"- {meta['scenarios'].get(scen, scen)} vs ggcr's crane: wall {c_wall:.2f} s vs {g_wall:.2f} s "
+            f"({'met' if c_wall <= g_wall else 'MISSED'}), peak RSS {fmt_mib(c_rss)} vs {fmt_mib(g_rss)} MiB "
+            f"({'met' if c_rss <= g_rss else 'MISSED'}), CPU {c_cpu:.2f} s vs {g_cpu:.2f} s "
+            f"({'met' if c_cpu <= g_cpu else 'MISSED'})"
+        )
+    for scen in order:
         if scen.startswith("recopy") and (scen, "crane") in rows:
             req = max(r["req"] for r in rows[(scen, "crane")])
             checks.append(
@@ -348,7 +363,8 @@ def cmd_report(results, doc, meta_path):
             "",
             table,
             "",
-            "Targets (ratios to the raw curl baseline and to skopeo measured in this same run):",
+            "Targets (ratios to the raw curl baseline, and comparisons with skopeo and ggcr's crane,"
+            " all measured in this same run):",
             "",
             *checks,
             "<!-- bench:end -->",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh: `crane copy` against `skopeo copy` and a raw curl baseline, side by side in one
-# run, on two real registries (CNCF distribution) on loopback. Writes the table into
+# bench/run.sh: `crane copy` against ggcr's own crane, `skopeo copy` and a raw curl baseline,
+# side by side in one run, on two real registries (CNCF distribution) on loopback. Writes the table into
 # docs/performance.md (between the bench:begin/bench:end markers). See docs/performance.md for the
 # method.
 #
@@ -15,6 +15,8 @@
 #   SCENARIOS=".."  a subset of: xreg-multi xreg-big mount-multi tags recopy-multi recopy-same
 #   CRANE_WRAP=..   a command prefix for crane, for profiling only (e.g. "perf record -g -o F")
 #   KEEP_WORK=1     keep the temporary directory (registry access logs) for inspection
+#   GGCR_CRANE=..   ggcr's crane binary (default ../shared/peers/ggcr-crane-v0.21.9/crane beside the
+#                   checkout, or OCIREG_GGCR_CRANE); without it the ggcr column is left out
 # Disk: the image set (~1.5 GiB full, ~150 MiB quick) stays in BENCH_DIR; the registries' storage
 # (~3.5 GiB at peak in full mode) lives in a temporary directory removed at exit.
 set -euo pipefail
@@ -50,6 +52,14 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || die "cargo is needed to build crane (https://rustup.rs)"
+
+GGCR_CRANE=${GGCR_CRANE:-${OCIREG_GGCR_CRANE:-$ROOT/../shared/peers/ggcr-crane-v0.21.9/crane}}
+if [[ -x $GGCR_CRANE ]]; then
+    TOOLS="crane ggcr skopeo curl"
+else
+    log "no ggcr crane at $GGCR_CRANE: its column is left out"
+    TOOLS="crane skopeo curl"
+fi
 
 log "building crane (release)"
 (cd "$ROOT" && cargo build --release -q -p crane)
@@ -296,11 +306,13 @@ for round in $(seq "$ROUNDS"); do
     for img in multi big; do
         has "xreg-$img" || continue
         digest=$(digest_of "$img" v1)
-        for tool in $(rotate "$round" crane skopeo curl); do
+        for tool in $(rotate "$round" $TOOLS); do
             repo=x-$img-$tool-$round
             case $tool in
             crane) measure "xreg-$img" crane "$round" "check_image $DST $repo v1 $digest" -- \
                 $CRANE_WRAP "$CRANE" copy -q $CRANE_FLAGS "$SRC/$img:v1" "$DST/$repo:v1" ;;
+            ggcr) measure "xreg-$img" ggcr "$round" "check_image $DST $repo v1 $digest" -- \
+                "$GGCR_CRANE" copy --insecure "$SRC/$img:v1" "$DST/$repo:v1" ;;
             skopeo)
                 clear_skopeo_cache
                 measure "xreg-$img" skopeo "$round" "check_image $DST $repo v1 $digest" -- \
@@ -314,11 +326,13 @@ for round in $(seq "$ROUNDS"); do
     done
 
     if has mount-multi; then
-        for tool in $(rotate "$round" crane skopeo curl); do
+        for tool in $(rotate "$round" $TOOLS); do
             repo=m-multi-$tool-$round
             case $tool in
             crane) measure mount-multi crane "$round" "check_image $SRC $repo v1 $MULTI_DIGEST" -- \
                 $CRANE_WRAP "$CRANE" copy -q $CRANE_FLAGS "$SRC/multi:v1" "$SRC/$repo:v1" ;;
+            ggcr) measure mount-multi ggcr "$round" "check_image $SRC $repo v1 $MULTI_DIGEST" -- \
+                "$GGCR_CRANE" copy --insecure "$SRC/multi:v1" "$SRC/$repo:v1" ;;
             skopeo)
                 clear_skopeo_cache
                 measure mount-multi skopeo "$round" "check_image $SRC $repo v1 $MULTI_DIGEST" -- \
@@ -332,11 +346,13 @@ for round in $(seq "$ROUNDS"); do
     fi
 
     if has tags; then
-        for tool in $(rotate "$round" crane skopeo curl); do
+        for tool in $(rotate "$round" $TOOLS); do
             ns=t-$tool-$round
             case $tool in
             crane) measure tags crane "$round" "check_tags $DST $ns/small $NTAGS" -- \
                 "$CRANE" copy -q -a $CRANE_FLAGS "$SRC/small" "$DST/$ns/small" ;;
+            ggcr) measure tags ggcr "$round" "check_tags $DST $ns/small $NTAGS" -- \
+                "$GGCR_CRANE" copy --insecure -a "$SRC/small" "$DST/$ns/small" ;;
             skopeo)
                 clear_skopeo_cache
                 measure tags skopeo "$round" "check_tags $DST $ns/small $NTAGS" -- \
@@ -354,10 +370,12 @@ for round in $(seq "$ROUNDS"); do
     if has recopy-multi; then
         # Seed the destination once (untimed), then every tool copies onto what is there.
         bash -c 'curl_copy "$@"' _ "$SRC" multi "$DST" recopy v1
-        for tool in $(rotate "$round" crane skopeo curl); do
+        for tool in $(rotate "$round" $TOOLS); do
             case $tool in
             crane) measure recopy-multi crane "$round" "check_image $DST recopy v1 $MULTI_DIGEST" -- \
                 $CRANE_WRAP "$CRANE" copy -q $CRANE_FLAGS "$SRC/multi:v1" "$DST/recopy:v1" ;;
+            ggcr) measure recopy-multi ggcr "$round" "check_image $DST recopy v1 $MULTI_DIGEST" -- \
+                "$GGCR_CRANE" copy --insecure "$SRC/multi:v1" "$DST/recopy:v1" ;;
             skopeo)
                 clear_skopeo_cache
                 measure recopy-multi skopeo "$round" "check_image $DST recopy v1 $MULTI_DIGEST" -- \
@@ -373,10 +391,12 @@ for round in $(seq "$ROUNDS"); do
     if has recopy-same; then
         # The same within one registry: the image already sits in another repository there.
         bash -c 'curl_mount "$@"' _ "$SRC" multi m-recopy v1
-        for tool in $(rotate "$round" crane skopeo curl); do
+        for tool in $(rotate "$round" $TOOLS); do
             case $tool in
             crane) measure recopy-same crane "$round" "check_image $SRC m-recopy v1 $MULTI_DIGEST" -- \
                 $CRANE_WRAP "$CRANE" copy -q $CRANE_FLAGS "$SRC/multi:v1" "$SRC/m-recopy:v1" ;;
+            ggcr) measure recopy-same ggcr "$round" "check_image $SRC m-recopy v1 $MULTI_DIGEST" -- \
+                "$GGCR_CRANE" copy --insecure "$SRC/multi:v1" "$SRC/m-recopy:v1" ;;
             skopeo)
                 clear_skopeo_cache
                 measure recopy-same skopeo "$round" "check_image $SRC m-recopy v1 $MULTI_DIGEST" -- \
@@ -395,7 +415,9 @@ log "raw results kept in $KEEP_RESULTS"
 # ---------------------------------------------------------------- report
 mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
-versions="crane $("$CRANE" version 2>/dev/null | head -1) ($REV), $(skopeo --version), docker-registry $(docker-registry --version | awk '{print $3}'), $(curl --version | head -1 | awk '{print $1, $2}')"
+ggcr_version=""
+[[ -x $GGCR_CRANE ]] && ggcr_version="ggcr crane $("$GGCR_CRANE" version 2>/dev/null | head -1), "
+versions="crane $("$CRANE" version 2>/dev/null | head -1) ($REV), ${ggcr_version}$(skopeo --version), docker-registry $(docker-registry --version | awk '{print $3}'), $(curl --version | head -1 | awk '{print $1, $2}')"
 cmd="bench/run.sh"
 [[ $QUICK == 1 ]] && cmd="QUICK=1 $cmd"
 cmd="ROUNDS=$ROUNDS JOBS=$JOBS${CRANE_FLAGS:+ CRANE_FLAGS=\"$CRANE_FLAGS\"} $cmd"

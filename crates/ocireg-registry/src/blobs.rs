@@ -10,15 +10,17 @@
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
 use ocireg_v1::Digest;
+use tokio::time::Instant;
 
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code};
+use crate::limits::UPLOAD_RETRY_AFTER;
 use crate::registry::{
     BoxError, Inner, Req, ReqBody, Slot, empty_response, header_value, parse_digest, response,
     valid_name,
 };
 use crate::route::{RangeRequest, parse_content_range, parse_range, query_get};
-use crate::storage::UploadBytes;
+use crate::storage::{BlobStore, UploadBytes};
 
 const DOCKER_CONTENT_DIGEST: &str = "Docker-Content-Digest";
 const DOCKER_UPLOAD_UUID: &str = "Docker-Upload-UUID";
@@ -220,12 +222,7 @@ async fn drain_into(body: &mut ReqBody, bytes: &mut UploadBytes) -> Result<u64, 
 }
 
 fn body_failed(err: &BoxError) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        Code::BlobUploadInvalid,
-        "reading the request body failed",
-    )
-    .detail(serde_json::json!({ "reason": err.to_string() }))
+    ApiError::body_failed(Code::BlobUploadInvalid, "uploading a blob", err)
 }
 
 /// Checks the upload's digest and, when it matches, stores and links the blob.
@@ -254,6 +251,29 @@ async fn verify_and_commit(
         .map_err(|e| ApiError::internal("storing a blob", &e))?;
     reg.link(name, *digest);
     Ok(created(name, digest))
+}
+
+/// With memory storage, refuses a body declared (by `Content-Length`)
+/// larger than the memory cap (413) or than the room left (507) before
+/// reading it. The bytes are charged as they arrive whatever is declared.
+fn check_declared_size(reg: &Inner, req: &Req) -> Result<(), ApiError> {
+    const WHAT: &str = "receiving a blob";
+    if !matches!(reg.blobs, BlobStore::Memory { .. }) {
+        return Ok(());
+    }
+    let Some(declared) = req
+        .header(&header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return Ok(());
+    };
+    let limit = reg.memory.limit();
+    if declared > limit {
+        return Err(ApiError::over_memory_limit(WHAT, declared, limit));
+    }
+    reg.memory
+        .check_room(declared)
+        .map_err(|full| ApiError::storage_full(WHAT, &full))
 }
 
 /// Fresh storage for an upload's bytes.
@@ -294,6 +314,7 @@ pub(crate) async fn start_upload(
         // Not mountable: fall back to an upload session, as the spec asks.
     } else if let Some(digest) = query_get(&req.query, "digest") {
         let digest = parse_digest(digest)?;
+        check_declared_size(reg, req)?;
         let mut bytes = new_upload(reg).await?;
         match drain_into(body, &mut bytes).await {
             Ok(_) => {}
@@ -302,16 +323,53 @@ pub(crate) async fn start_upload(
         }
         return verify_and_commit(reg, name, bytes, &digest).await;
     }
+    reg.check_session_room()?;
     let bytes = new_upload(reg).await?;
     let id = reg.new_upload_id();
-    reg.state().uploads.insert(
-        id.clone(),
-        Slot::Idle {
-            repo: name.to_owned(),
-            bytes: Box::new(bytes),
-        },
-    );
+    {
+        let mut state = reg.state();
+        // Checked again: others may have opened sessions meanwhile. On
+        // failure `bytes` is dropped (after the lock), removing its file.
+        if state.uploads.len() >= reg.limits.max_upload_sessions {
+            drop(state);
+            return Err(too_many_sessions(reg));
+        }
+        state.uploads.insert(
+            id.clone(),
+            Slot::Idle {
+                repo: name.to_owned(),
+                bytes: Box::new(bytes),
+                touched: Instant::now(),
+            },
+        );
+    }
     Ok(upload_response(StatusCode::ACCEPTED, name, &id, 0))
+}
+
+/// 429 `TOOMANYREQUESTS`: the upload session cap is reached.
+fn too_many_sessions(reg: &Inner) -> ApiError {
+    let limit = reg.limits.max_upload_sessions;
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        Code::TooManyRequests,
+        format!("too many upload sessions: the limit is {limit}"),
+    )
+    .detail(serde_json::json!({ "limit": limit }))
+    .header(
+        header::RETRY_AFTER,
+        HeaderValue::from(UPLOAD_RETRY_AFTER.as_secs()),
+    )
+}
+
+impl Inner {
+    /// Fails with 429 when no further upload session may be opened.
+    fn check_session_room(&self) -> Result<(), ApiError> {
+        if self.state().uploads.len() >= self.limits.max_upload_sessions {
+            Err(too_many_sessions(self))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// Exclusive use of an upload session for one request.
@@ -342,7 +400,7 @@ impl<'a> Lease<'a> {
                 len,
             },
         ) {
-            Slot::Idle { repo, bytes } => Ok(Self {
+            Slot::Idle { repo, bytes, .. } => Ok(Self {
                 reg,
                 id: id.to_owned(),
                 repo,
@@ -385,6 +443,7 @@ impl Drop for Lease<'_> {
             *slot = Slot::Idle {
                 repo: std::mem::take(&mut self.repo),
                 bytes: Box::new(bytes),
+                touched: Instant::now(),
             };
         }
     }
@@ -407,6 +466,18 @@ fn check_chunk_start(
             "malformed Content-Range",
         ));
     };
+    let declared = req
+        .header(&header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(length) = declared.filter(|&length| length != end - start + 1) {
+        // Refused before a byte is written, so the upload stays as it was.
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::BlobUploadInvalid,
+            "Content-Length does not match Content-Range",
+        )
+        .detail(serde_json::json!({ "range": value, "length": length })));
+    }
     if start != current {
         return Err(ApiError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
@@ -434,6 +505,7 @@ async fn append(
 ) -> Result<(), ApiError> {
     let current = lease.bytes().len();
     let range = check_chunk_start(req, name, id, current)?;
+    check_declared_size(lease.reg, req)?;
     let written = match drain_into(body, lease.bytes()).await {
         Ok(n) => n,
         Err(DrainError::Body(e)) => return Err(body_failed(&e)),

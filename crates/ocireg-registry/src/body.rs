@@ -1,15 +1,22 @@
 //! The response body: empty, in-memory chunks, or a region of a file read in
-//! bounded pieces (so a disk-stored blob is never held in memory).
+//! bounded pieces (so a disk-stored blob is never held in memory); and the
+//! idle timeout put on request bodies.
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::memory::Charge;
+use crate::registry::BoxError;
 
 /// How much of a file one body frame carries at most.
 const FILE_CHUNK: u64 = 64 * 1024;
@@ -19,6 +26,9 @@ const FILE_CHUNK: u64 = 64 * 1024;
 /// It reports its exact length, so responses carry `Content-Length`.
 pub struct ResponseBody {
     kind: Kind,
+    /// The memory charge of the bytes sent, held until the body is dropped
+    /// so that a slow reader of a deleted blob still counts against the cap.
+    _charge: Option<Arc<Charge>>,
 }
 
 enum Kind {
@@ -48,6 +58,15 @@ impl ResponseBody {
         let remaining = chunks.iter().map(|c| c.len() as u64).sum();
         Self {
             kind: Kind::Chunks { chunks, remaining },
+            _charge: None,
+        }
+    }
+
+    /// The same body, holding `charge` until it is dropped.
+    pub(crate) fn charged(self, charge: Arc<Charge>) -> Self {
+        Self {
+            _charge: Some(charge),
+            ..self
         }
     }
 
@@ -58,6 +77,7 @@ impl ResponseBody {
                 file,
                 remaining: len,
             },
+            _charge: None,
         }
     }
 
@@ -77,7 +97,7 @@ impl fmt::Debug for ResponseBody {
         f.debug_struct("ResponseBody")
             .field("kind", &kind)
             .field("remaining", &self.remaining())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,6 +149,72 @@ impl Body for ResponseBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining())
+    }
+}
+
+/// A request body that fails when no frame arrives for `timeout` (see
+/// [`DEFAULT_BODY_IDLE_TIMEOUT`](crate::limits::DEFAULT_BODY_IDLE_TIMEOUT)).
+///
+/// The clock starts when the body is made (the request head has arrived)
+/// and restarts with every frame; it only matters while a handler waits for
+/// the next frame.
+pub(crate) struct IdleTimeout<B> {
+    inner: B,
+    timeout: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> IdleTimeout<B> {
+    pub(crate) fn new(inner: B, timeout: Duration) -> Self {
+        Self {
+            inner,
+            timeout,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+/// The error of a request body that went quiet for too long.
+#[derive(Debug, thiserror::Error)]
+#[error("no request body bytes arrived for {} ms", timeout.as_millis())]
+pub(crate) struct BodyTimedOut {
+    pub(crate) timeout: Duration,
+}
+
+impl<B> Body for IdleTimeout<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = tokio::time::Instant::now() + this.timeout;
+                this.sleep.as_mut().reset(deadline);
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut {
+                    timeout: this.timeout,
+                })))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -69,6 +69,7 @@ pub(crate) enum Code {
     NameInvalid,
     NameUnknown,
     SizeInvalid,
+    TooManyRequests,
     Unsupported,
     /// Not in the spec list: distribution's code for internal failures.
     Unknown,
@@ -87,6 +88,7 @@ impl Code {
             Self::NameInvalid => "NAME_INVALID",
             Self::NameUnknown => "NAME_UNKNOWN",
             Self::SizeInvalid => "SIZE_INVALID",
+            Self::TooManyRequests => "TOOMANYREQUESTS",
             Self::Unsupported => "UNSUPPORTED",
             Self::Unknown => "UNKNOWN",
         }
@@ -177,8 +179,49 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, Code::Unsupported, "unknown endpoint")
     }
 
-    /// A storage failure on our side; logged, then answered with 500.
+    /// A request body that could not be read while `what`: 408 when it went
+    /// quiet for too long ([`BodyTimedOut`](crate::body::BodyTimedOut)),
+    /// else 400 (the client's body failed, e.g. its connection dropped).
+    pub(crate) fn body_failed(code: Code, what: &str, err: &crate::registry::BoxError) -> Self {
+        let status = if err.is::<crate::body::BodyTimedOut>() {
+            StatusCode::REQUEST_TIMEOUT
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Self::new(
+            status,
+            code,
+            format!("reading the request body failed while {what}"),
+        )
+        .detail(serde_json::json!({ "reason": err.to_string() }))
+    }
+
+    /// No room left for client data while `what`: 507 `SIZE_INVALID`.
+    pub(crate) fn storage_full(what: &str, reason: &dyn std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            Code::SizeInvalid,
+            format!("no room left while {what}: {reason}"),
+        )
+    }
+
+    /// A body declared larger than the whole memory cap while `what`:
+    /// 413 `SIZE_INVALID`.
+    pub(crate) fn over_memory_limit(what: &str, size: u64, limit: u64) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::SizeInvalid,
+            format!("{size} bytes while {what} are more than the registry's memory limit of {limit} bytes"),
+        )
+        .detail(serde_json::json!({ "limit": limit, "size": size }))
+    }
+
+    /// A storage failure on our side: 507 when storage is full (disk full,
+    /// or the memory cap reached), else logged and answered with 500.
     pub(crate) fn internal(what: &str, err: &io::Error) -> Self {
+        if err.kind() == io::ErrorKind::StorageFull {
+            return Self::storage_full(what, err);
+        }
         tracing::warn!(error = %err, "registry storage failure while {what}");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

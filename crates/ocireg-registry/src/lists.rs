@@ -8,12 +8,9 @@ use serde::Serialize;
 
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code};
+use crate::limits::MAX_PAGE;
 use crate::registry::{Inner, Req, header_value, json_response, parse_digest, valid_name};
 use crate::route::query_get;
-
-/// The largest page served, whatever `n` asks for (distribution's
-/// CVE-2023-2253 was an unbounded `n`); more follows through `Link`.
-pub(crate) const MAX_PAGE: usize = 10_000;
 
 /// The page size of the catalog when the client gives no `n`.
 const DEFAULT_CATALOG_PAGE: usize = MAX_PAGE;

@@ -3,8 +3,13 @@
 //! Manifests are stored per repository, byte for byte, under their digest,
 //! with tags pointing at digests. A PUT checks what it can:
 //! * a digest reference must be the digest of the body (400 `DIGEST_INVALID`);
-//! * the body must be a JSON object of at most 8 MiB (400 `MANIFEST_INVALID`,
-//!   413 `SIZE_INVALID`) whose `mediaType`, when present, agrees with
+//! * the body must be at most the manifest size limit (413 `SIZE_INVALID`);
+//! * the body must pass the same document checks as the client's
+//!   ([`AnyManifest::parse`]): valid UTF-8, no duplicate keys at any depth,
+//!   nesting at most 128 levels deep, not both index (`manifests`) and image
+//!   (`config`, `layers`) fields, fields that fit its kind, and an image or
+//!   index media type (schema 1 and unknown types are refused), else 400
+//!   `MANIFEST_INVALID`; its `mediaType`, when present, must equal
 //!   `Content-Type`;
 //! * an index's children must be manifests of this repository, and an image
 //!   manifest's config and layers must be blobs of this repository
@@ -19,20 +24,17 @@ use std::collections::BTreeMap;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
-use ocireg_v1::{Descriptor, Digest, MediaType};
-use serde::Deserialize;
+use ocireg_v1::{AnyManifest, Descriptor, Digest, MediaType};
 
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code};
+use crate::limits::MAX_TAGS_PER_PUSH;
+use crate::memory::{Charge, MemoryFull};
 use crate::names::is_valid_tag;
 use crate::registry::{
     Inner, Req, ReqBody, StoredManifest, empty_response, head_if, header_value, parse_digest,
     response, valid_name,
 };
-
-/// The largest manifest accepted: above the spec's 4 MB minimum, so the
-/// conformance suite's 3.9 MB manifest fits with room to spare.
-pub(crate) const MAX_MANIFEST_SIZE: u64 = 8 * 1024 * 1024;
 
 /// A manifest reference from a URL: a tag or a digest.
 enum Reference {
@@ -55,40 +57,37 @@ fn parse_reference(reference: &str) -> Result<Reference, ApiError> {
     }
 }
 
-/// The fields of a manifest or index the registry looks at. Unknown fields
-/// are ignored; everything is optional because artifacts and schema 1
-/// manifests have different shapes.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ManifestFields {
-    #[serde(default)]
-    media_type: Option<String>,
-    #[serde(default)]
-    artifact_type: Option<String>,
-    #[serde(default)]
-    config: Option<Descriptor>,
-    #[serde(default)]
-    layers: Option<Vec<Descriptor>>,
-    #[serde(default)]
-    manifests: Option<Vec<Descriptor>>,
-    #[serde(default)]
-    subject: Option<Descriptor>,
-    #[serde(default)]
-    annotations: Option<BTreeMap<String, String>>,
-}
-
 fn manifest_invalid(message: &str, reason: impl std::fmt::Display) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, Code::ManifestInvalid, message)
         .detail(serde_json::json!({ "reason": reason.to_string() }))
 }
 
-fn too_large(size: u64) -> ApiError {
+/// The answer to a manifest the document checks of `ocireg-v1` refused:
+/// 400 `MANIFEST_INVALID`, saying why (with the parser's own words, e.g.
+/// "recursion limit exceeded at line 1 column 129").
+fn document_invalid(err: &ocireg_v1::Error) -> ApiError {
+    let mut reason = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        Code::ManifestInvalid,
+        format!("manifest invalid: {reason}"),
+    )
+    .detail(serde_json::json!({ "reason": reason }))
+}
+
+fn too_large(size: u64, limit: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         Code::SizeInvalid,
-        "manifest too large",
+        format!("manifest too large: the limit is {limit} bytes"),
     )
-    .detail(serde_json::json!({ "limit": MAX_MANIFEST_SIZE, "size": size }))
+    .detail(serde_json::json!({ "limit": limit, "size": size }))
 }
 
 /// `GET`/`HEAD /v2/<name>/manifests/<reference>`.
@@ -128,36 +127,79 @@ pub(crate) fn get(
     Ok(head_if(response, req))
 }
 
-/// Reads a manifest body, refusing more than [`MAX_MANIFEST_SIZE`] bytes.
-async fn read_body(req: &Req, body: &mut ReqBody) -> Result<Bytes, ApiError> {
+/// Reads a manifest body, refusing more than the manifest size limit
+/// (whatever `Content-Length` says, the bytes are counted as they arrive)
+/// and charging what it reads to the memory budget.
+async fn read_body(
+    reg: &Inner,
+    req: &Req,
+    body: &mut ReqBody,
+) -> Result<(Bytes, Charge), ApiError> {
+    const WHAT: &str = "receiving a manifest";
+    let limit = reg.limits.max_manifest_size;
     let declared = req
         .header(&header::CONTENT_LENGTH)
         .and_then(|v| v.parse::<u64>().ok());
-    if let Some(size) = declared.filter(|&size| size > MAX_MANIFEST_SIZE) {
-        return Err(too_large(size));
+    if let Some(size) = declared.filter(|&size| size > limit) {
+        return Err(too_large(size, limit));
     }
+    let full = |full: MemoryFull| ApiError::storage_full(WHAT, &full);
+    if let Some(size) = declared {
+        reg.memory.check_room(size).map_err(full)?;
+    }
+    let mut charge = reg.memory.charge(0).map_err(full)?;
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| manifest_invalid("reading the manifest body failed", e))?;
+        let frame = frame.map_err(|e| ApiError::body_failed(Code::ManifestInvalid, WHAT, &e))?;
         if let Ok(data) = frame.into_data() {
             let size = (buf.len() + data.len()) as u64;
-            if size > MAX_MANIFEST_SIZE {
-                return Err(too_large(size));
+            if size > limit {
+                return Err(too_large(size, limit));
             }
+            charge.grow(data.len() as u64).map_err(full)?;
             buf.extend_from_slice(&data);
         }
     }
-    Ok(buf.freeze())
+    Ok((buf.freeze(), charge))
 }
 
-/// The media type of a pushed manifest: `Content-Type` without parameters,
-/// else the body's `mediaType`; they must agree when both are present.
-fn media_type(req: &Req, fields: &ManifestFields) -> Result<HeaderValue, ApiError> {
-    let from_header = req
-        .header(&header::CONTENT_TYPE)
+/// The `?tag=` parameters of a manifest PUT, checked, without repeats, in
+/// the order given; at most [`MAX_TAGS_PER_PUSH`].
+fn tag_parameters(req: &Req) -> Result<Vec<String>, ApiError> {
+    let mut tags: Vec<String> = Vec::new();
+    for (_, tag) in req.query.iter().filter(|(k, _)| k == "tag") {
+        if !is_valid_tag(tag) {
+            return Err(manifest_invalid("invalid tag parameter", tag));
+        }
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+        if tags.len() > MAX_TAGS_PER_PUSH {
+            return Err(manifest_invalid(
+                "too many tag parameters",
+                format!("at most {MAX_TAGS_PER_PUSH} tags may be pushed at once"),
+            ));
+        }
+    }
+    Ok(tags)
+}
+
+/// `Content-Type` without parameters, if set and not empty.
+fn content_type(req: &Req) -> Option<&str> {
+    req.header(&header::CONTENT_TYPE)
         .map(|v| v.split(';').next().unwrap_or_default().trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// The media type a pushed manifest is stored and served with:
+/// `Content-Type` (without parameters), else the body's `mediaType`; they
+/// must be equal when both are present.
+fn media_type(req: &Req, manifest: &AnyManifest) -> Result<HeaderValue, ApiError> {
+    let from_header = content_type(req);
+    let from_body = manifest
+        .media_type()
+        .map(MediaType::as_str)
         .filter(|v| !v.is_empty());
-    let from_body = fields.media_type.as_deref().filter(|v| !v.is_empty());
     let chosen = match (from_header, from_body) {
         (Some(h), Some(b)) if h != b => {
             return Err(manifest_invalid(
@@ -176,6 +218,32 @@ fn media_type(req: &Req, fields: &ManifestFields) -> Result<HeaderValue, ApiErro
     HeaderValue::from_str(chosen).map_err(|e| manifest_invalid("invalid media type", e))
 }
 
+/// What the referrers API reports of a manifest: its `subject`, its
+/// artifact type (for an image without `artifactType`, the config's media
+/// type) and its annotations.
+fn referrer_fields(
+    manifest: &AnyManifest,
+) -> (Option<Digest>, Option<String>, BTreeMap<String, String>) {
+    match manifest {
+        AnyManifest::Image(m) => (
+            m.subject.as_ref().map(|s| s.digest),
+            Some(
+                m.artifact_type
+                    .as_ref()
+                    .unwrap_or(&m.config.media_type)
+                    .as_str()
+                    .to_owned(),
+            ),
+            m.annotations.clone(),
+        ),
+        AnyManifest::Index(i) => (
+            i.subject.as_ref().map(|s| s.digest),
+            i.artifact_type.as_ref().map(|t| t.as_str().to_owned()),
+            i.annotations.clone(),
+        ),
+    }
+}
+
 /// `PUT /v2/<name>/manifests/<reference>` (with optional `?tag=` parameters
 /// when the reference is a digest).
 pub(crate) async fn put(
@@ -187,16 +255,9 @@ pub(crate) async fn put(
 ) -> Result<Response<ResponseBody>, ApiError> {
     let name = valid_name(name)?;
     let parsed = parse_reference(reference)?;
-    let mut tags: Vec<String> = req
-        .query
-        .iter()
-        .filter(|(k, _)| k == "tag")
-        .map(|(_, v)| v.clone())
-        .collect();
-    if let Some(bad) = tags.iter().find(|t| !is_valid_tag(t)) {
-        return Err(manifest_invalid("invalid tag parameter", bad));
-    }
-    let body = read_body(req, body).await?;
+    let query_tags = tag_parameters(req)?;
+    let mut tags = query_tags.clone();
+    let (body, charge) = read_body(reg, req, body).await?;
 
     let digest = match &parsed {
         Reference::Digest(expected) => {
@@ -218,48 +279,26 @@ pub(crate) async fn put(
         }
     };
 
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(manifest_invalid(
-            "manifest is not a JSON object",
-            "expected '{'",
-        ));
-    }
-    let fields: ManifestFields =
-        serde_json::from_slice(&body).map_err(|e| manifest_invalid("invalid manifest JSON", e))?;
-    let media_type = media_type(req, &fields)?;
-    let kind = MediaType::from(media_type.to_str().unwrap_or_default());
-
-    let subject = fields.subject.as_ref().map(|s| s.digest);
-    let artifact_type = fields
-        .artifact_type
-        .clone()
-        .filter(|t| !t.is_empty())
-        .or_else(|| {
-            // For an image manifest without artifactType, the referrers API
-            // reports the config's media type.
-            kind.is_image()
-                .then(|| {
-                    fields
-                        .config
-                        .as_ref()
-                        .map(|c| c.media_type.as_str().to_owned())
-                })
-                .flatten()
-        });
+    // The same checks a client applies to what it pulls.
+    let declared = content_type(req).map(MediaType::from);
+    let manifest =
+        AnyManifest::parse(body.clone(), declared.as_ref()).map_err(|e| document_invalid(&e))?;
+    let media_type = media_type(req, &manifest)?;
+    let (subject, artifact_type, annotations) = referrer_fields(&manifest);
 
     store(
         reg,
         name,
         digest,
         &tags,
-        &kind,
-        &fields,
+        &manifest,
         StoredManifest {
             media_type,
             bytes: body,
+            _charge: charge,
             subject,
             artifact_type,
-            annotations: fields.annotations.clone().unwrap_or_default(),
+            annotations,
         },
     )?;
 
@@ -270,7 +309,15 @@ pub(crate) async fn put(
         header_value(format!("/v2/{name}/manifests/{digest}")),
     );
     headers.insert("Docker-Content-Digest", header_value(digest.to_string()));
-    if let Some(subject) = subject {
+    // One `OCI-Tag` per tag applied from `?tag=` ("Pushing Manifests with
+    // tags").
+    for tag in &query_tags {
+        headers.append("OCI-Tag", header_value(tag.as_str()));
+    }
+    // `OCI-Subject` tells the client that the referrers API lists this
+    // manifest, so it must not maintain the fallback tag: only say so when
+    // the API is served.
+    if let Some(subject) = subject.filter(|_| reg.referrers) {
         headers.insert("OCI-Subject", header_value(subject.to_string()));
     }
     Ok(response)
@@ -309,34 +356,27 @@ pub(crate) fn delete(
     Ok(empty_response(StatusCode::ACCEPTED))
 }
 
-/// Checks that what `fields` references is present, then stores the
-/// manifest under `digest` and points `tags` at it.
+/// Checks that what `manifest` references is present, then stores it under
+/// `digest` and points `tags` at it.
 fn store(
     reg: &Inner,
     name: &str,
     digest: Digest,
     tags: &[String],
-    kind: &MediaType,
-    fields: &ManifestFields,
-    manifest: StoredManifest,
+    manifest: &AnyManifest,
+    stored: StoredManifest,
 ) -> Result<(), ApiError> {
     let mut state = reg.state();
     let repo = state.repos.entry(name.to_owned()).or_default();
-    let missing = if kind.is_index() {
-        fields
+    let missing: Option<&Descriptor> = match manifest {
+        AnyManifest::Index(index) => index
             .manifests
             .iter()
-            .flatten()
-            .find(|child| !repo.manifests.contains_key(&child.digest))
-    } else if kind.is_image() {
-        fields
-            .config
-            .iter()
-            .chain(fields.layers.iter().flatten())
+            .find(|child| !repo.manifests.contains_key(&child.digest)),
+        AnyManifest::Image(image) => std::iter::once(&image.config)
+            .chain(&image.layers)
             .filter(|d| d.urls.is_empty())
-            .find(|d| !repo.blobs.contains(&d.digest))
-    } else {
-        None
+            .find(|d| !repo.blobs.contains(&d.digest)),
     };
     if let Some(missing) = missing {
         let err = ApiError::new(
@@ -353,7 +393,7 @@ fn store(
         }
         return Err(err);
     }
-    repo.manifests.insert(digest, manifest);
+    repo.manifests.insert(digest, stored);
     for tag in tags {
         repo.tags.insert(tag.clone(), digest);
     }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::hash::BuildHasher as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -13,9 +14,12 @@ use http_body::Body;
 use http_body_util::BodyExt as _;
 use http_body_util::combinators::UnsyncBoxBody;
 use ocireg_v1::Digest;
+use tokio::time::Instant;
 
 use crate::body::ResponseBody;
 use crate::error::{ApiError, Code, Error};
+use crate::limits::{DRAIN_LIMIT, Limits};
+use crate::memory::{Charge, MemoryBudget};
 use crate::names::is_valid_repository;
 use crate::route::{Route, query_pairs};
 use crate::storage::{BlobStore, Storage, UploadBytes};
@@ -27,14 +31,11 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A request body, type-erased.
 pub(crate) type ReqBody = UnsyncBoxBody<Bytes, BoxError>;
 
-/// At most this much of a request body that a handler left unread is read
-/// and discarded before answering, so that the connection stays usable.
-const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
-
 /// Builds a [`Registry`]; see [`Registry::builder`].
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct RegistryBuilder {
+    limits: Limits,
     referrers: bool,
     storage: Storage,
     warning: Option<String>,
@@ -63,15 +64,79 @@ impl RegistryBuilder {
         self
     }
 
+    /// The largest manifest a PUT may carry, in bytes (default
+    /// [`DEFAULT_MAX_MANIFEST_SIZE`](crate::limits::DEFAULT_MAX_MANIFEST_SIZE),
+    /// 4 MiB); a larger one gets 413 `SIZE_INVALID`.
+    pub fn max_manifest_size(mut self, bytes: u64) -> Self {
+        self.limits.max_manifest_size = bytes;
+        self
+    }
+
+    /// The cap on client data held in memory, in bytes: every manifest,
+    /// and with [`Storage::Memory`] every blob and upload in progress
+    /// (default [`DEFAULT_MEMORY_LIMIT`](crate::limits::DEFAULT_MEMORY_LIMIT),
+    /// 2 GiB). What would go over it is refused with 507 `SIZE_INVALID`.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.limits.memory_limit = bytes;
+        self
+    }
+
+    /// How long a client has to send a request's headers, on a new or an
+    /// idle kept-alive connection, before the server closes the connection
+    /// (default [`DEFAULT_HEADER_READ_TIMEOUT`](crate::limits::DEFAULT_HEADER_READ_TIMEOUT),
+    /// 30 seconds). Applies when the registry serves connections itself.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may go without a byte before the request is
+    /// answered with 408 and the connection closed (default
+    /// [`DEFAULT_BODY_IDLE_TIMEOUT`](crate::limits::DEFAULT_BODY_IDLE_TIMEOUT),
+    /// 60 seconds). Applies when the registry serves connections itself.
+    pub fn body_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_idle_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once; more wait to be accepted
+    /// (default [`DEFAULT_MAX_CONNECTIONS`](crate::limits::DEFAULT_MAX_CONNECTIONS),
+    /// 256; at least 1).
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long an upload session may sit unused before it is dropped with
+    /// its bytes (default
+    /// [`DEFAULT_UPLOAD_IDLE_TIMEOUT`](crate::limits::DEFAULT_UPLOAD_IDLE_TIMEOUT),
+    /// 1 hour).
+    pub fn upload_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.upload_idle_timeout = timeout;
+        self
+    }
+
+    /// How many upload sessions may be open at once; a `POST` for one more
+    /// gets 429 `TOOMANYREQUESTS` (default
+    /// [`DEFAULT_MAX_UPLOAD_SESSIONS`](crate::limits::DEFAULT_MAX_UPLOAD_SESSIONS),
+    /// 256). Monolithic uploads and mounts open no session.
+    pub fn max_upload_sessions(mut self, sessions: usize) -> Self {
+        self.limits.max_upload_sessions = sessions;
+        self
+    }
+
     /// Builds the registry, creating the storage directories for
     /// [`Storage::Disk`].
     pub fn build(self) -> Result<Registry, Error> {
         let warning = self.warning.as_deref().map(warning_header).transpose()?;
-        let blobs = BlobStore::open(&self.storage)?;
+        let memory = MemoryBudget::new(self.limits.memory_limit);
+        let blobs = BlobStore::open(&self.storage, &memory)?;
         Ok(Registry {
             inner: Arc::new(Inner {
+                limits: self.limits,
                 referrers: self.referrers,
                 warning,
+                memory,
                 blobs,
                 blob_lock: tokio::sync::Mutex::new(()),
                 state: Mutex::new(State::default()),
@@ -118,7 +183,7 @@ pub struct Registry {
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let storage = match self.inner.blobs {
-            BlobStore::Memory(_) => "memory",
+            BlobStore::Memory { .. } => "memory",
             BlobStore::Disk { .. } => "disk",
         };
         f.debug_struct("Registry")
@@ -138,8 +203,12 @@ impl Default for Registry {
 }
 
 pub(crate) struct Inner {
+    pub(crate) limits: Limits,
     pub(crate) referrers: bool,
     warning: Option<HeaderValue>,
+    /// What client data in memory is charged to (see
+    /// [`RegistryBuilder::memory_limit`]).
+    pub(crate) memory: Arc<MemoryBudget>,
     pub(crate) blobs: BlobStore,
     /// Serialises changes to which blobs exist (commit + link, mount,
     /// unlink + delete), so a blob is never removed from storage while
@@ -170,20 +239,24 @@ impl Repo {
     }
 }
 
-/// A manifest exactly as pushed, with what the referrers API needs.
+/// A manifest exactly as pushed, with what the referrers API needs and its
+/// charge to the memory budget.
 pub(crate) struct StoredManifest {
     pub(crate) media_type: HeaderValue,
     pub(crate) bytes: Bytes,
+    pub(crate) _charge: Charge,
     pub(crate) subject: Option<Digest>,
     pub(crate) artifact_type: Option<String>,
     pub(crate) annotations: BTreeMap<String, String>,
 }
 
-/// An upload session: idle between requests, busy while one writes to it.
+/// An upload session: idle between requests (since `touched`), busy while
+/// one writes to it.
 pub(crate) enum Slot {
     Idle {
         repo: String,
         bytes: Box<UploadBytes>,
+        touched: Instant,
     },
     Busy {
         repo: String,
@@ -249,6 +322,13 @@ impl Registry {
         RegistryBuilder::default()
     }
 
+    /// The bytes of client data held in memory now: manifests, and with
+    /// [`Storage::Memory`] blobs and uploads in progress. At most
+    /// [`RegistryBuilder::memory_limit`].
+    pub fn memory_in_use(&self) -> u64 {
+        self.inner.memory.used()
+    }
+
     /// Answers one request. Never fails: every error is a distribution
     /// error response.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<ResponseBody>
@@ -268,7 +348,9 @@ impl Registry {
             Some(route) => self.inner.dispatch(route, &req, &mut body).await,
             None => Err(ApiError::not_found()),
         };
-        let mut response = result.unwrap_or_else(ApiError::into_response);
+        // A HEAD answer has no content, errors included (RFC 9110 9.3.2); hyper drops it
+        // on the wire, but callers of `handle` get the response as it is.
+        let mut response = head_if(result.unwrap_or_else(ApiError::into_response), &req);
         drain(&mut body).await;
         if let Some(warning) = &self.inner.warning {
             response
@@ -332,16 +414,19 @@ impl Inner {
                 blobs::delete(self, &name, &digest).await
             }
             (Route::UploadStart { name }, Method::POST) => {
+                self.expire_uploads();
                 blobs::start_upload(self, &name, req, body).await
             }
-            (Route::Upload { name, id }, Method::GET) => blobs::upload_status(self, &name, &id),
-            (Route::Upload { name, id }, Method::PATCH) => {
-                blobs::patch_upload(self, &name, &id, req, body).await
+            (Route::Upload { name, id }, method) => {
+                self.expire_uploads();
+                match method {
+                    Method::GET => blobs::upload_status(self, &name, &id),
+                    Method::PATCH => blobs::patch_upload(self, &name, &id, req, body).await,
+                    Method::PUT => blobs::finish_upload(self, &name, &id, req, body).await,
+                    Method::DELETE => blobs::cancel_upload(self, &name, &id),
+                    _ => Err(ApiError::unsupported()),
+                }
             }
-            (Route::Upload { name, id }, Method::PUT) => {
-                blobs::finish_upload(self, &name, &id, req, body).await
-            }
-            (Route::Upload { name, id }, Method::DELETE) => blobs::cancel_upload(self, &name, &id),
             (Route::Referrers { .. }, _) => Err(ApiError::not_found()),
             _ => Err(ApiError::unsupported()),
         }
@@ -353,6 +438,24 @@ impl Inner {
 
     pub(crate) fn new_upload_id(&self) -> String {
         self.ids.next()
+    }
+
+    /// Drops the upload sessions unused for longer than the upload idle
+    /// timeout, with their bytes (memory freed, temporary files removed).
+    pub(crate) fn expire_uploads(&self) {
+        let ttl = self.limits.upload_idle_timeout;
+        let expired: Vec<(String, Slot)> = self
+            .state()
+            .uploads
+            .extract_if(
+                |_, slot| matches!(slot, Slot::Idle { touched, .. } if touched.elapsed() >= ttl),
+            )
+            .collect();
+        for (id, slot) in expired {
+            tracing::debug!(id, repo = slot.repo(), "upload session expired");
+            // Dropped outside the state lock.
+            drop(slot);
+        }
     }
 }
 
@@ -427,6 +530,50 @@ pub(crate) fn head_if(response: Response<ResponseBody>, req: &Req) -> Response<R
 mod tests {
     use super::*;
 
+    fn request(
+        method: &str,
+        uri: &str,
+        body: &'static [u8],
+    ) -> Request<http_body_util::Full<Bytes>> {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(http_body_util::Full::new(Bytes::from_static(body)))
+            .expect("request")
+    }
+
+    /// Each use of a session restarts its idle clock; a session unused
+    /// for the whole timeout is gone at the next request, without a server.
+    #[tokio::test(start_paused = true)]
+    async fn upload_sessions_expire_only_when_unused() {
+        let minute = Duration::from_secs(60);
+        let registry = Registry::builder()
+            .upload_idle_timeout(10 * minute)
+            .build()
+            .expect("builds");
+        let start = registry
+            .handle(request("POST", "/v2/a/blobs/uploads/", b""))
+            .await;
+        assert_eq!(start.status(), StatusCode::ACCEPTED);
+        let location = start.headers()[header::LOCATION]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        for _ in 0..5 {
+            tokio::time::advance(9 * minute).await;
+            let patch = registry.handle(request("PATCH", &location, b"abc")).await;
+            assert_eq!(patch.status(), StatusCode::ACCEPTED);
+        }
+        let status = registry.handle(request("GET", &location, b"")).await;
+        assert_eq!(status.status(), StatusCode::NO_CONTENT);
+        assert_eq!(status.headers()[header::RANGE], "0-14");
+        tokio::time::advance(10 * minute).await;
+        assert_eq!(registry.inner.state().uploads.len(), 1, "dropped lazily");
+        let status = registry.handle(request("GET", &location, b"")).await;
+        assert_eq!(status.status(), StatusCode::NOT_FOUND);
+        assert!(registry.inner.state().uploads.is_empty());
+    }
+
     #[test]
     fn warning_values() {
         let v = warning_header("hello \"you\"").expect("valid");
@@ -434,6 +581,29 @@ mod tests {
         assert!(warning_header("line\nbreak").is_err());
         assert!(warning_header(&"x".repeat(5000)).is_err());
         assert!(warning_header("caf\u{e9}").is_err());
+    }
+
+    #[tokio::test]
+    async fn head_errors_have_no_body() {
+        // Found by the `registry_routes` fuzz target: a HEAD of a missing manifest got
+        // the JSON error document as its body.
+        let registry = Registry::builder().build().expect("in-memory registry");
+        for method in [Method::HEAD, Method::GET] {
+            let request = Request::builder()
+                .method(method.clone())
+                .uri("/v2/a/manifests/missing")
+                .body(http_body_util::Empty::<Bytes>::new())
+                .expect("valid request");
+            let response = registry.handle(request).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND);
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            assert_eq!(body.is_empty(), method == Method::HEAD, "{method}");
+        }
     }
 
     #[test]

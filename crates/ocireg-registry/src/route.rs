@@ -188,6 +188,10 @@ pub(crate) fn parse_range(header: &str, size: u64) -> RangeRequest {
                 start: size.saturating_sub(n),
                 end: size - 1,
             },
+            // RFC 9110 §14.1.1: on an empty representation a suffix range
+            // is the one satisfiable form, yet no byte range can describe
+            // it; we ignore it, as §14.2 allows, and send the (empty) whole.
+            Some(n) if n > 0 => RangeRequest::Full,
             _ => RangeRequest::Unsatisfiable,
         },
         (start, "") => match parse(start) {
@@ -379,6 +383,9 @@ mod tests {
             ("bytes=2048-", 2048, Unsatisfiable),
             ("bytes=-0", 2048, Unsatisfiable),
             ("bytes=0-0", 0, Unsatisfiable),
+            ("bytes=0-", 0, Unsatisfiable),
+            ("bytes=-1", 0, Full),
+            ("bytes=-0", 0, Unsatisfiable),
             ("bytes=x-1", 2048, Unsatisfiable),
             ("bytes=1", 2048, Unsatisfiable),
             ("bytes=+1-2", 2048, Unsatisfiable),

@@ -6,23 +6,23 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{self, Either};
 use http::{Request, Response};
 use http_body::Body;
-use hyper_util::rt::TokioIo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::body::ResponseBody;
+use crate::body::{IdleTimeout, ResponseBody};
 use crate::error::Error;
+use crate::limits::SHUTDOWN_GRACE;
 use crate::registry::{BoxError, Registry};
-
-/// How long shutdown waits for requests in flight before cutting them off.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl<B> hyper::service::Service<Request<B>> for Registry
 where
@@ -48,22 +48,41 @@ impl Registry {
     /// Serves HTTP/1.1 on `listener` until `signal` completes, then stops
     /// accepting, lets requests in flight finish (up to 10 seconds) and
     /// closes idle connections.
+    ///
+    /// At most [`max_connections`](crate::RegistryBuilder::max_connections)
+    /// connections are served at once; each has the
+    /// [header read](crate::RegistryBuilder::header_read_timeout) and
+    /// [body idle](crate::RegistryBuilder::body_idle_timeout) timeouts.
     pub async fn serve_with_shutdown(
         self,
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let slots = Arc::new(Semaphore::new(self.inner.limits.max_connections));
         let mut connections = JoinSet::new();
+        connections.spawn(sweep_uploads(self.clone(), stop_rx.clone()));
         let mut signal = pin!(signal);
         loop {
             while connections.try_join_next().is_some() {}
+            // Wait for a free connection slot before accepting.
+            let slot = pin!(Arc::clone(&slots).acquire_owned());
+            let slot = match future::select(signal.as_mut(), slot).await {
+                Either::Right((Ok(slot), _)) => slot,
+                // Stopping (the semaphore itself is never closed).
+                Either::Left(((), _)) | Either::Right((Err(_), _)) => break,
+            };
             let accept = pin!(listener.accept());
             match future::select(signal.as_mut(), accept).await {
                 Either::Left(((), _)) => break,
                 Either::Right((Ok((stream, peer)), _)) => {
                     tracing::trace!(%peer, "registry connection");
-                    connections.spawn(serve_connection(self.clone(), stream, stop_rx.clone()));
+                    connections.spawn(serve_connection(
+                        self.clone(),
+                        stream,
+                        stop_rx.clone(),
+                        slot,
+                    ));
                 }
                 Either::Right((Err(err), _)) => {
                     // Per-connection failures (reset before accept) and
@@ -122,14 +141,44 @@ impl Registry {
     }
 }
 
+/// Drops expired upload sessions every
+/// [upload sweep interval](crate::limits::MAX_UPLOAD_SWEEP_INTERVAL) until
+/// `stop` turns true, so that their bytes go even when no request comes.
+async fn sweep_uploads(registry: Registry, mut stop: watch::Receiver<bool>) {
+    let every = registry.inner.limits.upload_sweep_interval();
+    loop {
+        let tick = pin!(tokio::time::sleep(every));
+        let stopping = pin!(stop.wait_for(|stop| *stop));
+        match future::select(tick, stopping).await {
+            Either::Left(_) => registry.inner.expire_uploads(),
+            // Stopping, or the sender is gone, which also means stop.
+            Either::Right(_) => break,
+        }
+    }
+}
+
+/// Serves one connection until it closes or `stop` turns true; `_slot` is
+/// its place among the connections served at once.
 async fn serve_connection(
     registry: Registry,
     stream: tokio::net::TcpStream,
     mut stop: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
 ) {
     let _ = stream.set_nodelay(true);
-    let connection =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), registry);
+    let limits = registry.inner.limits;
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let registry = registry.clone();
+        async move {
+            let request = request.map(|body| IdleTimeout::new(body, limits.body_idle_timeout));
+            Ok::<_, Infallible>(registry.handle(request).await)
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
     let mut connection = pin!(connection);
     let stopping = pin!(async move {
         // An error means the sender is gone, which also means stop.

@@ -20,11 +20,12 @@ use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
 
 use crate::body::ResponseBody;
 use crate::error::Error;
+use crate::memory::{Charge, MemoryBudget};
 
 /// Where a [`Registry`](crate::Registry) keeps blob contents.
 ///
 /// Manifests, tags and upload bookkeeping are always kept in memory (they
-/// are small: manifests are capped at 8 MiB); only blob bytes go to disk.
+/// are small: manifests are capped at 4 MiB by default); only blob bytes go to disk.
 /// A directory must not be shared by two running registries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -34,22 +35,28 @@ pub enum Storage {
     Memory,
     /// Blobs as files under this directory (ggcr's `NewDiskBlobHandler`):
     /// `blobs/<algorithm>/<hex>` and `uploads/` for uploads in progress.
+    /// Upload files an earlier run left behind are removed when the
+    /// registry is built (sessions live in memory and cannot resume).
     Disk(PathBuf),
 }
 
-/// A blob held in memory: the chunks it arrived in, never copied together.
+/// A blob held in memory: the chunks it arrived in, never copied together,
+/// and their charge to the memory budget (released when the last reader is
+/// done with them).
 #[derive(Clone)]
 pub(crate) struct MemBlob {
     parts: Arc<[Bytes]>,
     len: u64,
+    charge: Arc<Charge>,
 }
 
 impl MemBlob {
-    fn from_parts(parts: Vec<Bytes>) -> Self {
+    fn from_parts(parts: Vec<Bytes>, charge: Charge) -> Self {
         let len = parts.iter().map(|p| p.len() as u64).sum();
         Self {
             parts: parts.into(),
             len,
+            charge: Arc::new(charge),
         }
     }
 
@@ -99,7 +106,8 @@ impl BlobReader {
             Self::Memory(blob) => Ok(match range {
                 None => ResponseBody::chunks(blob.parts.iter().cloned().collect()),
                 Some((start, end)) => ResponseBody::chunks(blob.slice(start, end)),
-            }),
+            }
+            .charged(Arc::clone(&blob.charge))),
             Self::File { mut file, len } => match range {
                 None => Ok(ResponseBody::file(file, len)),
                 Some((start, end)) => {
@@ -113,15 +121,26 @@ impl BlobReader {
 
 /// The blob store of one registry.
 pub(crate) enum BlobStore {
-    Memory(Mutex<HashMap<Digest, MemBlob>>),
-    Disk { blobs: PathBuf, uploads: PathBuf },
+    /// Blobs and uploads in memory, charged to `budget`.
+    Memory {
+        blobs: Mutex<HashMap<Digest, MemBlob>>,
+        budget: Arc<MemoryBudget>,
+    },
+    Disk {
+        blobs: PathBuf,
+        uploads: PathBuf,
+    },
 }
 
 impl BlobStore {
-    /// Opens the store, creating the disk layout if needed.
-    pub(crate) fn open(storage: &Storage) -> Result<Self, Error> {
+    /// Opens the store, creating the disk layout if needed. In memory,
+    /// blobs and uploads are charged to `budget`.
+    pub(crate) fn open(storage: &Storage, budget: &Arc<MemoryBudget>) -> Result<Self, Error> {
         match storage {
-            Storage::Memory => Ok(Self::Memory(Mutex::new(HashMap::new()))),
+            Storage::Memory => Ok(Self::Memory {
+                blobs: Mutex::new(HashMap::new()),
+                budget: Arc::clone(budget),
+            }),
             Storage::Disk(root) => {
                 let blobs = root.join("blobs");
                 let uploads = root.join("uploads");
@@ -133,6 +152,7 @@ impl BlobStore {
                     std::fs::create_dir_all(&dir)
                         .map_err(|source| Error::CreateDir { path: dir, source })?;
                 }
+                remove_stale_uploads(&uploads);
                 Ok(Self::Disk { blobs, uploads })
             }
         }
@@ -153,7 +173,7 @@ impl BlobStore {
     /// The size of a blob, if present.
     pub(crate) async fn stat(&self, digest: &Digest) -> io::Result<Option<u64>> {
         match self {
-            Self::Memory(map) => Ok(Self::mem(map).get(digest).map(|b| b.len)),
+            Self::Memory { blobs, .. } => Ok(Self::mem(blobs).get(digest).map(|b| b.len)),
             Self::Disk { blobs, .. } => {
                 match tokio::fs::metadata(Self::blob_path(blobs, digest)).await {
                     Ok(meta) => Ok(Some(meta.len())),
@@ -167,7 +187,10 @@ impl BlobStore {
     /// Opens a blob for reading, if present.
     pub(crate) async fn open_blob(&self, digest: &Digest) -> io::Result<Option<BlobReader>> {
         match self {
-            Self::Memory(map) => Ok(Self::mem(map).get(digest).cloned().map(BlobReader::Memory)),
+            Self::Memory { blobs, .. } => Ok(Self::mem(blobs)
+                .get(digest)
+                .cloned()
+                .map(BlobReader::Memory)),
             Self::Disk { blobs, .. } => {
                 match tokio::fs::File::open(Self::blob_path(blobs, digest)).await {
                     Ok(file) => {
@@ -184,8 +207,8 @@ impl BlobStore {
     /// Removes a blob. Readers that already opened it finish reading it.
     pub(crate) async fn delete(&self, digest: &Digest) -> io::Result<()> {
         match self {
-            Self::Memory(map) => {
-                Self::mem(map).remove(digest);
+            Self::Memory { blobs, .. } => {
+                Self::mem(blobs).remove(digest);
                 Ok(())
             }
             Self::Disk { blobs, .. } => {
@@ -200,11 +223,16 @@ impl BlobStore {
     /// Starts the byte store of a new upload.
     pub(crate) async fn new_upload(&self) -> io::Result<UploadBytes> {
         let data = match self {
-            Self::Memory(_) => Data::Memory(Vec::new()),
+            Self::Memory { budget, .. } => Data::Memory {
+                parts: Vec::new(),
+                charge: budget.charge(0).map_err(io::Error::other)?,
+            },
             Self::Disk { uploads, .. } => {
                 let dir = uploads.clone();
                 let temp = tokio::task::spawn_blocking(move || {
-                    tempfile::Builder::new().prefix(".upload-").tempfile_in(dir)
+                    tempfile::Builder::new()
+                        .prefix(UPLOAD_PREFIX)
+                        .tempfile_in(dir)
                 })
                 .await
                 .map_err(io::Error::other)??;
@@ -225,11 +253,14 @@ impl BlobStore {
 
     /// Makes verified upload bytes the blob `digest`.
     ///
-    /// The caller has checked [`UploadBytes::digest`] against `digest`.
+    /// The caller has checked [`UploadBytes::digest`] against `digest`. In
+    /// memory, a blob already stored is kept and the upload dropped.
     pub(crate) async fn commit(&self, upload: UploadBytes, digest: &Digest) -> io::Result<()> {
         match (self, upload.data) {
-            (Self::Memory(map), Data::Memory(parts)) => {
-                Self::mem(map).insert(*digest, MemBlob::from_parts(parts));
+            (Self::Memory { blobs, .. }, Data::Memory { parts, charge }) => {
+                Self::mem(blobs)
+                    .entry(*digest)
+                    .or_insert_with(|| MemBlob::from_parts(parts, charge));
                 Ok(())
             }
             (
@@ -255,6 +286,32 @@ impl BlobStore {
     }
 }
 
+/// Removes the temporary files an earlier run left in `uploads` (sessions
+/// live in memory, so nothing can resume them). Failures are logged: they
+/// only cost disk space.
+fn remove_stale_uploads(uploads: &Path) {
+    let entries = match std::fs::read_dir(uploads) {
+        Ok(entries) => entries,
+        Err(err) => {
+            tracing::warn!(error = %err, dir = %uploads.display(), "listing stale uploads");
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(UPLOAD_PREFIX)
+            && entry.file_type().is_ok_and(|t| t.is_file());
+        if stale && let Err(err) = std::fs::remove_file(entry.path()) {
+            tracing::warn!(error = %err, file = %entry.path().display(), "removing a stale upload");
+        }
+    }
+}
+
+/// The file name prefix of an upload's temporary file.
+const UPLOAD_PREFIX: &str = ".upload-";
+
 /// The bytes received so far by one upload session.
 pub(crate) struct UploadBytes {
     data: Data,
@@ -263,7 +320,8 @@ pub(crate) struct UploadBytes {
 }
 
 enum Data {
-    Memory(Vec<Bytes>),
+    /// The chunks received, charged to the memory budget.
+    Memory { parts: Vec<Bytes>, charge: Charge },
     Disk {
         file: tokio::fs::File,
         /// Deletes the temporary file when dropped, unless persisted.
@@ -286,7 +344,10 @@ impl UploadBytes {
             return Ok(());
         }
         match &mut self.data {
-            Data::Memory(parts) => {
+            Data::Memory { parts, charge } => {
+                charge
+                    .grow(chunk.len() as u64)
+                    .map_err(|full| io::Error::new(io::ErrorKind::StorageFull, full))?;
                 self.sha256.update(&chunk);
                 self.len += chunk.len() as u64;
                 parts.push(chunk);
@@ -316,7 +377,7 @@ impl UploadBytes {
         }
         let mut hasher = Hasher::new(algorithm);
         match &mut self.data {
-            Data::Memory(parts) => {
+            Data::Memory { parts, .. } => {
                 for part in parts.iter() {
                     hasher.update(part);
                 }
@@ -351,11 +412,15 @@ mod tests {
     use http_body_util::BodyExt as _;
 
     fn parts() -> MemBlob {
-        MemBlob::from_parts(vec![
-            Bytes::from_static(b"abc"),
-            Bytes::from_static(b"defg"),
-            Bytes::from_static(b"h"),
-        ])
+        let budget = MemoryBudget::new(8);
+        MemBlob::from_parts(
+            vec![
+                Bytes::from_static(b"abc"),
+                Bytes::from_static(b"defg"),
+                Bytes::from_static(b"h"),
+            ],
+            budget.charge(8).expect("fits"),
+        )
     }
 
     #[test]
@@ -376,7 +441,8 @@ mod tests {
     }
 
     async fn roundtrip(storage: Storage) {
-        let store = BlobStore::open(&storage).expect("open");
+        let budget = MemoryBudget::new(1024);
+        let store = BlobStore::open(&storage, &budget).expect("open");
         let mut up = store.new_upload().await.expect("upload");
         up.write(Bytes::from_static(b"hello "))
             .await
@@ -413,10 +479,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn memory_uploads_and_blobs_are_charged() {
+        let budget = MemoryBudget::new(10);
+        let store = BlobStore::open(&Storage::Memory, &budget).expect("open");
+        let mut up = store.new_upload().await.expect("upload");
+        up.write(Bytes::from_static(b"hello")).await.expect("fits");
+        assert_eq!(budget.used(), 5);
+        let err = up
+            .write(Bytes::from_static(b"world!"))
+            .await
+            .expect_err("over the cap");
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+        assert_eq!((up.len(), budget.used()), (5, 5), "nothing taken");
+        up.write(Bytes::from_static(b"world")).await.expect("fits");
+        let digest = up.digest(Algorithm::Sha256).await.expect("digest");
+        store.commit(up, &digest).await.expect("commit");
+        assert_eq!(budget.used(), 10);
+        let reader = store
+            .open_blob(&digest)
+            .await
+            .expect("open")
+            .expect("present");
+        store.delete(&digest).await.expect("delete");
+        let body = reader.into_body(None).await.expect("body");
+        assert_eq!(budget.used(), 10, "a reader still holds the bytes");
+        drop(body);
+        assert_eq!(budget.used(), 0);
+        let mut up = store.new_upload().await.expect("upload");
+        up.write(Bytes::from_static(b"abc")).await.expect("fits");
+        drop(up);
+        assert_eq!(budget.used(), 0, "a dropped upload gives its bytes back");
+    }
+
+    #[tokio::test]
     async fn disk_roundtrip_and_dropped_uploads_leave_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         roundtrip(Storage::Disk(dir.path().to_owned())).await;
-        let store = BlobStore::open(&Storage::Disk(dir.path().to_owned())).expect("open");
+        let store = BlobStore::open(&Storage::Disk(dir.path().to_owned()), &MemoryBudget::new(0))
+            .expect("open");
         let mut up = store.new_upload().await.expect("upload");
         up.write(Bytes::from_static(b"partial"))
             .await
@@ -425,5 +525,21 @@ mod tests {
         assert_eq!(std::fs::read_dir(&uploads).expect("list").count(), 1);
         drop(up);
         assert_eq!(std::fs::read_dir(&uploads).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn stale_upload_files_are_removed_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let uploads = dir.path().join("uploads");
+        std::fs::create_dir_all(&uploads).expect("mkdir");
+        std::fs::write(uploads.join(".upload-crashed"), b"partial").expect("write");
+        std::fs::write(uploads.join("not-ours"), b"kept").expect("write");
+        BlobStore::open(&Storage::Disk(dir.path().to_owned()), &MemoryBudget::new(0))
+            .expect("open");
+        let left: Vec<String> = std::fs::read_dir(&uploads)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["not-ours"]);
     }
 }

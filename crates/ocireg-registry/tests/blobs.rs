@@ -231,7 +231,8 @@ async fn chunked_upload_with_out_of_order_chunks() {
     assert_eq!(second.status, 202);
     assert_eq!(second.header("Range"), Some("0-19"));
 
-    // A chunk whose body disagrees with its Content-Range.
+    // A chunk whose body disagrees with its Content-Range is refused
+    // before a byte is written: the upload stays as it was.
     let short = h
         .req(
             "PATCH",
@@ -242,15 +243,15 @@ async fn chunked_upload_with_out_of_order_chunks() {
         .await;
     assert_eq!(short.status, 400);
     assert_eq!(short.error_code(), "BLOB_UPLOAD_INVALID");
-    // Its bytes were kept; the rest follows on the PUT, out of order first.
     let status = h.get(&location).await;
-    assert_eq!(status.header("Range"), Some("0-24"));
+    assert_eq!(status.header("Range"), Some("0-19"));
+    // The rest follows on the PUT, out of order first.
     let bad_final = h
         .req(
             "PUT",
             &format!("{location}?digest={digest}"),
-            &[("Content-Range", "20-29")],
-            data[20..].to_vec(),
+            &[("Content-Range", "25-29")],
+            data[25..].to_vec(),
         )
         .await;
     assert_eq!(bad_final.status, 416);
@@ -258,8 +259,8 @@ async fn chunked_upload_with_out_of_order_chunks() {
         .req(
             "PUT",
             &format!("{location}?digest={digest}"),
-            &[("Content-Range", "25-29")],
-            data[25..].to_vec(),
+            &[("Content-Range", "20-29")],
+            data[20..].to_vec(),
         )
         .await;
     assert_eq!(put.status, 201, "{put:?}");
@@ -607,4 +608,94 @@ async fn head_response_over_raw_http_has_length_and_no_body() {
         "{text}"
     );
     assert!(text.ends_with("\r\n\r\n"), "{text}");
+}
+
+/// Issue 9: upload sessions lived forever. An unused one is dropped with its
+/// temporary file by the server, without any request, and a later PATCH,
+/// PUT or status GET gets 404 `BLOB_UPLOAD_UNKNOWN`.
+#[tokio::test]
+async fn idle_upload_sessions_expire_and_lose_their_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = Harness::with(
+        Registry::builder()
+            .storage(Storage::Disk(dir.path().to_owned()))
+            .upload_idle_timeout(std::time::Duration::from_millis(300)),
+    )
+    .await;
+    let start = h
+        .send("POST", "/v2/idle/blobs/uploads/", Bytes::new())
+        .await;
+    assert_eq!(start.status, 202);
+    let location = start.header("Location").expect("Location").to_owned();
+    let patch = h.send("PATCH", &location, vec![1u8; 1000]).await;
+    assert_eq!(patch.status, 202);
+    assert_eq!(upload_dir_entries(dir.path()), 1);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while upload_dir_entries(dir.path()) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expired session's file was not removed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let digest = ocireg_v1::sha256([1u8; 1000]);
+    for resp in [
+        h.send("PATCH", &location, vec![2u8; 10]).await,
+        h.send("PUT", &format!("{location}?digest={digest}"), Bytes::new())
+            .await,
+        h.get(&location).await,
+    ] {
+        assert_eq!(resp.status, 404, "{resp:?}");
+        assert_eq!(resp.error_code(), "BLOB_UPLOAD_UNKNOWN");
+    }
+    assert_eq!(h.get(&format!("/v2/idle/blobs/{digest}")).await.status, 404);
+}
+
+/// Issue 9: upload sessions were unbounded in number.
+#[tokio::test]
+async fn upload_sessions_are_capped() {
+    let h = Harness::with(Registry::builder().max_upload_sessions(3)).await;
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        let start = h.send("POST", "/v2/cap/blobs/uploads/", Bytes::new()).await;
+        assert_eq!(start.status, 202);
+        sessions.push(start.header("Location").expect("Location").to_owned());
+    }
+    let refused = h.send("POST", "/v2/cap/blobs/uploads/", Bytes::new()).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.error_code(), "TOOMANYREQUESTS");
+    assert_eq!(refused.header("Retry-After"), Some("10"));
+    // A mount that falls back to a session is refused the same way.
+    let missing = ocireg_v1::sha256(b"missing");
+    let mount = h
+        .send(
+            "POST",
+            &format!("/v2/cap/blobs/uploads/?mount={missing}&from=other"),
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(mount.status, 429);
+    // Monolithic uploads open no session.
+    h.push_blob("cap", b"monolithic").await;
+    // Finishing or cancelling a session makes room.
+    assert_eq!(
+        h.send("DELETE", &sessions[0], Bytes::new()).await.status,
+        204
+    );
+    let digest = ocireg_v1::sha256(b"");
+    let put = h
+        .send(
+            "PUT",
+            &format!("{}?digest={digest}", sessions[1]),
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(put.status, 201);
+    for _ in 0..2 {
+        let start = h.send("POST", "/v2/cap/blobs/uploads/", Bytes::new()).await;
+        assert_eq!(start.status, 202);
+    }
+    let refused = h.send("POST", "/v2/cap/blobs/uploads/", Bytes::new()).await;
+    assert_eq!(refused.status, 429);
 }

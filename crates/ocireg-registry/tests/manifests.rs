@@ -288,8 +288,186 @@ async fn manifest_size_limit() {
         large.len()
     );
 
-    let too_big = vec![b' '; 8 * 1024 * 1024 + 1];
+    // The default cap is 4 MiB, whatever Content-Length says.
+    let limit = ocireg_registry::limits::DEFAULT_MAX_MANIFEST_SIZE;
+    assert_eq!(limit, 4 * 1024 * 1024);
+    let too_big = vec![b' '; usize::try_from(limit).expect("fits") + 1];
     let resp = h.put_manifest("big", "huge", OCI_MANIFEST, &too_big).await;
     assert_eq!(resp.status, 413);
     assert_eq!(resp.error_code(), "SIZE_INVALID");
+}
+
+/// Documents the client refuses, each with what is wrong and the
+/// `Content-Type` it is pushed with; `manifest` is a valid image manifest.
+fn hostile_documents(manifest: &[u8]) -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let image = String::from_utf8(manifest.to_vec()).expect("utf-8");
+    let body = image.strip_suffix('}').expect("a JSON object");
+    let child = ocireg_v1::sha256(manifest);
+    let nested = format!(
+        r#"{body},"x":{}{}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let mut invalid_utf8 = format!(r#"{body},"annotations":{{"k":"?"}}}}"#).into_bytes();
+    let q = invalid_utf8
+        .iter()
+        .rposition(|b| *b == b'?')
+        .expect("marker");
+    invalid_utf8[q] = 0xC3;
+    vec![
+        (
+            "image and index at once",
+            OCI_MANIFEST,
+            format!(r#"{body},"manifests":[]}}"#).into_bytes(),
+        ),
+        (
+            "index with layers",
+            OCI_INDEX,
+            format!(
+                r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"{OCI_MANIFEST}","size":{},"digest":"{child}"}}],"layers":[]}}"#,
+                manifest.len()
+            )
+            .into_bytes(),
+        ),
+        (
+            "duplicate key",
+            OCI_MANIFEST,
+            format!(r#"{body},"layers":[]}}"#).into_bytes(),
+        ),
+        (
+            "duplicate key deep inside",
+            OCI_MANIFEST,
+            format!(r#"{body},"x":{{"y":[{{"a":1,"a":2}}]}}}}"#).into_bytes(),
+        ),
+        ("10,000 levels of nesting", OCI_MANIFEST, nested.into_bytes()),
+        (
+            "a key Go would fold into a field",
+            OCI_MANIFEST,
+            format!(r#"{body},"Layers":[]}}"#).into_bytes(),
+        ),
+        ("invalid UTF-8", OCI_MANIFEST, invalid_utf8),
+        (
+            "unknown media type",
+            "application/vnd.example.thing+json",
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.example.thing+json"}"#.to_vec(),
+        ),
+        (
+            "schema 1",
+            "application/vnd.docker.distribution.manifest.v1+prettyjws",
+            br#"{"schemaVersion":1,"name":"hostile","tag":"x","fsLayers":[],"history":[]}"#
+                .to_vec(),
+        ),
+        (
+            "missing layers",
+            OCI_MANIFEST,
+            image
+                .replace(r#","layers":["#, r#","layerz":["#)
+                .into_bytes(),
+        ),
+    ]
+}
+
+/// Issue 9: the registry stored documents its own client refuses. Each of
+/// these is refused with 400 `MANIFEST_INVALID` and nothing is stored.
+#[tokio::test]
+async fn hostile_manifests_are_refused_with_manifest_invalid() {
+    let h = Harness::start().await;
+    let (manifest, _) = h.push_image("hostile", "ok", 4).await;
+    let cases = hostile_documents(&manifest);
+    for (what, content_type, doc) in cases {
+        for reference in ["bad".to_owned(), ocireg_v1::sha256(&doc).to_string()] {
+            let resp = h
+                .put_manifest("hostile", &reference, content_type, &doc)
+                .await;
+            assert_eq!(resp.status, 400, "{what}: {resp:?}");
+            assert_eq!(resp.error_code(), "MANIFEST_INVALID", "{what}");
+            let message = resp.json()["errors"][0]["message"]
+                .as_str()
+                .expect("message")
+                .to_owned();
+            assert!(
+                message.starts_with("manifest invalid: "),
+                "{what}: {message}"
+            );
+            let get = h.get(&format!("/v2/hostile/manifests/{reference}")).await;
+            assert_eq!(get.status, 404, "{what}: nothing is stored");
+        }
+    }
+    // The parser's own words reach the client.
+    let body = std::str::from_utf8(&manifest[..manifest.len() - 1]).expect("utf-8");
+    let deep = format!(r#"{body},"x":{}{}}}"#, "[".repeat(200), "]".repeat(200)).into_bytes();
+    let resp = h.put_manifest("hostile", "deep", OCI_MANIFEST, &deep).await;
+    let reason = resp.json()["errors"][0]["detail"]["reason"]
+        .as_str()
+        .expect("reason")
+        .to_owned();
+    assert!(reason.contains("recursion limit exceeded"), "{reason}");
+    assert_eq!(
+        h.get("/v2/hostile/tags/list").await.json()["tags"],
+        serde_json::json!(["ok"])
+    );
+}
+
+#[tokio::test]
+async fn manifest_size_limit_is_configurable() {
+    let h = Harness::with(ocireg_registry::Registry::builder().max_manifest_size(1000)).await;
+    let config = h.push_blob("small", b"{}").await;
+    let fits = image_manifest((&config, 2), &[], None);
+    assert!(fits.len() <= 1000);
+    let resp = h.put_manifest("small", "fits", OCI_MANIFEST, &fits).await;
+    assert_eq!(resp.status, 201, "{resp:?}");
+    let extra = format!(r#""annotations":{{"k":"{}"}}"#, "x".repeat(1000));
+    let over = image_manifest((&config, 2), &[], Some(&extra));
+    let resp = h.put_manifest("small", "over", OCI_MANIFEST, &over).await;
+    assert_eq!(resp.status, 413);
+    assert_eq!(resp.error_code(), "SIZE_INVALID");
+    assert_eq!(resp.json()["errors"][0]["detail"]["limit"], 1000);
+}
+
+/// Issue 9: a PUT by digest with `?tag=` created the tags but did not say
+/// so; the spec wants one `OCI-Tag` header per applied tag.
+#[tokio::test]
+async fn put_with_tag_parameters_answers_oci_tag_headers() {
+    let h = Harness::start().await;
+    let (manifest, digest) = h.push_image("tagged", "first", 5).await;
+    let resp = h
+        .req(
+            "PUT",
+            &format!("/v2/tagged/manifests/{digest}?tag=a&tag=b&tag=a"),
+            &[("Content-Type", OCI_MANIFEST)],
+            manifest.clone(),
+        )
+        .await;
+    assert_eq!(resp.status, 201, "{resp:?}");
+    let applied: Vec<&str> = resp
+        .headers
+        .get_all("OCI-Tag")
+        .iter()
+        .map(|v| v.to_str().expect("ascii"))
+        .collect();
+    assert_eq!(applied, ["a", "b"]);
+    let tags = h.get("/v2/tagged/tags/list").await.json();
+    assert_eq!(tags["tags"], serde_json::json!(["a", "b", "first"]));
+
+    // A PUT by tag applies no `?tag=`, so says nothing.
+    let resp = h
+        .put_manifest("tagged", "second", OCI_MANIFEST, &manifest)
+        .await;
+    assert_eq!(resp.status, 201);
+    assert!(resp.header("OCI-Tag").is_none());
+
+    // More tags than a response can echo: refused, nothing applied.
+    let limit = ocireg_registry::limits::MAX_TAGS_PER_PUSH;
+    let query: Vec<String> = (0..=limit).map(|i| format!("tag=t{i}")).collect();
+    let resp = h
+        .req(
+            "PUT",
+            &format!("/v2/tagged/manifests/{digest}?{}", query.join("&")),
+            &[("Content-Type", OCI_MANIFEST)],
+            manifest.clone(),
+        )
+        .await;
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.error_code(), "MANIFEST_INVALID");
+    assert_eq!(h.get("/v2/tagged/manifests/t0").await.status, 404);
 }

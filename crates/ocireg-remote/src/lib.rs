@@ -132,3 +132,7 @@ mod referrers_write;
 mod upload;
 mod writable;
 mod write;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

@@ -71,14 +71,45 @@ impl Harness {
     }
 
     pub(crate) async fn with(builder: RegistryBuilder) -> Self {
-        let running = builder
-            .build()
-            .expect("registry builds")
+        Self::serve(builder.build().expect("registry builds")).await
+    }
+
+    /// Serves `registry` (keep a clone to look at its state).
+    pub(crate) async fn serve(registry: Registry) -> Self {
+        let running = registry
             .spawn_on("127.0.0.1:0")
             .await
             .expect("registry binds");
         let client = Client::builder(TokioExecutor::new()).build_http();
         Self { running, client }
+    }
+
+    /// Sends a request whose body goes in `Transfer-Encoding: chunked`
+    /// pieces (no `Content-Length`) over a fresh connection; returns the
+    /// status code.
+    pub(crate) async fn send_chunked(&self, method: &str, path: &str, body: &[u8]) -> u16 {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = tokio::net::TcpStream::connect(self.running.addr())
+            .await
+            .expect("connect");
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        .into_bytes();
+        for piece in body.chunks(4096) {
+            request.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            request.extend_from_slice(piece);
+            request.extend_from_slice(b"\r\n");
+        }
+        request.extend_from_slice(b"0\r\n\r\n");
+        // The server may answer (and close) before reading everything.
+        let _ = stream.write_all(&request).await;
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        let text = String::from_utf8_lossy(&answer);
+        text.get(9..12)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP answer: {text}"))
     }
 
     /// Sends a request to `path` (which may carry a query).
