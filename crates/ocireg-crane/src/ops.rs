@@ -1,20 +1,17 @@
 //! The registry operations, on top of the remote layer: copy, manifest,
 //! digest, config, blob, ls, catalog, tag, delete, attach and refs.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::Arc;
 
 use futures_util::StreamExt as _;
 use ocireg_name::{DigestReference, Reference, Tag};
-use ocireg_remote::progress::{BlobOutcome as RemoteOutcome, ProgressEvent};
 use ocireg_v1::{Descriptor, Digest, MediaType, StaticLayer};
 
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::progress::{BlobOutcome, Progress, Summary};
+use crate::progress::Operation;
 use crate::text::escape_json;
 
 /// What an operation was doing, and the one reference, repository or registry it was
@@ -80,76 +77,6 @@ async fn remote_options(
     builder
         .build()
         .map_err(remote_err("setting up the registry client"))
-}
-
-/// Translates the remote layer's progress events into [`Progress`] calls and
-/// keeps the totals for the summary.
-struct ProgressAdapter {
-    sink: Arc<dyn Progress>,
-    state: Mutex<AdapterState>,
-}
-
-#[derive(Default)]
-struct AdapterState {
-    sizes: HashMap<Digest, u64>,
-    done: HashMap<Digest, u64>,
-    blobs: usize,
-    transferred: usize,
-    bytes: u64,
-}
-
-impl ProgressAdapter {
-    fn summary(&self, started: Instant) -> Summary {
-        let s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        Summary::new(s.blobs, s.transferred, s.bytes, started.elapsed())
-    }
-}
-
-impl ocireg_remote::Progress for ProgressAdapter {
-    fn update(&self, event: &ProgressEvent) {
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        match event {
-            ProgressEvent::BlobStarted { digest, total, .. } => {
-                if let Some(t) = total {
-                    s.sizes.insert(*digest, *t);
-                }
-                drop(s);
-                self.sink.blob_started(digest, *total);
-            }
-            ProgressEvent::BlobBytes { digest, done } => {
-                s.done.insert(*digest, *done);
-                drop(s);
-                self.sink.blob_progress(digest, *done);
-            }
-            ProgressEvent::BlobDone { digest, outcome } => {
-                let size = s
-                    .sizes
-                    .get(digest)
-                    .copied()
-                    .or_else(|| s.done.get(digest).copied())
-                    .unwrap_or(0);
-                s.blobs += 1;
-                let outcome = match outcome {
-                    RemoteOutcome::Existed => BlobOutcome::Existed,
-                    RemoteOutcome::Mounted => BlobOutcome::Mounted,
-                    _ => {
-                        s.transferred += 1;
-                        s.bytes += size;
-                        BlobOutcome::Transferred
-                    }
-                };
-                drop(s);
-                self.sink.blob_finished(digest, size, outcome);
-            }
-            ProgressEvent::ManifestDone {
-                reference, digest, ..
-            } => {
-                drop(s);
-                self.sink.manifest_written(reference, digest);
-            }
-            _ => {}
-        }
-    }
 }
 
 /// The digest `reference` points to in the registry, or `None` when it does
@@ -263,25 +190,10 @@ async fn copy_referrers(
 pub async fn copy(src: &str, dst: &str, opts: &Options) -> Result<Digest> {
     let src_ref = opts.parse_reference(src)?;
     let dst_ref = opts.parse_reference(dst)?;
-    let started = Instant::now();
-    let adapter = opts.progress().map(|sink| {
-        sink.started(&format!("copying {src} to {dst}"), None, None);
-        Arc::new(ProgressAdapter {
-            sink: Arc::clone(sink),
-            state: Mutex::default(),
-        })
-    });
-    let remote = remote_options(
-        opts,
-        adapter
-            .clone()
-            .map(|a| a as Arc<dyn ocireg_remote::Progress>),
-    )
-    .await?;
+    let op = Operation::start(opts, &format!("copying {src} to {dst}"));
+    let remote = remote_options(opts, Operation::sink(op.as_ref())).await?;
     let result = copy_one(&src_ref, &dst_ref, opts, &remote, None).await;
-    if let Some(a) = &adapter {
-        a.sink.finished(&a.summary(started));
-    }
+    Operation::end(op.as_ref(), &result);
     result
 }
 
@@ -291,20 +203,11 @@ pub async fn copy(src: &str, dst: &str, opts: &Options) -> Result<Digest> {
 pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec<String>> {
     let src_repo = opts.parse_repository(src)?;
     let dst_repo = opts.parse_repository(dst)?;
-    let started = Instant::now();
-    let adapter = opts.progress().map(|sink| {
-        Arc::new(ProgressAdapter {
-            sink: Arc::clone(sink),
-            state: Mutex::default(),
-        })
-    });
-    let remote = remote_options(
+    let op = Operation::start(
         opts,
-        adapter
-            .clone()
-            .map(|a| a as Arc<dyn ocireg_remote::Progress>),
-    )
-    .await?;
+        &format!("copying every tag of {src_repo} to {dst_repo}"),
+    );
+    let remote = remote_options(opts, Operation::sink(op.as_ref())).await?;
     let tags = ocireg_remote::list_tags(&src_repo, &remote)
         .await
         .map_err(remote_err(Doing::on("listing the tags of", &src_repo)))?;
@@ -318,13 +221,6 @@ pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec
         Vec::new()
     };
     let todo: Vec<String> = tags.into_iter().filter(|t| !existing.contains(t)).collect();
-    if let Some(a) = &adapter {
-        a.sink.started(
-            &format!("copying {} tags from {src_repo} to {dst_repo}", todo.len()),
-            None,
-            None,
-        );
-    }
     // Tags are copied `jobs` at a time; each copy also moves its blobs in parallel. One
     // pusher for all of them, so a blob shared by several tags is uploaded once.
     let no_clobber = opts.clone().with_no_clobber(false);
@@ -354,13 +250,9 @@ pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec
         .buffer_unordered(opts.jobs())
         .collect()
         .await;
-    if let Some(a) = &adapter {
-        a.sink.finished(&a.summary(started));
-    }
-    let mut copied = Vec::with_capacity(results.len());
-    for r in results {
-        copied.push(r?);
-    }
+    let copied: Result<Vec<String>> = results.into_iter().collect();
+    Operation::end(op.as_ref(), &copied);
+    let mut copied = copied?;
     copied.sort();
     Ok(copied)
 }

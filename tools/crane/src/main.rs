@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     };
     let printer = Printer::new(cli.global.quiet, cli.global.verbose);
     init_logging(&printer);
-    let opts = match commands::options(&cli.global, &printer) {
+    let opts = match commands::options(&cli.global) {
         Ok(opts) => opts,
         Err(e) => return fail(&printer, &anyhow::Error::new(e)),
     };
