@@ -39,8 +39,9 @@ pub enum Error {
         /// The version found.
         version: String,
     },
-    /// A symlink, FIFO, directory or other non-regular file where a regular file must be.
-    #[error("refusing {}: it is a {kind}, not a regular file", path.display())]
+    /// A symlink, FIFO, directory or other special file where a regular file
+    /// (or, for `blobs/`, a real directory) must be.
+    #[error("refusing {}: unexpected {kind}", path.display())]
     NotRegularFile {
         /// The path.
         path: PathBuf,

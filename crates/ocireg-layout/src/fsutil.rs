@@ -145,16 +145,30 @@ pub(crate) struct Lock {
 
 impl Lock {
     /// Takes an exclusive lock on `path` (created if missing), waiting for it.
+    ///
+    /// Lock files may be removed by their holder when done, so after taking
+    /// the lock this checks that `path` still names the locked file, and
+    /// starts again if not: two holders never lock different files of one name.
     pub(crate) fn exclusive(path: &Path) -> Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| Error::io("open lock file", path, e))?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| Error::io("lock", path, io::Error::from(e)))?;
-        Ok(Self { _file: file })
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(|e| Error::io("open lock file", path, e))?;
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+                .map_err(|e| Error::io("lock", path, io::Error::from(e)))?;
+            let held = rustix::fs::fstat(&file).map_err(|e| Error::io("stat", path, e.into()))?;
+            match rustix::fs::stat(path) {
+                Ok(now) if now.st_ino == held.st_ino && now.st_dev == held.st_dev => {
+                    return Ok(Self { _file: file });
+                }
+                Ok(_) => {}
+                Err(e) if e == rustix::io::Errno::NOENT => {}
+                Err(e) => return Err(Error::io("stat", path, e.into())),
+            }
+        }
     }
 }

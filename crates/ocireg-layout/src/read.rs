@@ -63,6 +63,34 @@ impl Layout {
             }),
         })
         .await?;
+        // Blob directories must be directories, not symlinks out of the layout.
+        let blobs = layout.root.join("blobs");
+        blocking(move || {
+            let mut dirs = vec![blobs.clone()];
+            if let Ok(entries) = std::fs::read_dir(&blobs) {
+                dirs.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+            }
+            for dir in dirs {
+                match fsutil::lstat_kind(&dir)? {
+                    None | Some(rustix::fs::FileType::Directory) => {}
+                    Some(rustix::fs::FileType::Symlink) => {
+                        return Err(Error::NotRegularFile {
+                            path: dir,
+                            kind: "symlink where a directory is needed",
+                        });
+                    }
+                    Some(_) if dir == blobs => {
+                        return Err(Error::NotALayout {
+                            path: dir,
+                            reason: "blobs is not a directory".into(),
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok(())
+        })
+        .await?;
         Ok(layout)
     }
 

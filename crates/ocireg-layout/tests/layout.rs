@@ -607,34 +607,103 @@ async fn resumed_image_write_after_interrupted_layer() {
     validate::image(&*back, opts()).await.expect("validate");
 }
 
+/// Child half of [`read_only_layout_gives_clear_errors`]: runs inside a mount
+/// namespace where the layout is a read-only bind mount.
+#[test]
+fn child_read_only() {
+    let Ok(dir) = std::env::var("OCIREG_LAYOUT_RO_DIR") else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    rt.block_on(check_read_only(Path::new(&dir)));
+}
+
+async fn check_read_only(dir: &Path) {
+    let layout = Layout::open(dir).await.expect("open read-only");
+    layout.image_by_ref_name("v1").await.expect("reading works");
+    let other = random::image(256, 1, 42).expect("img");
+    let err = layout
+        .append_image(&*other, &AppendOptions::new().ref_name("v2"))
+        .await
+        .expect_err("writing a read-only layout must fail");
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&dir.display().to_string()),
+        "{err}"
+    );
+    let err = layout
+        .remove_descriptors(Matcher::any())
+        .await
+        .expect_err("writing a read-only layout must fail");
+    assert!(
+        err.to_string().contains(&dir.display().to_string()),
+        "{err}"
+    );
+    layout.image_by_ref_name("v1").await.expect("still there");
+}
+
 #[tokio::test]
+#[allow(clippy::print_stderr, reason = "the skip message is for the developer")]
 async fn read_only_layout_gives_clear_errors() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().expect("tmp");
     let img = random::image(256, 1, 41).expect("img");
-    let layout = layout_with(dir.path(), &*img, "v1").await;
-    let other = random::image(256, 1, 42).expect("img");
+    let _layout = layout_with(dir.path(), &*img, "v1").await;
     let set = |mode| {
         for p in [dir.path().to_owned(), dir.path().join("blobs/sha256")] {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
         }
     };
     set(0o555);
-    if std::fs::File::create(dir.path().join("probe")).is_ok() {
-        // Root ignores permissions: nothing to test here.
+    let root = std::fs::File::create(dir.path().join("probe")).is_ok();
+    let _ = std::fs::remove_file(dir.path().join("probe"));
+    if !root {
+        check_read_only(dir.path()).await;
         set(0o755);
         return;
     }
-    let err = layout
-        .append_image(&*other, &AppendOptions::new().ref_name("v2"))
-        .await
-        .unwrap_err();
     set(0o755);
-    assert!(matches!(err, Error::Io { .. }), "{err}");
-    assert!(
-        err.to_string().contains(&dir.path().display().to_string()),
-        "{err}"
-    );
-    // Reading still works.
-    layout.image_by_ref_name("v1").await.expect("read");
+    // Root ignores permissions: make the layout a read-only bind mount in a
+    // private mount namespace, and check from a child process there.
+    let exe = std::env::current_exe().expect("exe");
+    let script = r#"mount --bind "$D" "$D" && mount -o remount,ro,bind "$D" "$D" && exec "$EXE" --exact child_read_only --nocapture"#;
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", script])
+        .env("D", dir.path())
+        .env("EXE", &exe)
+        .env("OCIREG_LAYOUT_RO_DIR", dir.path())
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {
+            // The child really ran the check (not filtered away).
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(stdout.contains("1 passed"), "{stdout}");
+        }
+        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("panicked") => {
+            panic!("child failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        other => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "unshare/mount needed under CI: {other:?}"
+            );
+            eprintln!("skipping: cannot make a read-only mount here: {other:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn symlinked_blob_directory_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let img = random::image(256, 1, 43).expect("img");
+    let l = dir.path().join("l");
+    layout_with(&l, &*img, "v1").await;
+    let moved = dir.path().join("moved");
+    std::fs::rename(l.join("blobs/sha256"), &moved).expect("mv");
+    std::os::unix::fs::symlink(&moved, l.join("blobs/sha256")).expect("symlink");
+    let err = Layout::open(&l).await.unwrap_err();
+    assert!(matches!(err, Error::NotRegularFile { .. }), "{err}");
+    assert!(err.to_string().contains("blobs/sha256"), "{err}");
 }
