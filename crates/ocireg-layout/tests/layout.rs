@@ -707,3 +707,100 @@ async fn symlinked_blob_directory_is_refused() {
     assert!(matches!(err, Error::NotRegularFile { .. }), "{err}");
     assert!(err.to_string().contains("blobs/sha256"), "{err}");
 }
+
+/// An image that counts how often its layers are fetched.
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<dyn Image>,
+    fetches: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[ocireg_v1::async_trait]
+impl Image for Counting {
+    async fn raw_manifest(&self) -> ocireg_v1::Result<Bytes> {
+        self.inner.raw_manifest().await
+    }
+    async fn raw_config_file(&self) -> ocireg_v1::Result<Bytes> {
+        self.inner.raw_config_file().await
+    }
+    async fn media_type(&self) -> ocireg_v1::Result<MediaType> {
+        self.inner.media_type().await
+    }
+    async fn layer_by_digest(
+        &self,
+        digest: ocireg_v1::Digest,
+    ) -> ocireg_v1::Result<Arc<dyn ocireg_v1::Layer>> {
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.layer_by_digest(digest).await
+    }
+}
+
+#[tokio::test]
+async fn present_blobs_are_checked_and_skipped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let img = Counting {
+        inner: random::image(1024, 3, 51).expect("img"),
+        fetches: fetches.clone(),
+    };
+    let layout = layout_with(dir.path(), &img, "v1").await;
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 3);
+    layout
+        .append_image(&img, &AppendOptions::new().ref_name("v2"))
+        .await
+        .expect("again");
+    assert_eq!(
+        fetches.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "no layer fetched twice"
+    );
+    // One layer damaged: only that one is fetched again.
+    let d = img.manifest().await.expect("m").layers[1].digest;
+    std::fs::write(layout.blob_path(&d), b"junk").expect("write");
+    layout.write_image(&img).await.expect("repair");
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 4);
+    validate::image(&*layout.image_by_ref_name("v2").await.expect("v2"), opts())
+        .await
+        .expect("valid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_of_the_same_image() {
+    let dir = tempfile::tempdir().expect("tmp");
+    Layout::create(dir.path()).await.expect("create");
+    let img = random::image(200_000, 3, 61).expect("img");
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let path = dir.path().to_owned();
+        let img = img.clone();
+        tasks.push(tokio::spawn(async move {
+            let layout = Layout::open(&path).await.expect("open");
+            layout
+                .append_image(&*img, &AppendOptions::new().ref_name(format!("t{i}")))
+                .await
+                .expect("append");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let layout = Layout::open(dir.path()).await.expect("open");
+    for i in 0..4 {
+        let back = layout
+            .image_by_ref_name(&format!("t{i}"))
+            .await
+            .expect("tag");
+        validate::image(&*back, opts()).await.expect("valid");
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("blobs/sha256"))
+        .expect("ls")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.len(),
+        5,
+        "3 layers, config, manifest and no leftovers: {names:?}"
+    );
+}
