@@ -172,3 +172,68 @@ impl Lock {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_reads_and_special_files() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"0123456789").expect("write");
+        assert_eq!(read_capped(&f, 10).expect("read"), b"0123456789");
+        let err = read_capped(&f, 9).expect_err("too large");
+        assert!(matches!(err, Error::TooLarge { size: 10, .. }), "{err}");
+
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&f, &link).expect("symlink");
+        let err = open_regular(&link).expect_err("symlink");
+        assert!(
+            matches!(
+                err,
+                Error::NotRegularFile {
+                    kind: "symlink",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = open_regular(dir.path()).expect_err("directory");
+        assert!(
+            matches!(
+                err,
+                Error::NotRegularFile {
+                    kind: "directory",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = open_regular(&dir.path().join("missing")).expect_err("missing");
+        assert!(err.to_string().contains("missing"), "{err}");
+        assert_eq!(lstat_kind(&link).expect("lstat"), Some(FileType::Symlink));
+        assert_eq!(lstat_kind(&dir.path().join("nope")).expect("lstat"), None);
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("index.json");
+        atomic_write(&f, b"one").expect("write");
+        atomic_write(&f, b"two").expect("write");
+        assert_eq!(std::fs::read(&f).expect("read"), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
+    }
+
+    #[test]
+    fn a_removed_lock_file_is_not_shared() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join(".lock");
+        let first = Lock::exclusive(&path).expect("lock");
+        // The holder removes the name; a new taker gets a fresh file at once.
+        std::fs::remove_file(&path).expect("rm");
+        let second = Lock::exclusive(&path).expect("lock again");
+        drop((first, second));
+    }
+}

@@ -33,6 +33,18 @@
 //!
 //! IO runs on tokio (its blocking pool): use this crate inside a tokio runtime.
 //!
+//! # ggcr map
+//!
+//! | ggcr `layout` | Here |
+//! |---------------|------|
+//! | `FromPath` | [`Layout::open`] (checks `oci-layout` too) |
+//! | `Write` | [`Layout::write`]; [`Layout::create`] for an empty one |
+//! | `Path.ImageIndex`, `Image`, `ImageIndex` | [`Layout::image_index_root`], [`Layout::image`], [`Layout::image_index`], plus [`Layout::image_by_ref_name`], [`Layout::find`] |
+//! | `WriteImage`, `WriteIndex`, `WriteBlob`, `Blob`, `Bytes`, `RemoveBlob` | [`Layout::write_image`], [`Layout::write_index`], [`Layout::write_blob`], [`Layout::blob`], [`Layout::blob_bytes`], [`Layout::remove_blob`] |
+//! | `AppendImage`, `AppendIndex`, `AppendDescriptor` + options | [`Layout::append_image`], [`Layout::append_index`], [`Layout::append_descriptor`], [`AppendOptions`] |
+//! | `ReplaceImage`, `ReplaceIndex`, `ReplaceDescriptor`, `RemoveDescriptors` | [`Layout::replace_image`], [`Layout::replace_index`], [`Layout::replace_descriptor`], [`Layout::remove_descriptors`] |
+//! | `GarbageCollect` | [`Layout::unreferenced_blobs`] (reports), [`Layout::garbage_collect`] (removes) |
+//!
 //! # Example
 //!
 //! ```

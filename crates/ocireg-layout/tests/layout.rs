@@ -394,6 +394,15 @@ async fn hostile_index_and_manifests() {
     std::fs::remove_file(&index).expect("rm");
     std::fs::write(&index, &good).expect("write");
 
+    // A descriptor announcing a huge manifest is refused before reading.
+    let mut big = Descriptor::for_bytes(MediaType::OciManifest, b"{}");
+    big.size = ocireg_v1::MANIFEST_LIMIT + 1;
+    big.annotations
+        .insert(ocireg_v1::ANNOTATION_REF_NAME.to_owned(), "big".to_owned());
+    layout.append_descriptor(big).await.expect("append");
+    let err = layout.image_by_ref_name("big").await.unwrap_err();
+    assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+
     // A manifest blob with wrong bytes.
     let digest = img.digest().await.expect("d");
     let mpath = layout.blob_path(&digest);
