@@ -207,6 +207,49 @@ fn clone_shallow(e: &Error) -> Error {
             path: path.clone(),
             what: what.clone(),
         },
+        Error::NotALayout { path, reason } => Error::NotALayout {
+            path: path.clone(),
+            reason: reason.clone(),
+        },
+        Error::UnsupportedVersion { path, version } => Error::UnsupportedVersion {
+            path: path.clone(),
+            version: version.clone(),
+        },
+        Error::Ambiguous { path, what } => Error::Ambiguous {
+            path: path.clone(),
+            what: what.clone(),
+        },
+        Error::WrongMediaType {
+            digest,
+            expected,
+            actual,
+        } => Error::WrongMediaType {
+            digest: *digest,
+            expected,
+            actual: actual.clone(),
+        },
+        Error::Content {
+            path,
+            digest,
+            source,
+        } => {
+            let source = match **source {
+                ocireg_v1::Error::DigestMismatch { expected, actual } => {
+                    ocireg_v1::Error::DigestMismatch { expected, actual }
+                }
+                ocireg_v1::Error::SizeMismatch {
+                    digest,
+                    expected,
+                    actual,
+                } => ocireg_v1::Error::SizeMismatch {
+                    digest,
+                    expected,
+                    actual,
+                },
+                ref other => return Error::Task(format!("{}: {other}", path.display())),
+            };
+            Error::content(path.clone(), *digest, source)
+        }
         other => Error::Task(other.to_string()),
     }
 }
@@ -229,5 +272,18 @@ mod tests {
         let v1: ocireg_v1::Error = t.into();
         assert!(v1.is_transient());
         assert!(from_v1(v1).path().is_some());
+        // Content errors keep their type through a view's error.
+        let d = ocireg_v1::sha256(b"x");
+        let e = Error::content(
+            "/x/blobs/sha256/y",
+            Some(d),
+            ocireg_v1::Error::DigestMismatch {
+                expected: d,
+                actual: ocireg_v1::sha256(b"y"),
+            },
+        );
+        let back = from_v1(e.into());
+        assert!(matches!(back, Error::Content { .. }), "{back}");
+        assert!(back.to_string().contains("digest mismatch"), "{back}");
     }
 }
