@@ -123,27 +123,7 @@ impl CredentialHelper {
             .run("get", server_url, server_url.as_bytes(), None)
             .await?;
         let Some(out) = out else { return Ok(None) };
-        let wire: WireCredentials =
-            serde_json::from_slice(&out).map_err(|e| Error::HelperOutput {
-                helper: self.name.clone(),
-                action: "get",
-                reason: format!(
-                    "not the credentials JSON ({})",
-                    crate::error::json_problem(&e)
-                ),
-            })?;
-        if wire.username.is_empty() && wire.secret.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(HelperCredentials {
-            server_url: if wire.server_url.is_empty() {
-                server_url.to_owned()
-            } else {
-                wire.server_url
-            },
-            username: wire.username,
-            secret: Secret::new(wire.secret),
-        }))
+        parse_get_output(&self.name, server_url, &out)
     }
 
     /// `store`: saves `username` and `secret` for `server_url`.
@@ -178,14 +158,7 @@ impl CredentialHelper {
         let Some(out) = self.run("list", "", b"unused", None).await? else {
             return Ok(BTreeMap::new());
         };
-        serde_json::from_slice(&out).map_err(|e| Error::HelperOutput {
-            helper: self.name.clone(),
-            action: "list",
-            reason: format!(
-                "not a JSON object of server URL to user name ({})",
-                crate::error::json_problem(&e)
-            ),
-        })
+        parse_list_output(&self.name, &out)
     }
 
     fn failed(&self, action: &'static str, server: &str, status: &str, message: &str) -> Error {
@@ -274,20 +247,10 @@ impl CredentialHelper {
             return Ok(Some(out));
         }
         // On failure the protocol puts the message on stdout.
-        let message = String::from_utf8_lossy(&out);
-        let message = message.trim();
-        if message == NOT_FOUND_MESSAGE {
+        let Some(message) = failure_message(&out, secret) else {
             tracing::debug!(helper = %self.name, action, server, "credential helper has no credentials");
             return Ok(None);
-        }
-        let mut first = message.lines().next().unwrap_or_default().to_owned();
-        if let Some(secret) = secret.filter(|s| !s.is_empty()) {
-            first = first.replace(secret.expose(), "****");
-        }
-        let mut message: String = first.chars().take(MAX_MESSAGE).collect();
-        if message.len() < first.len() {
-            message.push('…');
-        }
+        };
         let status = status
             .code()
             .map_or_else(|| status.to_string(), |c| format!("exit status {c}"));
@@ -312,6 +275,67 @@ impl Keychain for CredentialHelper {
             None => anonymous(),
         })
     }
+}
+
+/// Decodes the stdout of a successful `get` for `server_url`: `None` when
+/// the helper answered with neither user name nor secret.
+pub(crate) fn parse_get_output(
+    helper: &str,
+    server_url: &str,
+    out: &[u8],
+) -> Result<Option<HelperCredentials>> {
+    let wire: WireCredentials = serde_json::from_slice(out).map_err(|e| Error::HelperOutput {
+        helper: helper.to_owned(),
+        action: "get",
+        reason: format!(
+            "not the credentials JSON ({})",
+            crate::error::json_problem(&e)
+        ),
+    })?;
+    if wire.username.is_empty() && wire.secret.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(HelperCredentials {
+        server_url: if wire.server_url.is_empty() {
+            server_url.to_owned()
+        } else {
+            wire.server_url
+        },
+        username: wire.username,
+        secret: Secret::new(wire.secret),
+    }))
+}
+
+/// Decodes the stdout of a successful `list`: server URL to user name.
+pub(crate) fn parse_list_output(helper: &str, out: &[u8]) -> Result<BTreeMap<String, String>> {
+    serde_json::from_slice(out).map_err(|e| Error::HelperOutput {
+        helper: helper.to_owned(),
+        action: "list",
+        reason: format!(
+            "not a JSON object of server URL to user name ({})",
+            crate::error::json_problem(&e)
+        ),
+    })
+}
+
+/// The message to quote from the stdout of a failed helper run: its first
+/// line, `secret` scrubbed, at most [`MAX_MESSAGE`] characters. `None` when
+/// the helper said it has no credentials.
+pub(crate) fn failure_message(out: &[u8], secret: Option<&Secret>) -> Option<String> {
+    let message = String::from_utf8_lossy(out);
+    let message = message.trim();
+    if message == NOT_FOUND_MESSAGE {
+        return None;
+    }
+    let mut first = message.lines().next().unwrap_or_default().to_owned();
+    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+        first = first.replace(secret.expose(), "****");
+    }
+    let mut message: String = first.chars().take(MAX_MESSAGE).collect();
+    if message.len() < first.len() {
+        message.push('…');
+    }
+    Some(message)
 }
 
 fn validate_name(name: &str) -> Result<()> {

@@ -117,3 +117,7 @@ mod helper;
 mod keychain;
 mod resource;
 mod secret;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

@@ -76,23 +76,43 @@ impl Credentials {
     }
 }
 
-/// A registry token from `auth token`.
+/// A registry token from `auth token`, with what the token service said along with it.
 ///
-/// `Debug` shows the token as `****`; [`to_json`](Self::to_json) and
+/// `Debug` shows the secrets as `****`; [`to_json`](Self::to_json) and
 /// [`header`](Self::header) are for stdout.
 #[derive(Clone, Debug)]
 pub struct Token {
     /// The bearer token.
     pub token: Secret,
+    /// Its lifetime in seconds, when the token service said.
+    pub expires_in: Option<u64>,
+    /// The refresh token, when the token service sent one.
+    pub refresh_token: Option<Secret>,
+}
+
+/// [`Token`] as ggcr's `crane auth token` prints it (its `transport.Token`, fields in
+/// that order, `refresh_token` and `expires_in` always present).
+#[derive(Serialize)]
+struct WireToken<'a> {
+    token: &'a str,
+    refresh_token: &'a str,
+    expires_in: u64,
 }
 
 impl Token {
-    /// `{"token":"..."}` and a newline. The token server chose the token: any
-    /// [unsafe character](crate::is_unsafe_char) in it is a JSON `\u` escape.
+    /// `{"token":"...","refresh_token":"...","expires_in":N}` and a newline, as ggcr
+    /// prints it: an unknown refresh token is `""` and an unknown lifetime `0`. Go's JSON
+    /// escapes (`<`, `>`, `&` as `\u003c`...) and, since the token service chose the
+    /// text, any [unsafe character](crate::is_unsafe_char) as a JSON `\u` escape.
     #[must_use]
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string(&serde_json::json!({ "token": self.token.expose() }))
-            .unwrap_or_default();
+        let wire = WireToken {
+            token: self.token.expose(),
+            refresh_token: self.refresh_token.as_ref().map_or("", Secret::expose),
+            expires_in: self.expires_in.unwrap_or(0),
+        };
+        let bytes = ocireg_v1::to_go_json(&wire).unwrap_or_default();
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
         text.push('\n');
         crate::escape_json(&text).into_owned()
     }
@@ -194,7 +214,8 @@ pub async fn auth_get(server: &str, opts: &Options) -> Result<Option<Credentials
 /// Pings the registry of `repository` and exchanges the keychain's
 /// credentials for a bearer token with pull scope on it (push and pull with
 /// `push`), plus pull scope on each repository in `mounts` (crane's `auth
-/// token`).
+/// token`). The token comes with its lifetime and refresh token when the token
+/// service sent them.
 pub async fn auth_token(
     repository: &str,
     push: bool,
@@ -223,15 +244,19 @@ pub async fn auth_token(
             doing: doing(),
             source,
         })?;
-    let token = transport
-        .bearer_token()
+    let reply = transport
+        .bearer_token_reply()
         .await
         .map_err(|source| Error::Transport {
             doing: doing(),
             source,
         })?;
-    token
-        .map(|token| Token { token })
+    reply
+        .map(|reply| Token {
+            token: reply.token,
+            expires_in: reply.expires_in,
+            refresh_token: reply.refresh_token,
+        })
         .ok_or_else(|| Error::NoBearerToken {
             registry: repo.registry().name().to_owned(),
         })
@@ -282,20 +307,46 @@ mod tests {
         assert_eq!(token.secret.expose(), "idtok");
     }
 
+    fn bare(token: &str) -> Token {
+        Token {
+            token: Secret::new(token),
+            expires_in: None,
+            refresh_token: None,
+        }
+    }
+
     #[test]
     fn token_output_forms() {
-        let t = Token {
-            token: Secret::new("abc.def"),
-        };
-        assert_eq!(t.to_json(), "{\"token\":\"abc.def\"}\n");
+        let t = bare("abc.def");
+        assert_eq!(
+            t.to_json(),
+            "{\"token\":\"abc.def\",\"refresh_token\":\"\",\"expires_in\":0}\n"
+        );
         assert_eq!(t.header(), "Authorization: Bearer abc.def");
         assert!(!format!("{t:?}").contains("abc.def"));
 
-        // The token server chose the token: nothing in it reaches a terminal raw.
+        // What the token service said along with it, in ggcr's order and escapes.
         let t = Token {
-            token: Secret::new("a\u{1b}[2J\u{9b}\u{202e}"),
+            token: Secret::new("a<b>&c"),
+            expires_in: Some(300),
+            refresh_token: Some(Secret::new("r.e.f")),
         };
-        assert_eq!(t.to_json(), "{\"token\":\"a\\u001b[2J\\u009b\\u202e\"}\n");
+        assert_eq!(
+            t.to_json(),
+            "{\"token\":\"a\\u003cb\\u003e\\u0026c\",\"refresh_token\":\"r.e.f\",\"expires_in\":300}\n"
+        );
+        let debug = format!("{t:?}");
+        assert!(
+            !debug.contains("r.e.f") && !debug.contains("a<b>"),
+            "{debug}"
+        );
+
+        // The token server chose the token: nothing in it reaches a terminal raw.
+        let t = bare("a\u{1b}[2J\u{9b}\u{202e}");
+        assert_eq!(
+            t.to_json(),
+            "{\"token\":\"a\\u001b[2J\\u009b\\u202e\",\"refresh_token\":\"\",\"expires_in\":0}\n"
+        );
         assert_eq!(t.header(), r"Authorization: Bearer a\x1b[2J\u{9b}\u{202e}");
     }
 

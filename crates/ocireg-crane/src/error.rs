@@ -7,8 +7,6 @@ use std::path::PathBuf;
 
 use ocireg_transport::{Error as TransportError, ErrorCode};
 
-use crate::text::escape_text;
-
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -135,12 +133,36 @@ pub enum Error {
         /// What we were doing (`fetching the manifest of r.io/app:v1`).
         doing: String,
         /// The one reference, repository or registry `doing` is about (`r.io/app:v1`), if
-        /// there is one: a cause that only restates an action on it is left out of the
-        /// one-line [`Report`].
+        /// there is one. Then the remote layer's own step under it (`fetching manifest
+        /// r.io/app:v1`) is left out of the one-line [`Report`](crate::Report); about
+        /// several things (`copying A to B`) it is `None` and the step says which failed.
         subject: Option<String>,
         /// The cause (boxed: remote errors are large).
         #[source]
         source: Box<ocireg_remote::Error>,
+    },
+
+    /// A reference names an image on disk (`ocidir://dir:tag`, `./dir`, `/abs/dir`,
+    /// `dir/`): OCI image layouts are not supported yet, and such a name would otherwise be
+    /// taken for a registry host.
+    #[error(
+        "{reference:?}: ocidir:// references (OCI image layouts on disk) are not supported yet"
+    )]
+    LocalImage {
+        /// The reference as given.
+        reference: String,
+    },
+
+    /// `copy --referrers` found more referrers (counting referrers of referrers) than it
+    /// carries along.
+    #[error(
+        "copying the referrers of {reference}: more than {limit} referrers (counting referrers of referrers)"
+    )]
+    TooManyReferrers {
+        /// The image whose referrers were being copied.
+        reference: String,
+        /// The limit.
+        limit: usize,
     },
 
     /// `copy --no-clobber` found the destination tag already there.
@@ -229,7 +251,8 @@ impl Error {
             | Self::InvalidRepository { .. }
             | Self::InvalidRegistry { .. }
             | Self::InvalidPlatform { .. }
-            | Self::InvalidArgument { .. } => ErrorKind::Usage,
+            | Self::InvalidArgument { .. }
+            | Self::LocalImage { .. } => ErrorKind::Usage,
             Self::Credentials { source, .. } => match source {
                 ocireg_authn::Error::InvalidServer { .. }
                 | ocireg_authn::Error::InvalidCredentials { .. } => ErrorKind::Usage,
@@ -252,6 +275,7 @@ impl Error {
             | Self::Io { .. }
             | Self::NotImplemented { .. }
             | Self::TimedOut { .. }
+            | Self::TooManyReferrers { .. }
             | Self::RefusingToClobber { .. } => ErrorKind::Other,
         }
     }
@@ -275,6 +299,11 @@ impl Error {
             Self::InvalidPlatform { .. } => {
                 Some("use os/arch[/variant][:osversion], e.g. linux/arm64/v8, or `all`".to_owned())
             }
+            Self::LocalImage { .. } => Some(
+                "crane reads and writes images in registries only for now: give \
+                 REGISTRY/REPOSITORY[:TAG|@DIGEST], e.g. registry.example/team/app:v1"
+                    .to_owned(),
+            ),
             Self::Credentials { source, .. } => credentials_hint(source),
             Self::Transport { source, .. } => transport_hint(source),
             Self::Remote { source, .. } => {
@@ -311,17 +340,20 @@ impl Error {
             Self::InvalidArgument { .. }
             | Self::NoBearerToken { .. }
             | Self::BlobTooLarge { .. }
+            | Self::TooManyReferrers { .. }
             | Self::File { .. }
             | Self::Io { .. } => None,
         }
     }
 
     /// The one reference, repository or registry the failure is about, when the message
-    /// names one: causes that merely restate it are left out of the one-line [`Report`].
+    /// names one (see [`Report`](crate::Report) for what is then left unsaid).
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
         match self {
-            Self::InvalidReference { reference, .. } => Some(reference),
+            Self::InvalidReference { reference, .. } | Self::LocalImage { reference } => {
+                Some(reference)
+            }
             Self::InvalidRepository { repository, .. } => Some(repository),
             Self::InvalidRegistry { registry, .. } => Some(registry),
             Self::Remote { subject, .. } => subject.as_deref(),
@@ -434,126 +466,10 @@ fn credentials_hint(err: &ocireg_authn::Error) -> Option<String> {
     }
 }
 
-/// How an error and its causes are shown to a user.
-///
-/// The short form is one line, `<what we were doing>: <why>`, where `why` is
-/// the immediate cause followed by the root cause when they differ. Each thing
-/// is said once: a cause that only restates the action on the error's
-/// [`subject`](Error::subject) (the remote layer's `fetching manifest r.io/app:v1`
-/// under crane's `fetching the manifest of r.io/app:v1`, the name parser's
-/// `invalid reference "x"` under `parsing reference "x"`) is left out, and
-/// registry error details (`{"Tag":"v1"}`) are not shown. The verbose form
-/// lists every cause on its own line, details included (the alternate `{:#}`
-/// form of each).
-///
-/// Both forms are safe to print to a terminal: control characters, bidi
-/// overrides and the other [unsafe characters](crate::is_unsafe_char) in any
-/// message (a registry chooses its error messages and bodies) are shown as
-/// escapes (`\x1b`, `\u{202e}`, see [`escape_text`]); the only line breaks are
-/// the verbose form's own.
-#[derive(Debug)]
-pub struct Report<'a> {
-    error: &'a (dyn StdError + 'static),
-    verbose: bool,
-}
-
-impl<'a> Report<'a> {
-    /// A report of `error`; `verbose` shows the whole cause chain.
-    #[must_use]
-    pub fn new(error: &'a (dyn StdError + 'static), verbose: bool) -> Self {
-        Self { error, verbose }
-    }
-}
-
-/// What the one-line report does with a cause that restates its subject.
-enum Restated {
-    /// Leave it out: it is a pure context frame, its own cause follows.
-    Skip,
-    /// Show this instead: the cause carries its reason in its message.
-    Instead(String),
-}
-
-/// Whether `cause` only says again what the report's context says about `subject`.
-fn restated(cause: &(dyn StdError + 'static), subject: &str) -> Option<Restated> {
-    // `Error::Remote` holds its cause boxed, and a box is the error its source gives.
-    let remote = cause.downcast_ref::<ocireg_remote::Error>().or_else(|| {
-        cause
-            .downcast_ref::<Box<ocireg_remote::Error>>()
-            .map(AsRef::as_ref)
-    });
-    if let Some(remote) = remote {
-        return match remote {
-            ocireg_remote::Error::Transport { reference, .. }
-            | ocireg_remote::Error::Content { reference, .. }
-                if reference == subject =>
-            {
-                Some(Restated::Skip)
-            }
-            _ => None,
-        };
-    }
-    if let Some(ocireg_name::Error::Reference { input, cause }) =
-        cause.downcast_ref::<ocireg_name::Error>()
-        && input == subject
-    {
-        return Some(Restated::Instead(cause.to_string()));
-    }
-    None
-}
-
-/// `err`'s causes, outermost first.
-fn causes<'a>(
-    err: &'a (dyn StdError + 'static),
-) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(err.source(), |&e| e.source())
-}
-
-impl fmt::Display for Report<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let subject = self
-            .error
-            .downcast_ref::<Error>()
-            .and_then(Error::subject)
-            .filter(|_| !self.verbose);
-        let mut chain: Vec<String> = Vec::new();
-        for cause in causes(self.error) {
-            let text = match subject.and_then(|s| restated(cause, s)) {
-                Some(Restated::Skip) => continue,
-                Some(Restated::Instead(text)) => text,
-                None if self.verbose => format!("{cause:#}"),
-                None => cause.to_string(),
-            };
-            // Registry text (error messages, bodies, details) reaches a terminal.
-            let text = escape_text(&text).into_owned();
-            // Transparent wrappers repeat their cause's message.
-            if chain.last() != Some(&text) {
-                chain.push(text);
-            }
-        }
-        if self.verbose {
-            write!(f, "{}", escape_text(&format!("{:#}", self.error)))?;
-            for cause in &chain {
-                write!(f, "\n  caused by: {cause}")?;
-            }
-            return Ok(());
-        }
-        write!(f, "{}", escape_text(&self.error.to_string()))?;
-        if let Some(first) = chain.first() {
-            write!(f, ": {first}")?;
-        }
-        if chain.len() > 1
-            && let Some(last) = chain.last()
-            && !chain[0].contains(last.as_str())
-        {
-            write!(f, ": {last}")?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Report;
     use http::{Method, StatusCode};
     use ocireg_transport::RegistryError;
 
@@ -660,133 +576,6 @@ mod tests {
             verbose.contains("\n  caused by: invalid reference \"UPPER/Case\": "),
             "{verbose}"
         );
-    }
-
-    const NOT_FOUND: &str = r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"v1"}}]}"#;
-
-    fn remote_not_found(reference: &str) -> Box<ocireg_remote::Error> {
-        Box::new(ocireg_remote::Error::Transport {
-            action: "fetching manifest",
-            reference: reference.to_owned(),
-            source: registry_error(404, NOT_FOUND),
-        })
-    }
-
-    #[test]
-    fn report_says_each_thing_once() {
-        let err = Error::Remote {
-            doing: "fetching the manifest of r.io/app:v1".to_owned(),
-            subject: Some("r.io/app:v1".to_owned()),
-            source: remote_not_found("r.io/app:v1"),
-        };
-        assert_eq!(
-            Report::new(&err, false).to_string(),
-            "fetching the manifest of r.io/app:v1: GET http://r.io/v2/app/manifests/v1: \
-             MANIFEST_UNKNOWN: manifest unknown"
-        );
-        assert_eq!(
-            Report::new(&err, true).to_string(),
-            "fetching the manifest of r.io/app:v1\n  \
-             caused by: fetching manifest r.io/app:v1\n  \
-             caused by: GET http://r.io/v2/app/manifests/v1: \
-             MANIFEST_UNKNOWN: manifest unknown; {\"Tag\":\"v1\"}"
-        );
-        assert_eq!(err.kind(), ErrorKind::NotFound);
-    }
-
-    #[test]
-    fn report_keeps_context_that_says_something_new() {
-        // About two references: the remote layer's context says which one failed.
-        let err = Error::Remote {
-            doing: "copying r.io/app:v1 to r.io/app:v2".to_owned(),
-            subject: None,
-            source: remote_not_found("r.io/app:v1"),
-        };
-        assert_eq!(
-            Report::new(&err, false).to_string(),
-            "copying r.io/app:v1 to r.io/app:v2: fetching manifest r.io/app:v1: \
-             GET http://r.io/v2/app/manifests/v1: MANIFEST_UNKNOWN: manifest unknown"
-        );
-        // About another reference than the subject.
-        let err = Error::Remote {
-            doing: "listing the referrers of r.io/app@sha256:00".to_owned(),
-            subject: Some("r.io/app@sha256:00".to_owned()),
-            source: remote_not_found("r.io/app:v1"),
-        };
-        assert!(
-            Report::new(&err, false)
-                .to_string()
-                .contains(": fetching manifest r.io/app:v1: GET "),
-        );
-    }
-
-    #[test]
-    fn report_escapes_what_the_registry_wrote() {
-        let hostile = "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\
-            \"message\":\"gone\\u001b[2J\\r\\u0007\\u009b31m\\u202eevil\\n  caused by: fake\",\
-            \"detail\":{\"Tag\":\"\\u009d\\u202e\"}}]}";
-        let err = Error::Remote {
-            doing: "fetching the manifest of r.io/app:v1".to_owned(),
-            subject: Some("r.io/app:v1".to_owned()),
-            source: Box::new(ocireg_remote::Error::Transport {
-                action: "fetching manifest",
-                reference: "r.io/app:v1".to_owned(),
-                source: registry_error(404, hostile),
-            }),
-        };
-        let line = Report::new(&err, false).to_string();
-        assert_eq!(
-            line,
-            "fetching the manifest of r.io/app:v1: GET http://r.io/v2/app/manifests/v1: \
-             MANIFEST_UNKNOWN: gone\\x1b[2J\\r\\x07\\u{9b}31m\\u{202e}evil\\n  caused by: fake"
-        );
-        let verbose = Report::new(&err, true).to_string();
-        assert!(
-            verbose.ends_with(r#"caused by: fake; {"Tag":"\u{9d}\u{202e}"}"#),
-            "{verbose}"
-        );
-        assert_eq!(
-            verbose.lines().count(),
-            3,
-            "only the report's own breaks: {verbose}"
-        );
-        for text in [&line, &verbose] {
-            assert!(
-                !text.chars().any(|c| c != '\n' && crate::is_unsafe_char(c)),
-                "{text:?}"
-            );
-        }
-
-        // A body that is not a registry error body is shown escaped too.
-        let err = Error::Transport {
-            doing: "pinging r.io".to_owned(),
-            source: registry_error(502, "<h1>\u{1b}]0;pwned\u{7}bad gateway\u{85}</h1>"),
-        };
-        assert!(
-            Report::new(&err, false)
-                .to_string()
-                .ends_with(r"<h1>\x1b]0;pwned\x07bad gateway\u{85}</h1>"),
-            "{}",
-            Report::new(&err, false)
-        );
-    }
-
-    #[test]
-    fn report_short_and_verbose() {
-        let inner = io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused");
-        let err = Error::Io {
-            doing: "reading the password from stdin".to_owned(),
-            source: inner,
-        };
-        assert_eq!(
-            Report::new(&err, false).to_string(),
-            "reading the password from stdin: connection refused"
-        );
-        assert_eq!(
-            Report::new(&err, true).to_string(),
-            "reading the password from stdin\n  caused by: connection refused"
-        );
-        assert_eq!(err.kind(), ErrorKind::Other);
     }
 
     #[test]

@@ -14,13 +14,111 @@
 //!
 //! Each operation is one async function taking its required inputs
 //! (references as strings, files) and an [`Options`] value with the
-//! defaultable settings (ggcr's `crane.Option`s): [`auth_login`],
-//! [`auth_logout`], [`auth_get`], [`auth_token`], [`registry_serve`],
-//! [`copy`], [`manifest`], [`digest`], [`config`], [`blob`],
-//! [`blob_to_file`], [`list_tags`], [`catalog`], [`tag`], [`delete`],
-//! [`attach`], [`referrers`]. None of them builds a runtime; the caller's
-//! tokio runtime runs them (the binary builds one with the re-exported
-//! [`runtime`] module).
+//! defaultable settings (ggcr's `crane.Option`s). None of them builds a
+//! runtime: inside one, `.await` them; from synchronous code, [`run`] drives
+//! one to completion (as the binary does), and [`within`] bounds one by a time
+//! limit.
+//!
+//! # The operations, by family
+//!
+//! One module per family of commands, each on top of the shared setup
+//! (`setup`: the remote layer's options for an [`Options`], the context an
+//! operation adds to a failure, progress):
+//!
+//! | family | module | operations |
+//! |---|---|---|
+//! | read from a registry | `read` | [`manifest`], [`digest`], [`config`], [`blob`], [`blob_to_file`], [`list_tags`] (`ls`), [`catalog`], [`referrers`] (`refs`) |
+//! | copy and write in a registry | `write` | [`copy`], [`copy_repository`] (`copy --all-tags`), [`tag`], [`delete`] |
+//! | artifacts | `artifacts` | [`attach`]; the referrers a `copy --referrers` carries along |
+//! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
+//! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
+//!
+//! Two families are still to come, each a module beside these: `local`
+//! (OCI image layouts and tarballs on disk: `pull`, `push`, `export`) and
+//! `mutate` (`append`, `mutate`, `flatten`, `rebase`, `index`). Until `local`
+//! exists, a reference to an image on disk (`ocidir://dir:tag`, `./dir`) is
+//! refused as a usage error ([`Error::LocalImage`]) rather than taken for a
+//! registry host.
+//!
+//! # Three things people come for
+//!
+//! Each example runs against the embedded registry, started (and given an
+//! image, `HOST/team/app:v1`) by lines hidden from the listing.
+//!
+//! Get a manifest, exactly as the registry sent it:
+//!
+//! ```
+//! # ocireg_crane::run(async {
+//! # let registry = ocireg_crane::registry_serve(Some("127.0.0.1:0"), None, &ocireg_crane::Options::new()).await?;
+//! # let host = registry.host();
+//! # let image = ocireg_v1::random::image(512, 1, 7)?;
+//! # let remote = ocireg_remote::Options::builder().build()?;
+//! # ocireg_remote::write_image(&format!("{host}/team/app:v1").parse()?, image, &remote).await?;
+//! use ocireg_crane::Options;
+//!
+//! let opts = Options::new();
+//! let manifest = ocireg_crane::manifest(&format!("{host}/team/app:v1"), &opts).await?;
+//! println!("{}", String::from_utf8_lossy(&manifest));
+//! # let digest = ocireg_crane::digest(&format!("{host}/team/app:v1"), false, &opts).await?;
+//! # assert_eq!(digest, ocireg_v1::sha256(&manifest).to_string());
+//! # registry.shutdown().await?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })??;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Copy an image, keeping its digest:
+//!
+//! ```
+//! # ocireg_crane::run(async {
+//! # let registry = ocireg_crane::registry_serve(Some("127.0.0.1:0"), None, &ocireg_crane::Options::new()).await?;
+//! # let host = registry.host();
+//! # let image = ocireg_v1::random::image(512, 1, 7)?;
+//! # let remote = ocireg_remote::Options::builder().build()?;
+//! # ocireg_remote::write_image(&format!("{host}/team/app:v1").parse()?, image, &remote).await?;
+//! use ocireg_crane::Options;
+//!
+//! let opts = Options::new().with_jobs(8);
+//! let (src, dst) = (format!("{host}/team/app:v1"), format!("{host}/mirror/app:v1"));
+//! let copied = ocireg_crane::copy(&src, &dst, &opts).await?;
+//! assert_eq!(copied.to_string(), ocireg_crane::digest(&src, false, &opts).await?);
+//! # registry.shutdown().await?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })??;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Attach a file (an SBOM, a signature) to an image, and find it again:
+//!
+//! ```
+//! # ocireg_crane::run(async {
+//! # let registry = ocireg_crane::registry_serve(Some("127.0.0.1:0"), None, &ocireg_crane::Options::new()).await?;
+//! # let host = registry.host();
+//! # let image = ocireg_v1::random::image(512, 1, 7)?;
+//! # let remote = ocireg_remote::Options::builder().build()?;
+//! # ocireg_remote::write_image(&format!("{host}/team/app:v1").parse()?, image, &remote).await?;
+//! # let dir = tempfile::tempdir()?;
+//! # let sbom = dir.path().join("sbom.json");
+//! # std::fs::write(&sbom, r#"{"spdxVersion":"SPDX-2.3"}"#)?;
+//! use ocireg_crane::Options;
+//!
+//! let opts = Options::new();
+//! let image = format!("{host}/team/app:v1");
+//! let sbom_type = "application/spdx+json";
+//! let artifact = ocireg_crane::attach(&sbom, sbom_type, sbom_type, &image, &opts).await?;
+//! let index = ocireg_crane::referrers(&image, Some(sbom_type), &opts).await?;
+//! let digest = artifact.rsplit('@').next().unwrap_or_default();
+//! assert!(String::from_utf8(index)?.contains(digest));
+//! # registry.shutdown().await?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })??;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/tour.rs` does all of this and more end to end (`cargo run -p
+//! ocireg-crane --example tour`).
+//!
+//! # Errors, progress and registry text
 //!
 //! Failures are one [`Error`] whose [`kind`](Error::kind) is the exit-code
 //! class ([`ErrorKind`]: usage, not found, auth, other) and whose
@@ -35,75 +133,37 @@
 //! [`escape_json`] for JSON) first. Data (manifests, configs, blobs) is
 //! returned as the registry sent it.
 //!
-//! # Example
-//!
-//! Serve the embedded registry on loopback, check that it answers, and stop it:
-//!
-//! ```
-//! use ocireg_crane::{Options, registry_serve, runtime};
-//!
-//! let rt = runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-//! rt.block_on(async {
-//!     let opts = Options::new();
-//!     let server = registry_serve(Some("127.0.0.1:0"), None, &opts).await?;
-//!     assert!(server.url().starts_with("http://127.0.0.1:"));
-//!
-//!     // No credentials are stored for it, so `auth get` finds none.
-//!     let dir = tempfile::tempdir()?;
-//!     let env = ocireg_authn::Environment::empty().with_var("DOCKER_CONFIG", dir.path().to_string_lossy());
-//!     let creds = ocireg_crane::auth_get(&server.host(), &opts.clone().with_environment(env)).await?;
-//!     assert!(creds.is_none());
-//!
-//!     server.shutdown().await?;
-//!     Ok::<(), Box<dyn std::error::Error>>(())
-//! })?;
-//! Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
 //! # Where we differ from ggcr
 //!
 //! - `--insecure` is one option that allows plain http *and* skips TLS
 //!   verification, as in crane, but loopback and private addresses use
 //!   http without it (ocireg-name's rule).
-//! - `auth token` prints `{"token": ...}` only: the expiry and refresh
-//!   token of the token response are not passed up by the transport.
+//! - `auth token` prints `token`, `refresh_token` and `expires_in` as ggcr
+//!   does, but not ggcr's copy of an OAuth2 `access_token`: `token` holds it.
 //! - `registry serve` turns on the referrers API of the embedded registry.
 
 pub use ocireg_authn::{LoginOutcome, LogoutOutcome, Secret, Stored};
 pub use ocireg_registry::RunningRegistry;
 pub use ocireg_transport::parse_warning_header;
 pub use ocireg_v1::{Digest, Platform};
-pub use tokio::runtime;
 
+pub use crate::artifacts::attach;
 pub use crate::auth::{
     CREDENTIALS_NOT_FOUND, Credentials, Token, auth_get, auth_login, auth_logout, auth_token,
     read_password,
 };
-pub use crate::error::{Error, ErrorKind, Report, Result};
-pub use crate::ops::{
-    MAX_BLOB_SIZE, attach, blob, blob_to_file, catalog, config, copy, copy_repository, delete,
-    digest, list_tags, manifest, referrers, tag,
-};
+pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::options::{DEFAULT_JOBS, Options};
-
-/// Runs `operation` within `limit` (crane's `--timeout`): past it the operation is dropped
-/// (cancelling its requests) and [`Error::TimedOut`] returned. `None` runs it unbounded,
-/// each request still bounded by the transport's timeouts.
-pub async fn within<T>(
-    limit: Option<std::time::Duration>,
-    operation: impl Future<Output = T>,
-) -> Result<T> {
-    match limit {
-        None => Ok(operation.await),
-        Some(limit) => tokio::time::timeout(limit, operation)
-            .await
-            .map_err(|_| Error::TimedOut { limit }),
-    }
-}
 pub use crate::progress::{BlobOutcome, NoProgress, Progress, Summary, human_bytes};
+pub use crate::read::{
+    MAX_BLOB_SIZE, blob, blob_to_file, catalog, config, digest, list_tags, manifest, referrers,
+};
+pub use crate::report::Report;
+pub use crate::runtime::{run, within};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
 pub use crate::text::{escape_json, escape_lines, escape_text, is_unsafe_char};
 pub use crate::warnings::Warnings;
+pub use crate::write::{copy, copy_repository, delete, tag};
 
 /// The version of crane and of this library.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -120,11 +180,19 @@ pub fn user_agent_suffix() -> String {
     format!("crane/{VERSION}")
 }
 
-mod auth;
+// Shared by the families.
 mod error;
-mod ops;
 mod options;
 mod progress;
-mod serve;
+mod report;
+mod runtime;
+mod setup;
 mod text;
 mod warnings;
+
+// The families of operations.
+mod artifacts;
+mod auth;
+mod read;
+mod serve;
+mod write;

@@ -298,8 +298,10 @@ impl Options {
         ocireg_name::Options::new().insecure(self.insecure)
     }
 
-    /// Parses an image reference with these options.
+    /// Parses an image reference with these options. An image on disk (`ocidir://dir:tag`,
+    /// a path such as `./dir`) is refused with [`Error::LocalImage`].
     pub fn parse_reference(&self, reference: &str) -> Result<Reference> {
+        refuse_local(reference)?;
         Reference::with_options(reference, &self.name_options()).map_err(|source| {
             Error::InvalidReference {
                 reference: reference.to_owned(),
@@ -308,8 +310,10 @@ impl Options {
         })
     }
 
-    /// Parses a repository with these options.
+    /// Parses a repository with these options. A directory (`ocidir://dir`, a path such
+    /// as `./dir`) is refused with [`Error::LocalImage`].
     pub fn parse_repository(&self, repository: &str) -> Result<Repository> {
+        refuse_local(repository)?;
         Repository::with_options(repository, &self.name_options()).map_err(|source| {
             Error::InvalidRepository {
                 repository: repository.to_owned(),
@@ -372,6 +376,30 @@ impl Options {
     }
 }
 
+/// Refuses a name of an image on disk: an `ocidir://` reference or a path (`./dir`,
+/// `../dir`, `/abs/dir`, `~/dir`, `dir/`, `.`, `..`). No registry reference has that
+/// shape, and the name parser would take some of them for a registry host.
+fn refuse_local(name: &str) -> Result<()> {
+    let trimmed = name.trim();
+    // The path without a `@digest` or `:tag` (a colon followed by a slash is a port).
+    let path = trimmed.split_once('@').map_or(trimmed, |(path, _)| path);
+    let path = match path.rsplit_once(':') {
+        Some((path, tag)) if !tag.contains('/') => path,
+        _ => path,
+    };
+    let local = trimmed.starts_with("ocidir:")
+        || ["./", "../", "/", "~/"].iter().any(|p| path.starts_with(p))
+        || path.ends_with('/')
+        || path == "."
+        || path == "..";
+    if local {
+        return Err(Error::LocalImage {
+            reference: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,6 +457,42 @@ mod tests {
             opts.parse_registry("a b").expect_err("space").kind(),
             ErrorKind::Usage
         );
+    }
+
+    #[test]
+    fn images_on_disk_are_refused_as_usage_errors() {
+        let opts = Options::new();
+        for local in [
+            "ocidir://dir:tag",
+            "ocidir:dir",
+            "./dir",
+            "../dir:v1",
+            "/abs/path",
+            "~/images/app",
+            "dir/",
+            "dir/:v1",
+            "dir/@sha256:0000",
+            ".",
+            "..:v1",
+        ] {
+            for err in [
+                opts.parse_reference(local).expect_err(local),
+                opts.parse_repository(local).expect_err(local),
+            ] {
+                assert!(matches!(err, Error::LocalImage { .. }), "{local}: {err:?}");
+                assert_eq!(err.kind(), ErrorKind::Usage, "{local}");
+                assert!(
+                    err.to_string().ends_with(
+                        "ocidir:// references (OCI image layouts on disk) are not supported yet"
+                    ),
+                    "{err}"
+                );
+            }
+        }
+        // Registry references that merely contain dots and slashes are not paths.
+        for remote in ["r.io/app:v1", "localhost:5000/a/b", "app", "r.io/a.b/c"] {
+            opts.parse_reference(remote).expect(remote);
+        }
     }
 
     #[test]

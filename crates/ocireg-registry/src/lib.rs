@@ -112,3 +112,7 @@ mod registry;
 mod route;
 mod server;
 mod storage;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

@@ -348,11 +348,9 @@ impl Registry {
             Some(route) => self.inner.dispatch(route, &req, &mut body).await,
             None => Err(ApiError::not_found()),
         };
-        let mut response = result.unwrap_or_else(ApiError::into_response);
-        if req.method == Method::HEAD {
-            // Errors too: a HEAD response never has a body.
-            response = head_if(response, &req);
-        }
+        // A HEAD answer has no content, errors included (RFC 9110 9.3.2); hyper drops it
+        // on the wire, but callers of `handle` get the response as it is.
+        let mut response = head_if(result.unwrap_or_else(ApiError::into_response), &req);
         drain(&mut body).await;
         if let Some(warning) = &self.inner.warning {
             response
@@ -583,6 +581,29 @@ mod tests {
         assert!(warning_header("line\nbreak").is_err());
         assert!(warning_header(&"x".repeat(5000)).is_err());
         assert!(warning_header("caf\u{e9}").is_err());
+    }
+
+    #[tokio::test]
+    async fn head_errors_have_no_body() {
+        // Found by the `registry_routes` fuzz target: a HEAD of a missing manifest got
+        // the JSON error document as its body.
+        let registry = Registry::builder().build().expect("in-memory registry");
+        for method in [Method::HEAD, Method::GET] {
+            let request = Request::builder()
+                .method(method.clone())
+                .uri("/v2/a/manifests/missing")
+                .body(http_body_util::Empty::<Bytes>::new())
+                .expect("valid request");
+            let response = registry.handle(request).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND);
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            assert_eq!(body.is_empty(), method == Method::HEAD, "{method}");
+        }
     }
 
     #[test]

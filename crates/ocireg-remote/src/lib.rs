@@ -125,3 +125,7 @@ mod multi_write;
 mod referrers_write;
 mod upload;
 mod write;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

@@ -143,6 +143,7 @@ pub use redact::redact_url;
 pub use retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 pub use scope::{ACTION_DELETE, ACTION_PULL, ACTION_PUSH, Scope, Scopes};
 pub use tls::TrustRoots;
+pub use token::TokenReply;
 pub use transport::Transport;
 pub use warning::{MAX_WARNING_BYTES, WARNING_CODE, parse_warning_header};
 
@@ -159,3 +160,7 @@ mod tls;
 mod token;
 mod transport;
 mod warning;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

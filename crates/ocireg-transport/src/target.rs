@@ -22,6 +22,11 @@ impl Origin {
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host)
             .to_ascii_lowercase();
+        // `http://@:1/` parses with an empty host, which names nothing (and
+        // would pass the SSRF guard as a "public" host).
+        if host.is_empty() {
+            return None;
+        }
         let port = uri
             .port_u16()
             .unwrap_or(if scheme == "http" { 80 } else { 443 });
@@ -184,7 +189,7 @@ pub(crate) fn resolve(base: &Uri, reference: &str) -> Option<Uri> {
         format!("{scheme}://{authority}{dir}{reference}")
     };
     let uri: Uri = absolute.parse().ok()?;
-    uri.host()?;
+    Origin::of(&uri)?;
     Some(uri)
 }
 
@@ -290,6 +295,19 @@ mod tests {
                 "{reference}"
             );
         }
+    }
+
+    #[test]
+    fn empty_hosts_are_no_origin() {
+        // Found by the `link` fuzz target: these parse as URIs with an empty host.
+        let base: Uri = "https://r.example/v2/a/tags/list".parse().unwrap();
+        for url in ["http://@@:./", "http://@/x", "https://user@:443/"] {
+            if let Ok(uri) = url.parse::<Uri>() {
+                assert_eq!(Origin::of(&uri), None, "{url}");
+            }
+            assert_eq!(resolve(&base, url), None, "{url}");
+        }
+        assert!(Origin::of(&"http://@@:1/".parse().unwrap()).is_none());
     }
 
     #[test]

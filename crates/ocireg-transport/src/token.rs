@@ -17,12 +17,32 @@ pub(crate) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// The OAuth2 client id we announce.
 const CLIENT_ID: &str = "ocireg";
 
-/// A decoded token response.
-#[derive(Debug)]
-pub(crate) struct TokenReply {
-    pub(crate) token: Secret,
-    pub(crate) expires_in: Option<u64>,
-    pub(crate) refresh_token: Option<Secret>,
+/// A token service's answer ([`Transport::bearer_token_reply`](crate::Transport::bearer_token_reply)).
+///
+/// `Debug` shows the secrets as `****`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TokenReply {
+    /// The bearer token: the response's `access_token` (the OAuth2 spelling) when it has
+    /// one, else its `token`.
+    pub token: Secret,
+    /// The token's lifetime in seconds, when the response said (a positive `expires_in`,
+    /// a number or a numeric string).
+    pub expires_in: Option<u64>,
+    /// The refresh token, when the response carried one (OAuth2 flows, or the GET flow
+    /// with `offline_token=true`).
+    pub refresh_token: Option<Secret>,
+}
+
+impl TokenReply {
+    /// A token known without its response (a registry token, or one from the cache).
+    pub(crate) fn bare(token: Secret) -> Self {
+        Self {
+            token,
+            expires_in: None,
+            refresh_token: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -45,6 +65,10 @@ pub(crate) fn decode(body: &[u8], registry: &str, realm: &Uri) -> Result<TokenRe
         realm: redact_url(&realm.to_string()),
         reason: reason.to_owned(),
     };
+    // serde would also read a struct from an array (`["t"]`); a token response is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(problem("the response is not a JSON token object"));
+    }
     let wire: Wire = serde_json::from_slice(body)
         .map_err(|_| problem("the response is not a JSON token object"))?;
     let token = wire
@@ -183,6 +207,18 @@ mod tests {
         assert!(e.to_string().contains("no token"), "{e}");
         let e = decode(b"<html>", "reg", &realm()).unwrap_err();
         assert!(e.to_string().contains("not a JSON token"), "{e}");
+        let r = decode(b" \n{\"token\":\"t\"}", "reg", &realm()).unwrap();
+        assert_eq!(r.token.expose(), "t");
+    }
+
+    #[test]
+    fn decode_refuses_arrays() {
+        // Found by the token_response fuzz target: serde reads a struct from a JSON array,
+        // so `["t"]` was taken as the token "t" (Go refuses it).
+        for body in [&br#"["t"]"#[..], br#" ["t", "a", "r", 60]"#, b"[]"] {
+            let e = decode(body, "reg", &realm()).unwrap_err();
+            assert!(e.to_string().contains("not a JSON token"), "{e}");
+        }
     }
 
     #[test]

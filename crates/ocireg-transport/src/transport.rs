@@ -20,7 +20,7 @@ use crate::redact::redact_url;
 use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use crate::scope::{Scope, Scopes};
 use crate::target::{Origin, check_target, resolve};
-use crate::token::{self, DEFAULT_TOKEN_LIFETIME, basic_authorization};
+use crate::token::{self, DEFAULT_TOKEN_LIFETIME, TokenReply, basic_authorization};
 
 /// How the registry wants to be authenticated, as learned from the ping.
 #[derive(Clone, Debug)]
@@ -579,6 +579,23 @@ impl Transport {
         }
     }
 
+    /// A new bearer token for the current scopes, asked of the token service now, with
+    /// its lifetime and refresh token as the service sent them (ggcr's
+    /// `transport.Exchange`, all of whose answer `crane auth token` prints). The token is
+    /// cached and used for this transport's requests as one from
+    /// [`bearer_token`](Self::bearer_token) would be. A registry token from the
+    /// credentials is returned as is, without lifetime or refresh token. `None` when the
+    /// registry does not use bearer tokens.
+    pub async fn bearer_token_reply(&self) -> Result<Option<TokenReply>> {
+        match self.inner.mode {
+            AuthMode::Bearer { .. } => {
+                let scopes = self.scopes();
+                Ok(Some(self.token_reply(&scopes, false, true).await?))
+            }
+            AuthMode::Basic => Ok(None),
+        }
+    }
+
     /// Sends a request to the registry with authentication, retries and redirects.
     ///
     /// A request URI without scheme and host (`/v2/...`) is made relative to the registry;
@@ -844,6 +861,19 @@ impl Transport {
     /// A token for `scopes`: from the cache while valid, else from the realm (one exchange
     /// at a time per transport).
     async fn token(&self, scopes: &Scopes, force_refresh: bool) -> Result<Secret> {
+        self.token_reply(scopes, force_refresh, false)
+            .await
+            .map(|reply| reply.token)
+    }
+
+    /// [`token`](Self::token) with what the token service said along with it. From the
+    /// cache only the token is known; `fresh` always asks the realm.
+    async fn token_reply(
+        &self,
+        scopes: &Scopes,
+        force_refresh: bool,
+        fresh: bool,
+    ) -> Result<TokenReply> {
         let AuthMode::Bearer {
             realm,
             realm_origin,
@@ -858,7 +888,7 @@ impl Transport {
         let creds = self.credentials().await?;
         if let Some(t) = creds.registry_token.as_ref().filter(|t| !t.is_empty()) {
             // A registry token is used as is, without exchange.
-            return Ok(t.clone());
+            return Ok(TokenReply::bare(t.clone()));
         }
         let client = &self.inner.client.inner;
         let key = TokenKey {
@@ -874,16 +904,20 @@ impl Transport {
             ]),
         };
         let started = Instant::now();
-        if !force_refresh && let Some(t) = cached(client, &key) {
-            return Ok(t);
+        if !force_refresh
+            && !fresh
+            && let Some(t) = cached(client, &key)
+        {
+            return Ok(TokenReply::bare(t));
         }
         let _guard = self.inner.refresh_lock.lock().await;
         // Someone else may have refreshed while we waited.
-        if let Some(t) = lock(&client.tokens).get(&key)
+        if !fresh
+            && let Some(t) = lock(&client.tokens).get(&key)
             && t.valid_until > Instant::now()
             && (!force_refresh || t.issued_after(started))
         {
-            return Ok(t.token.clone());
+            return Ok(TokenReply::bare(t.token.clone()));
         }
         let reply = self
             .exchange(realm, realm_origin, service, scopes, creds)
@@ -902,10 +936,10 @@ impl Transport {
                 issued: now,
             },
         );
-        if let Some(rt) = reply.refresh_token {
-            *lock(&self.inner.refresh_token) = Some(rt);
+        if let Some(rt) = &reply.refresh_token {
+            *lock(&self.inner.refresh_token) = Some(rt.clone());
         }
-        Ok(reply.token)
+        Ok(reply)
     }
 
     /// The token exchange: OAuth2 refresh-token POST when we hold an identity (or refresh)
@@ -917,7 +951,7 @@ impl Transport {
         service: &str,
         scopes: &Scopes,
         creds: &AuthConfig,
-    ) -> Result<token::TokenReply> {
+    ) -> Result<TokenReply> {
         let client = &self.inner.client.inner;
         let refresh = lock(&self.inner.refresh_token)
             .clone()
@@ -982,7 +1016,7 @@ impl Transport {
         response: Response<ResponseBody>,
         realm: &Uri,
         creds: &AuthConfig,
-    ) -> Result<token::TokenReply> {
+    ) -> Result<TokenReply> {
         let client = &self.inner.client.inner;
         let status = response.status();
         if status == StatusCode::OK {

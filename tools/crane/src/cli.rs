@@ -28,7 +28,137 @@ tried at most 5 times, 1 s to 30 s apart (Retry-After honoured up to 60 s).
 Listings stop after 10,000 pages or 1,000,000 entries. --timeout bounds
 the whole run.";
 
-const BLOB_OUTPUT: &str = "\
+const COPY_EXAMPLES: &str = "\
+Examples:
+  # Copy an image to another registry, keeping its digest
+  crane copy gcr.io/a/b:v1 r.example/b:v1
+
+  # Copy every tag of a repository, leaving tags already there alone
+  crane copy --all-tags --no-clobber gcr.io/a/b r.example/b
+
+  # Copy one platform's image, with its signatures and SBOMs
+  crane copy --platform linux/arm64 --referrers gcr.io/a/b:v1 r.example/b:v1-arm64";
+
+const MANIFEST_EXAMPLES: &str = "\
+Examples:
+  # Print an image's manifest (or an index's), bytes as the registry sent them
+  crane manifest gcr.io/a/b:v1
+
+  # The manifest of one platform's image in an index
+  crane manifest --platform linux/amd64 gcr.io/a/b:v1";
+
+const DIGEST_EXAMPLES: &str = "\
+Examples:
+  # Print the digest of an image
+  crane digest gcr.io/a/b:v1
+
+  # Print it as a reference that pins the image (REPO@DIGEST)
+  crane digest --full-ref gcr.io/a/b:v1";
+
+const CONFIG_EXAMPLES: &str = "\
+Examples:
+  # Print an image's config (its environment, entrypoint, history...)
+  crane config gcr.io/a/b:v1
+
+  # The config of one platform's image in an index
+  crane config --platform linux/arm64 gcr.io/a/b:v1";
+
+const LS_EXAMPLES: &str = "\
+Examples:
+  # List the tags of a repository
+  crane ls gcr.io/a/b
+
+  # As full references, without the sha256-... tags of signatures and attestations
+  crane ls --full-ref --omit-digest-tags gcr.io/a/b";
+
+const CATALOG_EXAMPLES: &str = "\
+Examples:
+  # List the repositories of a registry
+  crane catalog r.example
+
+  # As full repository names
+  crane catalog --full-ref localhost:5000";
+
+const TAG_EXAMPLES: &str = "\
+Examples:
+  # Tag gcr.io/a/b:v1 also as gcr.io/a/b:latest (no blob moves)
+  crane tag gcr.io/a/b:v1 latest";
+
+const DELETE_EXAMPLES: &str = "\
+Examples:
+  # Delete a manifest by digest (most registries refuse deleting a tag)
+  crane delete r.example/b@sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+
+const ATTACH_EXAMPLES: &str = "\
+Examples:
+  # Attach an SBOM to an image; prints the artifact's REPO@DIGEST
+  crane attach sbom.spdx.json application/spdx+json application/spdx+json r.example/b:v1
+
+  # Then list what refers to the image
+  crane refs r.example/b:v1";
+
+const REFS_EXAMPLES: &str = "\
+Examples:
+  # Print the referrers index of an image (signatures, SBOMs, attestations)
+  crane refs r.example/b:v1
+
+  # Only the SBOMs
+  crane refs --artifact-type application/spdx+json r.example/b:v1";
+
+const VERSION_EXAMPLES: &str = "\
+Examples:
+  crane version";
+
+const COMPLETION_EXAMPLES: &str = "\
+Examples:
+  # Load completions into the current bash shell
+  source <(crane completion bash)
+
+  # Install them for zsh
+  crane completion zsh > \"${fpath[1]}/_crane\"";
+
+const AUTH_GET_EXAMPLES: &str = "\
+Examples:
+  # Read the configured credentials for r.example
+  crane auth get r.example
+
+  # The same, as docker calls a credential helper
+  echo r.example | crane auth get";
+
+const AUTH_LOGIN_EXAMPLES: &str = "\
+Examples:
+  # Log in to r.example, the password from stdin
+  crane auth login r.example -u AzureDiamond --password-stdin < password.txt";
+
+const AUTH_LOGOUT_EXAMPLES: &str = "\
+Examples:
+  # Log out of r.example
+  crane auth logout r.example";
+
+const AUTH_TOKEN_EXAMPLES: &str = "\
+Examples:
+  # Mount a blob from debian to ubuntu
+  curl -H \"$(crane auth token -H --push --mount debian ubuntu)\" ...
+
+  # Get the raw tag list of a repository
+  curl -H \"$(crane auth token -H ubuntu)\" https://index.docker.io/v2/library/ubuntu/tags/list";
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  # Serve a registry in memory on a port the system picks (printed on stdout)
+  crane registry serve
+
+  # Serve on a fixed address, blobs on disk
+  crane registry serve --address 127.0.0.1:5000 --disk /var/lib/registry";
+
+const BLOB_HELP: &str = "\
+Examples:
+  # Write a layer to stdout
+  crane blob gcr.io/a/b@sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03 > layer.tar.gz
+
+  # Write it to a file, which appears only once its size and digest are verified
+  crane blob -o layer.tar.gz gcr.io/a/b@sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03
+
 What the output holds:
   crane asks the registry for the blob's size first (HEAD) and refuses an
   absurd size or a Docker-Content-Digest that names another blob. It then
@@ -49,7 +179,7 @@ What the output holds:
 #[command(
     name = "crane",
     version = ocireg_crane::VERSION,
-    about,
+    about = "crane is a tool for interacting with remote images and registries.",
     after_help = EXIT_CODES,
     subcommand_required = true,
     arg_required_else_help = true
@@ -61,27 +191,41 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// The heading of the flags every command takes, apart from its own (ggcr's "Global
+/// Flags:").
+const GLOBAL: &str = "Global Flags";
+
 /// Flags every command takes.
 #[derive(Debug, Args)]
 #[expect(clippy::struct_excessive_bools, reason = "one field per crane flag")]
 pub(crate) struct Global {
     /// Allow image references to be fetched without TLS (plain http, and no
     /// certificate verification).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub(crate) insecure: bool,
 
     /// Specifies the platform in the form os/arch[/variant][:osversion]
     /// (e.g. linux/amd64); `all` means the whole index.
-    #[arg(long, global = true, value_name = "PLATFORM", default_value = "all")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_name = "PLATFORM",
+        default_value = "all"
+    )]
     pub(crate) platform: String,
 
     /// Enable debug logs (HTTP requests, redacted) and show the full cause of
     /// errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub(crate) verbose: bool,
 
     /// Allow pushing non-distributable (foreign) layers.
-    #[arg(long = "allow-nondistributable-artifacts", global = true)]
+    #[arg(
+        long = "allow-nondistributable-artifacts",
+        global = true,
+        help_heading = GLOBAL
+    )]
     pub(crate) allow_nondistributable_artifacts: bool,
 
     /// How many blobs or tags to move at once.
@@ -89,6 +233,7 @@ pub(crate) struct Global {
         short = 'j',
         long,
         global = true,
+        help_heading = GLOBAL,
         value_name = "N",
         default_value_t = ocireg_crane::DEFAULT_JOBS,
         value_parser = parse_jobs
@@ -97,12 +242,18 @@ pub(crate) struct Global {
 
     /// No progress or informational messages on stderr (errors and warnings
     /// still show).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub(crate) quiet: bool,
 
     /// Give up when the whole run takes longer than this (e.g. 90s, 10m, 2h;
-    /// default: no limit beyond the per-request limits below).
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    /// default: no limit beyond the per-request limits that `crane --help` lists).
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
     pub(crate) timeout: Option<std::time::Duration>,
 }
 
@@ -152,7 +303,7 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
 pub(crate) enum Command {
     /// Efficiently copy a remote image from src to dst while retaining the
     /// digest value.
-    #[command(visible_alias = "cp")]
+    #[command(visible_alias = "cp", after_help = COPY_EXAMPLES)]
     Copy {
         /// The image to copy (REGISTRY/REPO[:TAG|@DIGEST]; with --all-tags a repository).
         src: String,
@@ -170,12 +321,14 @@ pub(crate) enum Command {
     },
 
     /// Get the manifest of an image.
+    #[command(after_help = MANIFEST_EXAMPLES)]
     Manifest {
         /// The image reference.
         image: String,
     },
 
     /// Get the digest of an image.
+    #[command(after_help = DIGEST_EXAMPLES)]
     Digest {
         /// The image reference.
         image: String,
@@ -185,13 +338,14 @@ pub(crate) enum Command {
     },
 
     /// Get the config of an image.
+    #[command(after_help = CONFIG_EXAMPLES)]
     Config {
         /// The image reference.
         image: String,
     },
 
     /// Read a blob from the registry.
-    #[command(after_help = BLOB_OUTPUT)]
+    #[command(after_help = BLOB_HELP)]
     Blob {
         /// The blob, as REPO@DIGEST.
         blob: String,
@@ -202,6 +356,7 @@ pub(crate) enum Command {
     },
 
     /// List the tags in a repo.
+    #[command(after_help = LS_EXAMPLES)]
     Ls {
         /// The repository.
         repo: String,
@@ -214,6 +369,7 @@ pub(crate) enum Command {
     },
 
     /// List the repos in a registry.
+    #[command(after_help = CATALOG_EXAMPLES)]
     Catalog {
         /// The registry (HOST[:PORT]).
         registry: String,
@@ -223,6 +379,7 @@ pub(crate) enum Command {
     },
 
     /// Efficiently tag a remote image.
+    #[command(after_help = TAG_EXAMPLES)]
     Tag {
         /// The image reference.
         image: String,
@@ -231,6 +388,7 @@ pub(crate) enum Command {
     },
 
     /// Delete an image reference from its registry.
+    #[command(after_help = DELETE_EXAMPLES)]
     Delete {
         /// The image reference.
         image: String,
@@ -245,10 +403,12 @@ pub(crate) enum Command {
     Registry(RegistryCommand),
 
     /// Print the version.
+    #[command(after_help = VERSION_EXAMPLES)]
     Version,
 
     /// Push FILE as an artifact that refers to IMAGE; prints the artifact's
     /// REPO@DIGEST.
+    #[command(after_help = ATTACH_EXAMPLES)]
     Attach {
         /// The file to attach.
         file: PathBuf,
@@ -261,7 +421,7 @@ pub(crate) enum Command {
     },
 
     /// Print the referrers index of an image as JSON.
-    #[command(visible_alias = "referrers")]
+    #[command(visible_alias = "referrers", after_help = REFS_EXAMPLES)]
     Refs {
         /// The image reference.
         image: String,
@@ -271,6 +431,7 @@ pub(crate) enum Command {
     },
 
     /// Print a shell completion script.
+    #[command(after_help = COMPLETION_EXAMPLES)]
     Completion {
         /// The shell.
         shell: Shell,
@@ -281,12 +442,14 @@ pub(crate) enum Command {
 pub(crate) enum AuthCommand {
     /// Implements a credential helper: prints the credentials for a registry
     /// as {"Username": ..., "Secret": ...}.
+    #[command(after_help = AUTH_GET_EXAMPLES)]
     Get {
         /// The registry; read from stdin when absent.
         registry: Option<String>,
     },
 
     /// Log in to a registry (stores the credentials in docker's config).
+    #[command(after_help = AUTH_LOGIN_EXAMPLES)]
     Login {
         /// The registry (HOST[:PORT]).
         server: String,
@@ -303,12 +466,15 @@ pub(crate) enum AuthCommand {
     },
 
     /// Log out of a registry.
+    #[command(after_help = AUTH_LOGOUT_EXAMPLES)]
     Logout {
         /// The registry (HOST[:PORT]).
         server: String,
     },
 
-    /// Retrieves a token for a remote repo.
+    /// Retrieves a token for a remote repo: prints {"token": ..., "refresh_token": ...,
+    /// "expires_in": ...}, or with -H an Authorization header.
+    #[command(after_help = AUTH_TOKEN_EXAMPLES)]
     Token {
         /// The repository.
         repo: String,
@@ -329,6 +495,7 @@ pub(crate) enum RegistryCommand {
     /// Serve a registry implementation on an automatically chosen port (:0),
     /// $PORT or --address. Blocks until interrupted; contents live in memory
     /// unless --disk is given.
+    #[command(after_help = SERVE_EXAMPLES)]
     Serve {
         /// Address to listen on.
         #[arg(long)]

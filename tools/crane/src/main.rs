@@ -6,7 +6,7 @@ use std::io;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use ocireg_crane::{ErrorKind, Report, runtime};
+use ocireg_crane::{ErrorKind, Report};
 
 mod cli;
 mod commands;
@@ -21,8 +21,13 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            // Help and version go to stdout with 0; usage errors to stderr with 2. A
+            // command group run bare (`crane`, `crane auth`) prints its help on stderr and
+            // exits 0, as ggcr does.
             let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                return ExitCode::SUCCESS;
+            }
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
@@ -33,24 +38,14 @@ fn main() -> ExitCode {
         Err(e) => return fail(&printer, &anyhow::Error::new(e)),
     };
     let warnings = opts.warnings().clone();
-    let rt = match runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            return fail(
-                &printer,
-                &anyhow::Error::new(e).context("starting the async runtime"),
-            );
-        }
-    };
     let limit = cli.global.timeout;
-    let result = rt
-        .block_on(ocireg_crane::within(
-            limit,
-            commands::run(cli.command, opts, &printer),
-        ))
-        .unwrap_or_else(|e| Err(anyhow::Error::new(e)));
-    // Abandoned requests must not delay the exit.
-    rt.shutdown_background();
+    // Abandoned requests (past --timeout) do not delay the exit: `run` does not wait.
+    let result = ocireg_crane::run(ocireg_crane::within(
+        limit,
+        commands::run(cli.command, opts, &printer),
+    ))
+    .and_then(|timed| timed)
+    .unwrap_or_else(|e| Err(anyhow::Error::new(e)));
     for warning in warnings.take() {
         printer.registry_warning(&warning);
     }

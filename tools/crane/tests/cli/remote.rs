@@ -216,6 +216,25 @@ fn attach_refs_and_copy_with_referrers() {
         assert_eq!(json["artifactType"], "application/vnd.example.sbom");
         assert_eq!(json["subject"]["digest"], digest.as_str());
         assert_eq!(json["layers"][0]["mediaType"], "application/spdx+json");
+        // The bytes ggcr writes for this manifest: Go JSON in its field order.
+        let subject = crane.run(&["manifest", &format!("{host}/app:v1")]);
+        let subject_json: serde_json::Value =
+            serde_json::from_str(subject.ok()).expect("subject JSON");
+        let file_digest = ocireg_v1::sha256(br#"{"sbom": true}"#);
+        assert_eq!(
+            manifest.ok().trim_end(),
+            format!(
+                "{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\
+                 \"config\":{{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"size\":2,\
+                 \"digest\":\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\
+                 \"data\":\"e30=\"}},\
+                 \"layers\":[{{\"mediaType\":\"application/spdx+json\",\"size\":14,\"digest\":\"{file_digest}\"}}],\
+                 \"subject\":{{\"mediaType\":{},\"size\":{},\"digest\":\"{digest}\"}},\
+                 \"artifactType\":\"application/vnd.example.sbom\"}}",
+                subject_json["mediaType"],
+                subject.stdout.len(),
+            ),
+        );
 
         let refs = crane.run(&["refs", &format!("{host}/app:v1")]);
         let index: serde_json::Value = serde_json::from_str(refs.ok()).expect("index JSON");
@@ -301,12 +320,15 @@ fn failure_paths_against_distribution() {
     let run = crane.run(&["ls", &format!("{host}/app")]);
     let stderr = run.failed_with(4);
     let line = error_line(stderr);
+    // The remote layer's step (`connecting to {host}`) is left out: the token request's
+    // URL says where it failed.
     assert!(
         line.starts_with(&format!(
-            "Error: listing the tags of {host}/app: connecting to {host}: GET http://"
+            "Error: listing the tags of {host}/app: GET http://"
         )),
         "{stderr}"
     );
+    assert!(line.contains("/token?scope="), "{stderr}");
     assert!(
         line.ends_with(&format!(
             ": authentication failed for {host} (status 401 Unauthorized)"
@@ -368,12 +390,15 @@ fn an_unreachable_registry_fails_after_the_retries_with_a_hint() {
     let port = ocireg_testsupport::free_port().expect("port");
     let run = Crane::new().run(&["digest", &format!("127.0.0.1:{port}/app:v1")]);
     let stderr = run.failed_with(1);
+    // The ping failure sums up both schemes' failures: not followed by its cause again.
     assert!(
         error_line(stderr).starts_with(&format!(
-            "Error: getting the digest of 127.0.0.1:{port}/app:v1: connecting to 127.0.0.1:{port}: "
+            "Error: getting the digest of 127.0.0.1:{port}/app:v1: pinging 127.0.0.1:{port} \
+             failed over https and over http after 5 attempts (http: connecting to 127.0.0.1:{port}: "
         )),
         "{stderr}"
     );
+    assert!(error_line(stderr).ends_with(')'), "{stderr}");
     assert!(
         error_line(stderr).to_lowercase().contains("refused"),
         "{stderr}"

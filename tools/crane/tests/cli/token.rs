@@ -29,6 +29,11 @@ fn token_from_a_real_registry() {
     // Anonymous: token services hand out tokens without access, as Docker Hub does.
     let run = crane.run(&["auth", "token", &repo]);
     assert!(run.ok().starts_with("{\"token\":"), "{run:?}");
+    assert!(
+        run.ok()
+            .ends_with(",\"refresh_token\":\"\",\"expires_in\":300}\n"),
+        "{run:?}"
+    );
     assert!(tokens.requests().iter().all(|r| r.username.is_none()));
 
     crane
@@ -43,6 +48,12 @@ fn token_from_a_real_registry() {
     let token = json["token"].as_str().expect("token field");
     assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
     assert!(!run.stderr.contains(PASSWORD) && !run.stdout.contains(PASSWORD));
+    // What the token service said along with the token, in ggcr's fields and order: its
+    // lifetime (300 s here), and no refresh token (the GET flow without offline_token).
+    assert_eq!(
+        run.stdout,
+        format!("{{\"token\":\"{token}\",\"refresh_token\":\"\",\"expires_in\":300}}\n"),
+    );
 
     let run = crane.run(&["auth", "token", "-H", "--push", &repo]);
     assert!(run.ok().starts_with("Authorization: Bearer "), "{run:?}");

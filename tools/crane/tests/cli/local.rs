@@ -1,0 +1,53 @@
+//! Images on disk (`ocidir://`, paths) are not supported yet: a clear usage error, never a
+//! DNS lookup of a "host" named after a directory.
+
+use crate::support::Crane;
+
+const NOT_YET: &str = "ocidir:// references (OCI image layouts on disk) are not supported yet";
+
+#[test]
+fn images_on_disk_are_refused_with_a_clear_usage_error() {
+    let crane = Crane::new();
+    let file = crane.home().join("file.txt");
+    std::fs::write(&file, b"x").expect("write");
+    let file = file.to_str().expect("utf-8").to_owned();
+    let remote = "r.example/app:v1";
+    for local in [
+        "ocidir://dir:tag",
+        "./dir",
+        "/abs/path",
+        "dir/",
+        "../dir:v1",
+    ] {
+        let digest_ref = format!("{local}@sha256:{}", "0".repeat(64));
+        let commands: Vec<Vec<&str>> = vec![
+            vec!["manifest", local],
+            vec!["digest", local],
+            vec!["config", local],
+            vec!["blob", &digest_ref],
+            vec!["ls", local],
+            vec!["tag", local, "v2"],
+            vec!["delete", local],
+            vec!["refs", local],
+            vec!["copy", local, remote],
+            vec!["copy", remote, local],
+            vec!["copy", "--all-tags", local, "r.example/app"],
+            vec!["attach", &file, "text/plain", "text/plain", local],
+            vec!["auth", "token", local],
+        ];
+        for args in commands {
+            let run = crane.run(&args);
+            let stderr = run.failed_with(2);
+            let line = stderr.lines().next().unwrap_or_default();
+            assert!(
+                line.starts_with("Error: ") && line.ends_with(NOT_YET),
+                "{args:?}: {stderr}"
+            );
+            assert!(!stderr.contains("--insecure"), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("\nhint: crane reads and writes images in registries only"),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+}
