@@ -17,6 +17,9 @@ use crate::fsutil::{self, Lock, blocking};
 use crate::read::{INDEX_FILE, LAYOUT_VERSION, LOCK_FILE, Layout, OCI_LAYOUT_FILE};
 use crate::{Error, Result};
 
+/// How many layers of one image are written at once.
+const LAYER_CONCURRENCY: usize = 4;
+
 /// What [`Layout::write_blob`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -308,18 +311,18 @@ impl Layout {
     pub async fn write_image(&self, img: &dyn Image) -> Result<Descriptor> {
         let raw = img.raw_manifest().await.map_err(from_v1)?;
         let manifest = Manifest::parse(&raw).map_err(Error::from_source)?;
-        for layer_desc in &manifest.layers {
-            if self.blob_good(layer_desc).await? {
-                continue;
-            }
-            let layer = img
-                .layer_by_digest(layer_desc.digest)
-                .await
-                .map_err(from_v1)?;
-            let blob = layer.compressed().await.map_err(from_v1)?;
-            self.write_blob(layer_desc.digest, Some(layer_desc.size), blob)
-                .await?;
+        // Layers a few at a time, each streamed chunk by chunk: memory stays
+        // bounded whatever their size.
+        let writes: Vec<_> = manifest
+            .layers
+            .iter()
+            .map(|layer_desc| self.write_layer(img, layer_desc))
+            .collect();
+        let mut pending = futures_util::stream::iter(writes).buffer_unordered(LAYER_CONCURRENCY);
+        while let Some(done) = pending.next().await {
+            done?;
         }
+        drop(pending);
         let cfg = &manifest.config;
         if !self.blob_good(cfg).await? {
             let raw_cfg = img.raw_config_file().await.map_err(from_v1)?;
@@ -336,6 +339,21 @@ impl Layout {
         self.write_blob(out.digest, Some(out.size), Blob::from_bytes(raw))
             .await?;
         Ok(out)
+    }
+
+    /// Writes one layer of `img` unless it is present and good.
+    async fn write_layer(&self, img: &dyn Image, layer_desc: &Descriptor) -> Result<()> {
+        if self.blob_good(layer_desc).await? {
+            return Ok(());
+        }
+        let layer = img
+            .layer_by_digest(layer_desc.digest)
+            .await
+            .map_err(from_v1)?;
+        let blob = layer.compressed().await.map_err(from_v1)?;
+        self.write_blob(layer_desc.digest, Some(layer_desc.size), blob)
+            .await
+            .map(|_| ())
     }
 
     /// Writes `idx` and all its children recursively (images, nested
