@@ -68,6 +68,13 @@ impl AppendOptions {
         self
     }
 
+    /// Sets the URLs the content may also be fetched from.
+    #[must_use]
+    pub fn urls(mut self, urls: impl IntoIterator<Item = String>) -> Self {
+        self.urls = urls.into_iter().collect();
+        self
+    }
+
     /// Sets the platform.
     #[must_use]
     pub fn platform(mut self, platform: Platform) -> Self {
