@@ -140,7 +140,10 @@ async fn ref_name_lookups() {
     layout
         .append_image(
             &*b,
-            &AppendOptions::new().ref_name("b").annotation("k", "v"),
+            &AppendOptions::new()
+                .ref_name("b")
+                .annotation("k", "v")
+                .urls(["https://example.com/b".to_owned()]),
         )
         .await
         .expect("append");
@@ -153,6 +156,7 @@ async fn ref_name_lookups() {
             .map(String::as_str),
         Some("v")
     );
+    assert_eq!(got.layout_descriptor().urls, ["https://example.com/b"]);
     let err = layout.image_by_ref_name("nope").await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
     assert!(err.to_string().contains("nope"), "{err}");
