@@ -1,0 +1,10 @@
+//! Integration tests of ocireg-tarball: ggcr's golden output, round trips,
+//! multi-image tarballs, layers from files, and interop with skopeo.
+
+mod it {
+    mod golden;
+    mod layers;
+    mod roundtrip;
+    mod skopeo;
+    pub(crate) mod support;
+}
