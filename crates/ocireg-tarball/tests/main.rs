@@ -2,6 +2,7 @@
 //! multi-image tarballs, layers from files, and interop with skopeo.
 
 mod it {
+    mod ggcr;
     mod golden;
     mod layers;
     mod roundtrip;
