@@ -156,21 +156,81 @@ pub async fn calculate_size(refs: &[(Reference, Arc<dyn Image>)]) -> Result<u64>
     Ok(total)
 }
 
+/// Progress of a [`write_with`]: bytes written so far of the total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Bytes written so far.
+    pub complete: u64,
+    /// The size of the whole tarball ([`calculate_size`]).
+    pub total: u64,
+}
+
+/// A progress callback.
+type ProgressFn = Box<dyn FnMut(Progress) + Send>;
+
+/// Options of [`write_with`] and [`write_to_file_with`].
+#[derive(Default)]
+pub struct WriteOptions {
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for WriteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteOptions")
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl WriteOptions {
+    /// No progress reporting.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Calls `f` after every write with the bytes written so far and the
+    /// total (ggcr `WithProgress`); the last call has `complete == total`.
+    #[must_use]
+    pub fn progress(mut self, f: impl FnMut(Progress) + Send + 'static) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+}
+
 /// Writes `refs` as one `docker save` tarball to `out`, streaming every
 /// layer, and returns the number of bytes written.
+pub async fn write<W>(refs: &[(Reference, Arc<dyn Image>)], out: W) -> Result<u64>
+where
+    W: AsyncWrite + Unpin,
+{
+    write_with(refs, out, WriteOptions::new()).await
+}
+
+/// [`write`] with options (progress).
 ///
 /// Members, in ggcr's order and with its names: per distinct image (by
 /// `Arc` identity, in first-seen order) its config as `sha256:<hex>` and
 /// each layer not yet written as `<hex>.tar.gz` (`.tar.zst`, `.tar`), then
 /// `manifest.json`. Tags give RepoTags; digest references give none. Every
 /// layer is checked against its digest and size as it streams.
-pub async fn write<W>(refs: &[(Reference, Arc<dyn Image>)], out: W) -> Result<u64>
+pub async fn write_with<W>(
+    refs: &[(Reference, Arc<dyn Image>)],
+    out: W,
+    options: WriteOptions,
+) -> Result<u64>
 where
     W: AsyncWrite + Unpin,
 {
+    let total = match options.progress {
+        Some(_) => calculate_size(refs).await?,
+        None => 0,
+    };
     let mut out = Counting {
         inner: out,
         written: 0,
+        total,
+        progress: options.progress,
     };
     let manifest_json = ocireg_v1::to_go_json(&compute_manifest(refs).await?)?;
     let mut seen = std::collections::HashSet::new();
@@ -213,6 +273,15 @@ pub async fn write_to_file(
     path: impl AsRef<Path>,
     refs: &[(Reference, Arc<dyn Image>)],
 ) -> Result<u64> {
+    write_to_file_with(path, refs, WriteOptions::new()).await
+}
+
+/// [`write_to_file`] with options (progress).
+pub async fn write_to_file_with(
+    path: impl AsRef<Path>,
+    refs: &[(Reference, Arc<dyn Image>)],
+    options: WriteOptions,
+) -> Result<u64> {
     let path = path.as_ref();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -224,9 +293,10 @@ pub async fn write_to_file(
         .map_err(Error::io("creating a temporary file in", &dir))?;
     let (file, temp_path) = temp.into_parts();
     let mut file = tokio::fs::File::from_std(file);
-    let written = write(
+    let written = write_with(
         refs,
         tokio::io::BufWriter::with_capacity(256 * 1024, &mut file),
+        options,
     )
     .await
     .map_err(|e| match e {
@@ -252,16 +322,24 @@ pub async fn write_to_file(
     Ok(written)
 }
 
-/// A writer that counts bytes and writes tar members.
+/// A writer that counts bytes, reports progress and writes tar members.
 struct Counting<W> {
     inner: W,
     written: u64,
+    total: u64,
+    progress: Option<ProgressFn>,
 }
 
 impl<W: AsyncWrite + Unpin> Counting<W> {
     async fn put(&mut self, bytes: &[u8]) -> Result<()> {
         self.inner.write_all(bytes).await.map_err(Error::Write)?;
         self.written += bytes.len() as u64;
+        if let Some(report) = self.progress.as_mut() {
+            report(Progress {
+                complete: self.written,
+                total: self.total,
+            });
+        }
         Ok(())
     }
 

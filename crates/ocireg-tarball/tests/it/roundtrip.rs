@@ -159,3 +159,26 @@ fn a_layer_changed_after_opening_fails_its_digest() {
         let _ = bytes;
     });
 }
+
+#[test]
+fn progress_counts_every_byte_up_to_the_precomputed_total() {
+    rt().block_on(async {
+        let img = ocireg_v1::random::image(10_000, 2, 21).expect("random");
+        let refs = [(r("example.com/p:1"), img)];
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let options = ocireg_tarball::WriteOptions::new().progress(move |p| {
+            sink.lock().expect("lock").push(p);
+        });
+        let mut out = Vec::new();
+        let n = ocireg_tarball::write_with(&refs, &mut out, options)
+            .await
+            .expect("write");
+        let seen = seen.lock().expect("lock");
+        let last = seen.last().expect("updates");
+        assert_eq!((last.complete, last.total), (n, n));
+        assert_eq!(n, out.len() as u64);
+        assert!(seen.windows(2).all(|w| w[0].complete < w[1].complete));
+        assert!(seen.len() > 4, "{} updates", seen.len());
+    });
+}
