@@ -22,6 +22,8 @@
 //!   ggcr writes them (`sha256:<hex>` configs, `<hex>.tar.gz` layers,
 //!   `manifest.json` last, mode 0644, mtime 0), byte for byte the same tar
 //!   headers; layers are streamed, never held in memory.
+//! - **Legacy** ([`legacy::write`]): the v1.2 format with per-layer folders
+//!   and `repositories`, for old Docker versions (ggcr `pkg/legacy/tarball`).
 //! - **Layers from files** ([`layer_from_file`], [`layer_from_stream`]):
 //!   digest, diff id and size computed in one pass (ggcr `LayerFromFile`).
 //!
@@ -51,6 +53,7 @@
 
 mod error;
 mod layer;
+pub mod legacy;
 mod read;
 mod write;
 

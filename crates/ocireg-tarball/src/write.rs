@@ -75,7 +75,7 @@ pub fn layer_file_name(digest: &ocireg_v1::Digest, media_type: &MediaType) -> St
 }
 
 /// An image to write with its RepoTags (`None` when it has no tag).
-type Tagged = (Arc<dyn Image>, Option<Vec<String>>);
+pub(crate) type Tagged = (Arc<dyn Image>, Option<Vec<String>>);
 
 /// Distinct images (by `Arc` identity) in first-seen order, with their RepoTags.
 fn dedup(refs: &[(Reference, Arc<dyn Image>)]) -> Vec<Tagged> {
@@ -167,7 +167,7 @@ pub struct Progress {
 }
 
 /// A progress callback.
-type ProgressFn = Box<dyn FnMut(Progress) + Send>;
+pub(crate) type ProgressFn = Box<dyn FnMut(Progress) + Send>;
 
 /// Options of [`write_with`] and [`write_to_file_with`].
 #[derive(Default)]
@@ -282,56 +282,91 @@ pub async fn write_to_file_with(
     refs: &[(Reference, Arc<dyn Image>)],
     options: WriteOptions,
 ) -> Result<u64> {
-    let path = path.as_ref();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let temp = tempfile::Builder::new()
-        .prefix(".ocireg-tarball-")
-        .tempfile_in(&dir)
-        .map_err(Error::io("creating a temporary file in", &dir))?;
-    let (file, temp_path) = temp.into_parts();
-    let mut file = tokio::fs::File::from_std(file);
-    let written = write_with(
-        refs,
-        tokio::io::BufWriter::with_capacity(256 * 1024, &mut file),
-        options,
-    )
-    .await
-    .map_err(|e| match e {
-        Error::Write(source) => Error::Io {
-            op: "writing",
-            path: temp_path.to_path_buf(),
-            source,
-        },
-        other => other,
-    })?;
-    file.sync_all()
+    let mut target = Target::create(path.as_ref())?;
+    let written = write_with(refs, target.writer(), options)
         .await
-        .map_err(Error::io("syncing", temp_path.to_path_buf()))?;
-    drop(file);
-    temp_path.persist(path).map_err(|e| Error::Io {
-        op: "renaming a temporary file to",
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    if let Ok(d) = std::fs::File::open(&dir) {
-        d.sync_all().map_err(Error::io("syncing directory", &dir))?;
-    }
+        .map_err(|e| target.name_write_error(e))?;
+    target.persist().await?;
     Ok(written)
 }
 
+/// A temporary file beside the destination, renamed over it once complete.
+pub(crate) struct Target {
+    path: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    file: tokio::fs::File,
+    temp_path: tempfile::TempPath,
+}
+
+impl Target {
+    pub(crate) fn create(path: &Path) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".ocireg-tarball-")
+            .tempfile_in(&dir)
+            .map_err(Error::io("creating a temporary file in", &dir))?;
+        let (file, temp_path) = temp.into_parts();
+        Ok(Self {
+            path: path.to_path_buf(),
+            dir,
+            file: tokio::fs::File::from_std(file),
+            temp_path,
+        })
+    }
+
+    pub(crate) fn writer(&mut self) -> tokio::io::BufWriter<&mut tokio::fs::File> {
+        tokio::io::BufWriter::with_capacity(256 * 1024, &mut self.file)
+    }
+
+    /// Names the temporary file in a write error.
+    pub(crate) fn name_write_error(&self, e: Error) -> Error {
+        match e {
+            Error::Write(source) => Error::Io {
+                op: "writing",
+                path: self.temp_path.to_path_buf(),
+                source,
+            },
+            other => other,
+        }
+    }
+
+    /// Fsyncs, renames over the destination, fsyncs the directory.
+    pub(crate) async fn persist(self) -> Result<()> {
+        let Self {
+            path,
+            dir,
+            file,
+            temp_path,
+        } = self;
+        file.sync_all()
+            .await
+            .map_err(Error::io("syncing", temp_path.to_path_buf()))?;
+        drop(file);
+        temp_path.persist(&path).map_err(|e| Error::Io {
+            op: "renaming a temporary file to",
+            path: path.clone(),
+            source: e.error,
+        })?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            d.sync_all().map_err(Error::io("syncing directory", &dir))?;
+        }
+        Ok(())
+    }
+}
+
 /// A writer that counts bytes, reports progress and writes tar members.
-struct Counting<W> {
-    inner: W,
-    written: u64,
-    total: u64,
-    progress: Option<ProgressFn>,
+pub(crate) struct Counting<W> {
+    pub(crate) inner: W,
+    pub(crate) written: u64,
+    pub(crate) total: u64,
+    pub(crate) progress: Option<ProgressFn>,
 }
 
 impl<W: AsyncWrite + Unpin> Counting<W> {
-    async fn put(&mut self, bytes: &[u8]) -> Result<()> {
+    pub(crate) async fn put(&mut self, bytes: &[u8]) -> Result<()> {
         self.inner.write_all(bytes).await.map_err(Error::Write)?;
         self.written += bytes.len() as u64;
         if let Some(report) = self.progress.as_mut() {
@@ -344,7 +379,7 @@ impl<W: AsyncWrite + Unpin> Counting<W> {
     }
 
     /// Writes one regular member of `size` bytes streamed from `blob`.
-    async fn member(&mut self, name: &str, mut blob: Blob, size: u64) -> Result<()> {
+    pub(crate) async fn member(&mut self, name: &str, mut blob: Blob, size: u64) -> Result<()> {
         self.put(&ustar_header(name, size, b'0', "")?).await?;
         let mut n = 0u64;
         while let Some(chunk) = blob.next().await {

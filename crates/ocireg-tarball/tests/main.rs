@@ -5,6 +5,7 @@ mod it {
     mod ggcr;
     mod golden;
     mod layers;
+    mod legacy;
     mod roundtrip;
     mod skopeo;
     pub(crate) mod support;
