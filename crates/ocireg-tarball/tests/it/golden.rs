@@ -69,3 +69,22 @@ fn reads_ggcr_tarball_as_the_same_image() {
         assert_eq!(entries[0].repo_tags, Some(vec![REF.to_owned()]));
     });
 }
+
+#[test]
+fn legacy_write_matches_ggcr_byte_for_byte() {
+    rt().block_on(async {
+        let img = ocireg_tarball::image_from_path(testdata("e1-pull-tarball/out.tar"), None)
+            .await
+            .expect("image");
+        let refs = [(
+            Reference::parse("127.0.0.1:5077/golden/app:1").expect("ref"),
+            img,
+        )];
+        let mut out = Vec::new();
+        ocireg_tarball::legacy::write(&refs, &mut out)
+            .await
+            .expect("write");
+        let want = std::fs::read(testdata("legacy/out.tar")).expect("golden");
+        assert!(out == want, "legacy tarball differs from ggcr's");
+    });
+}
