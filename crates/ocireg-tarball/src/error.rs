@@ -64,6 +64,15 @@ pub enum Error {
         #[source]
         source: ocireg_v1::Error,
     },
+    /// The content of a file is wrong (bad compressed data, a digest mismatch).
+    #[error("reading {}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong with its content.
+        #[source]
+        source: ocireg_v1::Error,
+    },
     /// An image to write cannot be written (e.g. a member name too long for ustar).
     #[error("cannot write tarball: {reason}")]
     Unwritable {
@@ -84,7 +93,9 @@ impl Error {
             Self::Io { source, .. } | Self::Write(source) => {
                 matches!(source.kind(), K::Interrupted | K::TimedOut | K::WouldBlock)
             }
-            Self::Image(e) | Self::Member { source: e, .. } => e.is_transient(),
+            Self::Image(e) | Self::Member { source: e, .. } | Self::File { source: e, .. } => {
+                e.is_transient()
+            }
             _ => false,
         }
     }
@@ -113,5 +124,43 @@ impl Error {
 impl From<Error> for ocireg_v1::Error {
     fn from(e: Error) -> Self {
         e.into_v1()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_interrupted_io_and_transient_sources_are_transient() {
+        let io = |kind| Error::Io {
+            op: "reading",
+            path: "x.tar".into(),
+            source: std::io::Error::from(kind),
+        };
+        assert!(io(std::io::ErrorKind::Interrupted).is_transient());
+        assert!(!io(std::io::ErrorKind::NotFound).is_transient());
+        let mismatch = ocireg_v1::Error::DigestMismatch {
+            expected: ocireg_v1::sha256(b"a"),
+            actual: ocireg_v1::sha256(b"b"),
+        };
+        let member = Error::Member {
+            path: "x.tar".into(),
+            member: "m".into(),
+            source: mismatch,
+        };
+        assert!(!member.is_transient());
+        assert!(member.to_string().contains("x.tar") && member.to_string().contains("\"m\""));
+        // Through ocireg-v1's error and back.
+        let v1 = Error::BadMember {
+            path: "x.tar".into(),
+            member: "../a".into(),
+            reason: "no".into(),
+        }
+        .into_v1();
+        match v1 {
+            ocireg_v1::Error::Backend(b) => assert!(b.get_ref().is::<Error>()),
+            other => panic!("{other:?}"),
+        }
     }
 }

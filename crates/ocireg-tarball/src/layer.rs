@@ -113,9 +113,8 @@ pub async fn layer_from_file(path: impl AsRef<Path>, options: LayerOptions) -> R
         .await
         .map_err(Error::io("reading metadata of", &path))?
         .len();
-    let on_path = |e: ocireg_v1::Error| Error::Member {
+    let on_path = |e: ocireg_v1::Error| Error::File {
         path: path.clone(),
-        member: String::new(),
         source: e,
     };
     let (compression, peeked) = peek_compression(read_at(path.clone(), 0, file_len))

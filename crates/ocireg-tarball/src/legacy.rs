@@ -210,7 +210,7 @@ async fn write_image<W: AsyncWrite + Unpin>(
     })
 }
 
-/// [`write`] to a file at `path`, through a temporary file beside it that is
+/// [`write()`] to a file at `path`, through a temporary file beside it that is
 /// fsynced and renamed.
 pub async fn write_to_file(
     path: impl AsRef<Path>,

@@ -18,11 +18,11 @@
 //!   blob is checked against its digest as it streams, and hostile tarballs
 //!   (absolute or `..` names, duplicates, link loops, a huge
 //!   `manifest.json`) are refused with an error naming the member and file.
-//! - **Write** ([`write`], [`write_to_file`]): members named and ordered as
+//! - **Write** ([`write()`], [`write_to_file`]): members named and ordered as
 //!   ggcr writes them (`sha256:<hex>` configs, `<hex>.tar.gz` layers,
 //!   `manifest.json` last, mode 0644, mtime 0), byte for byte the same tar
 //!   headers; layers are streamed, never held in memory.
-//! - **Legacy** ([`legacy::write`]): the v1.2 format with per-layer folders
+//! - **Legacy** ([`legacy::write()`]): the v1.2 format with per-layer folders
 //!   and `repositories`, for old Docker versions (ggcr `pkg/legacy/tarball`).
 //! - **Layers from files** ([`layer_from_file`], [`layer_from_stream`]):
 //!   digest, diff id and size computed in one pass (ggcr `LayerFromFile`).

@@ -138,7 +138,7 @@ async fn entry_for(img: &dyn Image, repo_tags: Option<Vec<String>>) -> Result<Ma
     })
 }
 
-/// The exact size of the tarball [`write`] produces for `refs` (ggcr `CalculateSize`).
+/// The exact size of the tarball [`write()`] produces for `refs` (ggcr `CalculateSize`).
 pub async fn calculate_size(refs: &[(Reference, Arc<dyn Image>)]) -> Result<u64> {
     let manifest_json = ocireg_v1::to_go_json(&compute_manifest(refs).await?)?;
     let one = |size: u64| BLOCK + size.div_ceil(BLOCK) * BLOCK;
@@ -207,7 +207,7 @@ where
     write_with(refs, out, WriteOptions::new()).await
 }
 
-/// [`write`] with options (progress).
+/// [`write()`] with options (progress).
 ///
 /// Members, in ggcr's order and with its names: per distinct image (by
 /// `Arc` identity, in first-seen order) its config as `sha256:<hex>` and
