@@ -88,3 +88,26 @@ fn legacy_write_matches_ggcr_byte_for_byte() {
         assert!(out == want, "legacy tarball differs from ggcr's");
     });
 }
+
+#[test]
+fn uncompressed_layers_are_named_dot_tar_as_ggcr_does() {
+    rt().block_on(async {
+        let read = |f: &str| {
+            Bytes::from(std::fs::read(testdata(&format!("oci-uncompressed/{f}"))).expect(f))
+        };
+        let img: Arc<dyn Image> = Arc::new(RawImage {
+            manifest: read("manifest.json"),
+            config: read("config.json"),
+            layers: vec![Bytes::from(
+                std::fs::read(testdata("layer.tar")).expect("layer"),
+            )],
+        });
+        let refs = [(
+            Reference::parse("127.0.0.1:5079/golden/unc:1").expect("ref"),
+            img,
+        )];
+        let mut out = Vec::new();
+        ocireg_tarball::write(&refs, &mut out).await.expect("write");
+        assert!(out == read("out.tar"), "tarball differs from ggcr's");
+    });
+}
