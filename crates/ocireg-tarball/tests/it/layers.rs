@@ -146,8 +146,27 @@ fn hand_tarball(docker25: bool) -> (Vec<u8>, Bytes, Vec<Vec<u8>>) {
         }
         names.push(legacy);
     }
+    // Docker 25+ lists every layer in LayerSources as an uncompressed OCI
+    // layer, and adds an OCI layout beside manifest.json.
+    let sources = if docker25 {
+        let entries: Vec<String> = diff_ids
+            .iter()
+            .zip(&layers)
+            .map(|(d, l)| {
+                format!(
+                    r#""{d}":{{"mediaType":"application/vnd.oci.image.layer.v1.tar","size":{},"digest":"{d}"}}"#,
+                    l.len()
+                )
+            })
+            .collect();
+        add("oci-layout", br#"{"imageLayoutVersion": "1.0.0"}"#);
+        add("index.json", br#"{"schemaVersion":2,"manifests":[]}"#);
+        format!(r#","LayerSources":{{{}}}"#, entries.join(","))
+    } else {
+        String::new()
+    };
     let manifest = format!(
-        r#"[{{"Config":"{config_name}","RepoTags":["r.example/app:1"],"Layers":["{}","{}"]}}]"#,
+        r#"[{{"Config":"{config_name}","RepoTags":["r.example/app:1"],"Layers":["{}","{}"]{sources}}}]"#,
         names[0], names[1]
     );
     add("manifest.json", manifest.as_bytes());
