@@ -19,6 +19,7 @@ use crate::{Error, Result};
 pub struct LayerOptions {
     media_type: Option<MediaType>,
     level: GzipLevel,
+    zstd: bool,
 }
 
 impl LayerOptions {
@@ -35,7 +36,17 @@ impl LayerOptions {
         self
     }
 
-    /// The gzip level for a plain tar (ggcr `WithCompressionLevel`).
+    /// How a plain tar is compressed (ggcr `WithCompression`): gzip (the
+    /// default) or zstd; `None` means gzip, as in ggcr. Pair zstd with a
+    /// zstd media type (it is the default media type then).
+    #[must_use]
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.zstd = compression == Compression::Zstd;
+        self
+    }
+
+    /// The compression level for a plain tar (ggcr `WithCompressionLevel`),
+    /// used for zstd too, as ggcr does.
     #[must_use]
     pub fn gzip_level(mut self, level: GzipLevel) -> Self {
         self.level = level;
@@ -52,6 +63,7 @@ pub struct FileLayer {
     file_len: u64,
     compression: Compression,
     level: GzipLevel,
+    zstd: bool,
     digest: Digest,
     diff_id: Digest,
     size: u64,
@@ -74,6 +86,22 @@ impl FileLayer {
 
     fn file(&self) -> Blob {
         read_at(self.path.clone(), 0, self.file_len)
+    }
+
+    /// The plain tar compressed as the options said.
+    fn compress(&self, tar: Blob) -> ocireg_v1::Result<Blob> {
+        compress(tar, self.zstd, self.level)
+    }
+}
+
+fn compress(tar: Blob, zstd: bool, level: GzipLevel) -> ocireg_v1::Result<Blob> {
+    if zstd {
+        let level = i32::try_from(level.get()).unwrap_or(1);
+        let encoder =
+            crate::zstd_encode::ZstdEncoder::new(tar, level).map_err(ocireg_v1::Error::Io)?;
+        Ok(Blob::new(encoder, None))
+    } else {
+        Ok(Blob::new(gzip(tar, level), None))
     }
 }
 
@@ -123,9 +151,9 @@ pub async fn layer_from_file(path: impl AsRef<Path>, options: LayerOptions) -> R
     let other = Arc::new(Mutex::new(Hasher::sha256()));
     let (digest, size, diff_id, uncompressed_size) = if compression == Compression::None {
         // Hash the tar for the diff id while gzipping it for the digest.
-        let (digest, size) = hash(Blob::new(gzip(tee(peeked, &other), options.level), None))
-            .await
-            .map_err(on_path)?;
+        let compressed =
+            compress(tee(peeked, &other), options.zstd, options.level).map_err(on_path)?;
+        let (digest, size) = hash(compressed).await.map_err(on_path)?;
         let (diff_id, len) = finish(other)?;
         (digest, size, diff_id, len)
     } else {
@@ -136,18 +164,19 @@ pub async fn layer_from_file(path: impl AsRef<Path>, options: LayerOptions) -> R
         let (digest, size) = finish(other)?;
         (digest, size, diff_id, len)
     };
-    let media_type = options
-        .media_type
-        .unwrap_or(if compression == Compression::Zstd {
-            MediaType::OciLayerZstd
-        } else {
-            MediaType::DockerLayer
-        });
+    let zstd =
+        compression == Compression::Zstd || (compression == Compression::None && options.zstd);
+    let media_type = options.media_type.unwrap_or(if zstd {
+        MediaType::OciLayerZstd
+    } else {
+        MediaType::DockerLayer
+    });
     Ok(FileLayer {
         path,
         file_len,
         compression,
         level: options.level,
+        zstd: options.zstd,
         digest,
         diff_id,
         size,
@@ -202,7 +231,8 @@ impl Layer for FileLayer {
     }
     async fn compressed(&self) -> ocireg_v1::Result<Blob> {
         let blob = if self.compression == Compression::None {
-            Blob::new(gzip(self.file(), self.level), Some(self.size))
+            let c = self.compress(self.file())?;
+            Blob::new(c.into_stream(), Some(self.size))
         } else {
             self.file()
         };

@@ -25,7 +25,8 @@
 //! - **Legacy** ([`legacy::write()`]): the v1.2 format with per-layer folders
 //!   and `repositories`, for old Docker versions (ggcr `pkg/legacy/tarball`).
 //! - **Layers from files** ([`layer_from_file`], [`layer_from_stream`]):
-//!   digest, diff id and size computed in one pass (ggcr `LayerFromFile`).
+//!   digest, diff id and size computed in one pass (ggcr `LayerFromFile`);
+//!   a plain tar is served gzipped, or zstd-compressed on request.
 //!
 //! # Example
 //!
@@ -56,6 +57,7 @@ mod layer;
 pub mod legacy;
 mod read;
 mod write;
+mod zstd_encode;
 
 pub use error::{Error, Result};
 pub use layer::{FileLayer, LayerOptions, layer_from_file, layer_from_stream};

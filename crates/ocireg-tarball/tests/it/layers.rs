@@ -232,3 +232,27 @@ fn reads_uncompressed_legacy_and_docker25_tarballs() {
         }
     });
 }
+
+#[test]
+fn a_plain_tar_can_be_served_zstd_compressed() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tar = a_tar(3);
+        let path = dir.path().join("l.tar");
+        std::fs::write(&path, &tar).expect("write");
+        let layer = layer_from_file(&path, LayerOptions::new().compression(Compression::Zstd))
+            .await
+            .expect("layer");
+        assert_eq!(
+            layer.media_type().await.expect("mt"),
+            MediaType::OciLayerZstd
+        );
+        let zst = bytes(layer.compressed().await.expect("c")).await;
+        assert_eq!(&zst[..4], &ocireg_v1::ZSTD_MAGIC);
+        assert_eq!(layer.digest().await.expect("d"), ocireg_v1::sha256(&zst));
+        assert_eq!(zstd::decode_all(&zst[..]).expect("zstd"), tar);
+        validate::layer(&layer, validate::Options::default())
+            .await
+            .expect("validates");
+    });
+}
