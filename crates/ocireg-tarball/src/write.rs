@@ -146,7 +146,9 @@ pub async fn calculate_size(refs: &[(Reference, Arc<dyn Image>)]) -> Result<u64>
     let mut seen = std::collections::HashSet::new();
     for (img, _) in dedup(refs) {
         let m = img.manifest().await?;
-        total += one(m.config.size);
+        if seen.insert(img.config_name().await?) {
+            total += one(m.config.size);
+        }
         for l in &m.layers {
             if seen.insert(l.digest) {
                 total += one(l.size);
@@ -236,13 +238,17 @@ where
     let mut seen = std::collections::HashSet::new();
     for (img, _) in dedup(refs) {
         let raw_config = img.raw_config_file().await?;
-        let name = img.config_name().await?.to_string();
-        out.member(
-            &name,
-            Blob::from_bytes(raw_config.clone()),
-            raw_config.len() as u64,
-        )
-        .await?;
+        let config_name = img.config_name().await?;
+        // Beyond ggcr: two image objects with the same config (the same image
+        // read twice) share one config member instead of writing it twice.
+        if seen.insert(config_name) {
+            out.member(
+                &config_name.to_string(),
+                Blob::from_bytes(raw_config.clone()),
+                raw_config.len() as u64,
+            )
+            .await?;
+        }
         let manifest = img.manifest().await?;
         for desc in &manifest.layers {
             if !seen.insert(desc.digest) {

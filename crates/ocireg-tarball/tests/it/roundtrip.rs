@@ -182,3 +182,35 @@ fn progress_counts_every_byte_up_to_the_precomputed_total() {
         assert!(seen.len() > 4, "{} updates", seen.len());
     });
 }
+
+#[test]
+fn the_same_image_as_two_objects_is_written_once() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("twice.tar");
+        let a = ocireg_v1::random::image(1024, 2, 4).expect("a");
+        let b = ocireg_v1::random::image(1024, 2, 4).expect("same content, another object");
+        let refs = [
+            (r("x.example/a:1"), a),
+            (r("x.example/b:1"), Arc::clone(&b)),
+        ];
+        let n = ocireg_tarball::write_to_file(&path, &refs)
+            .await
+            .expect("write");
+        assert_eq!(
+            n,
+            ocireg_tarball::calculate_size(&refs).await.expect("size")
+        );
+        let tarball = Tarball::open(&path).await.expect("no duplicate members");
+        assert_eq!(
+            tarball.member_names().count(),
+            4,
+            "config, 2 layers, manifest.json"
+        );
+        assert_eq!(tarball.manifest().await.expect("m").len(), 2);
+        for tag in ["x.example/a:1", "x.example/b:1"] {
+            let img = tarball.image(Some(&t(tag))).await.expect(tag);
+            assert_eq!(img.digest().await.expect("d"), b.digest().await.expect("d"));
+        }
+    });
+}
