@@ -121,12 +121,14 @@ async fn write_image<W: AsyncWrite + Unpin>(
 ) -> Result<ManifestEntry> {
     let raw_config = img.raw_config_file().await?;
     let config_name = format!("{}.json", img.config_name().await?.hex());
-    out.member(
-        &config_name,
-        Blob::from_bytes(raw_config.clone()),
-        raw_config.len() as u64,
-    )
-    .await?;
+    if written_ids.insert(config_name.clone()) {
+        out.member(
+            &config_name,
+            Blob::from_bytes(raw_config.clone()),
+            raw_config.len() as u64,
+        )
+        .await?;
+    }
     let config = img.config_file().await?;
     let manifest_doc = img.manifest().await?;
     let layers = img.layers().await?;
