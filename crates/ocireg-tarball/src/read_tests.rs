@@ -164,3 +164,21 @@ fn missing_members_and_bad_manifests_are_named() {
     let (_d, _p, got) = open(&raw_tar(&[("manifest.json", b'0', "", b"{")]));
     assert!(matches!(got, Err(Error::Manifest { .. })), "{got:?}");
 }
+
+#[test]
+fn a_config_that_does_not_match_the_layer_list_is_an_error_not_a_panic() {
+    let config = br#"{"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config_name = format!("sha256:{}", ocireg_v1::sha256(config).hex());
+    let manifest = format!(
+        r#"[{{"Config":"{config_name}","RepoTags":["a.example/b:c"],"Layers":["l.tar"]}}]"#
+    );
+    let tar = raw_tar(&[
+        (&config_name, b'0', "", config),
+        ("l.tar", b'0', "", b"plain"),
+        ("manifest.json", b'0', "", manifest.as_bytes()),
+    ]);
+    let (_dir, _path, got) = open(&tar);
+    let err = got.expect_err("mismatch");
+    assert!(matches!(err, Error::Manifest { .. }), "{err:?}");
+    assert!(err.to_string().contains("0 diff ids"), "{err}");
+}
