@@ -310,8 +310,12 @@ impl Target {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => std::path::PathBuf::from("."),
         };
-        let temp = tempfile::Builder::new()
-            .prefix(".ocireg-tarball-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".ocireg-tarball-");
+        // As `os.Create` in ggcr: 0666 less the umask, not tempfile's 0600.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder
             .tempfile_in(&dir)
             .map_err(Error::io("creating a temporary file in", &dir))?;
         let (file, temp_path) = temp.into_parts();

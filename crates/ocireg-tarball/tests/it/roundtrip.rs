@@ -214,3 +214,23 @@ fn the_same_image_as_two_objects_is_written_once() {
         }
     });
 }
+
+#[cfg(unix)]
+#[test]
+fn written_files_get_the_usual_mode_not_a_temp_files() {
+    use std::os::unix::fs::PermissionsExt as _;
+    rt().block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mode.tar");
+        let img = ocireg_v1::random::image(100, 1, 1).expect("random");
+        ocireg_tarball::write_to_file(&path, &[(r("x.example/m:1"), img)])
+            .await
+            .expect("write");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_ne!(
+            mode & 0o044,
+            0,
+            "readable by others as with os.Create: {mode:o}"
+        );
+    });
+}
