@@ -58,6 +58,7 @@ for target in "${targets[@]}"; do
 done
 
 echo "fuzz-smoke: ${#targets[@]} targets in $((SECONDS - start)) s"
+echo "fuzz-smoke: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
 if [[ ${#failed[@]} -gt 0 ]]; then
     echo "fuzz-smoke: failed: ${failed[*]}" >&2
     exit 1

@@ -123,9 +123,10 @@
 //! Failures are one [`Error`] whose [`kind`](Error::kind) is the exit-code
 //! class ([`ErrorKind`]: usage, not found, auth, other) and whose
 //! [`hint`](Error::hint) says what to try; [`Report`] renders the one-line
-//! or verbose form. Progress goes to a [`Progress`] implementation and
-//! registry `Warning` headers are collected in [`Warnings`], both set on the
-//! options.
+//! or verbose form. The progress of operations that move blobs goes to a
+//! [`Progress`] front end, which draws what the operation's [`ProgressTracker`]
+//! (ocireg-v1's) counts; registry `Warning` headers are collected in
+//! [`Warnings`]. Both are set on the options.
 //!
 //! Text a registry chose (error messages, warnings, tag names, annotations)
 //! can hold terminal escape sequences: [`Report`] escapes it, and a program
@@ -154,7 +155,10 @@ pub use crate::auth::{
 };
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::options::{DEFAULT_JOBS, Options};
-pub use crate::progress::{BlobOutcome, NoProgress, Progress, Summary, human_bytes};
+pub use crate::progress::{
+    BlobOutcome, BlobProgress, Direction, NoProgress, Progress, ProgressEvent, ProgressSnapshot,
+    ProgressTracker, Summary, human_bytes,
+};
 pub use crate::read::{
     MAX_BLOB_SIZE, blob, blob_to_file, catalog, config, digest, list_tags, manifest, referrers,
 };

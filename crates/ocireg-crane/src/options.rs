@@ -198,7 +198,8 @@ impl Options {
         self
     }
 
-    /// Receives progress events of copies and pushes.
+    /// The front end that draws the progress of operations that move blobs (copies):
+    /// see [`Progress`].
     pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
         self.progress = Some(progress);
         self

@@ -1,22 +1,16 @@
 //! What every registry operation shares: the remote layer's options for crane's
-//! [`Options`], the context an operation adds to a remote failure ([`Doing`]), and the
-//! adapter from the remote layer's progress events to crane's [`Progress`].
+//! [`Options`] and the context an operation adds to a remote failure ([`Doing`]).
+//! Progress goes through [`crate::progress::Operation`], which feeds one tracker.
 //!
 //! The operation families (`read`, `write`, `artifacts`, and the `local` and `mutate`
 //! families to come) build on these and on nothing of each other's, except `write`
 //! calling `artifacts` to carry referrers along a copy.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
-
-use ocireg_remote::progress::{BlobOutcome as RemoteOutcome, ProgressEvent};
-use ocireg_v1::Digest;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::progress::{BlobOutcome, Progress, Summary};
 
 /// What an operation was doing when the remote layer failed: the context crane adds.
 ///
@@ -116,98 +110,4 @@ pub(crate) async fn remote_options(
     builder
         .build()
         .map_err(remote_err("setting up the registry client"))
-}
-
-/// Translates the remote layer's progress events into [`Progress`] calls and
-/// keeps the totals for the summary.
-pub(crate) struct ProgressAdapter {
-    sink: Arc<dyn Progress>,
-    state: Mutex<AdapterState>,
-}
-
-#[derive(Default)]
-struct AdapterState {
-    sizes: HashMap<Digest, u64>,
-    done: HashMap<Digest, u64>,
-    blobs: usize,
-    transferred: usize,
-    bytes: u64,
-}
-
-impl ProgressAdapter {
-    /// An adapter for the options' progress reporter, if they have one.
-    pub(crate) fn for_options(opts: &Options) -> Option<Arc<Self>> {
-        opts.progress().map(|sink| {
-            Arc::new(Self {
-                sink: Arc::clone(sink),
-                state: Mutex::default(),
-            })
-        })
-    }
-
-    /// The reporter the events go to.
-    pub(crate) fn sink(&self) -> &dyn Progress {
-        self.sink.as_ref()
-    }
-
-    /// Tells the reporter the operation is over, with the totals since `started`.
-    pub(crate) fn finish(&self, started: Instant) {
-        let summary = {
-            let s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            Summary::new(s.blobs, s.transferred, s.bytes, started.elapsed())
-        };
-        self.sink.finished(&summary);
-    }
-
-    /// This adapter as the remote layer's progress receiver.
-    pub(crate) fn as_remote(self: &Arc<Self>) -> Arc<dyn ocireg_remote::Progress> {
-        Arc::clone(self) as Arc<dyn ocireg_remote::Progress>
-    }
-}
-
-impl ocireg_remote::Progress for ProgressAdapter {
-    fn update(&self, event: &ProgressEvent) {
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        match event {
-            ProgressEvent::BlobStarted { digest, total, .. } => {
-                if let Some(t) = total {
-                    s.sizes.insert(*digest, *t);
-                }
-                drop(s);
-                self.sink.blob_started(digest, *total);
-            }
-            ProgressEvent::BlobBytes { digest, done } => {
-                s.done.insert(*digest, *done);
-                drop(s);
-                self.sink.blob_progress(digest, *done);
-            }
-            ProgressEvent::BlobDone { digest, outcome } => {
-                let size = s
-                    .sizes
-                    .get(digest)
-                    .copied()
-                    .or_else(|| s.done.get(digest).copied())
-                    .unwrap_or(0);
-                s.blobs += 1;
-                let outcome = match outcome {
-                    RemoteOutcome::Existed => BlobOutcome::Existed,
-                    RemoteOutcome::Mounted => BlobOutcome::Mounted,
-                    _ => {
-                        s.transferred += 1;
-                        s.bytes += size;
-                        BlobOutcome::Transferred
-                    }
-                };
-                drop(s);
-                self.sink.blob_finished(digest, size, outcome);
-            }
-            ProgressEvent::ManifestDone {
-                reference, digest, ..
-            } => {
-                drop(s);
-                self.sink.manifest_written(reference, digest);
-            }
-            _ => {}
-        }
-    }
 }

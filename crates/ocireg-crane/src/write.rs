@@ -2,7 +2,6 @@
 //! `tag` and `delete`.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures_util::StreamExt as _;
 use ocireg_name::{Reference, Tag};
@@ -11,7 +10,8 @@ use ocireg_v1::Digest;
 use crate::artifacts::copy_referrers;
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::setup::{Doing, ProgressAdapter, remote_err, remote_options};
+use crate::progress::Operation;
+use crate::setup::{Doing, remote_err, remote_options};
 
 /// The digest `reference` points to in the registry, or `None` when it does
 /// not exist there (404 and 403 count as absent, as in ggcr).
@@ -67,17 +67,10 @@ async fn copy_one(
 pub async fn copy(src: &str, dst: &str, opts: &Options) -> Result<Digest> {
     let src_ref = opts.parse_reference(src)?;
     let dst_ref = opts.parse_reference(dst)?;
-    let started = Instant::now();
-    let adapter = ProgressAdapter::for_options(opts);
-    if let Some(a) = &adapter {
-        a.sink()
-            .started(&format!("copying {src} to {dst}"), None, None);
-    }
-    let remote = remote_options(opts, adapter.as_ref().map(ProgressAdapter::as_remote)).await?;
+    let op = Operation::start(opts, &format!("copying {src} to {dst}"));
+    let remote = remote_options(opts, Operation::sink(op.as_ref())).await?;
     let result = copy_one(&src_ref, &dst_ref, opts, &remote, None).await;
-    if let Some(a) = &adapter {
-        a.finish(started);
-    }
+    Operation::end(op.as_ref(), &result);
     result
 }
 
@@ -87,9 +80,11 @@ pub async fn copy(src: &str, dst: &str, opts: &Options) -> Result<Digest> {
 pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec<String>> {
     let src_repo = opts.parse_repository(src)?;
     let dst_repo = opts.parse_repository(dst)?;
-    let started = Instant::now();
-    let adapter = ProgressAdapter::for_options(opts);
-    let remote = remote_options(opts, adapter.as_ref().map(ProgressAdapter::as_remote)).await?;
+    let op = Operation::start(
+        opts,
+        &format!("copying every tag of {src_repo} to {dst_repo}"),
+    );
+    let remote = remote_options(opts, Operation::sink(op.as_ref())).await?;
     let tags = ocireg_remote::list_tags(&src_repo, &remote)
         .await
         .map_err(remote_err(Doing::on("listing the tags of", &src_repo)))?;
@@ -103,13 +98,6 @@ pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec
         Vec::new()
     };
     let todo: Vec<String> = tags.into_iter().filter(|t| !existing.contains(t)).collect();
-    if let Some(a) = &adapter {
-        a.sink().started(
-            &format!("copying {} tags from {src_repo} to {dst_repo}", todo.len()),
-            None,
-            None,
-        );
-    }
     // Tags are copied `jobs` at a time; each copy also moves its blobs in parallel. One
     // pusher for all of them, so a blob shared by several tags is uploaded once.
     let no_clobber = opts.clone().with_no_clobber(false);
@@ -136,13 +124,9 @@ pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec
         .buffer_unordered(opts.jobs())
         .collect()
         .await;
-    if let Some(a) = &adapter {
-        a.finish(started);
-    }
-    let mut copied = Vec::with_capacity(results.len());
-    for r in results {
-        copied.push(r?);
-    }
+    let copied: Result<Vec<String>> = results.into_iter().collect();
+    Operation::end(op.as_ref(), &copied);
+    let mut copied = copied?;
     copied.sort();
     Ok(copied)
 }

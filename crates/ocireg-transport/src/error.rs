@@ -319,6 +319,24 @@ impl Error {
         }
     }
 
+    /// Whether the connection was refused: nothing listens on the port (see
+    /// [`RetryPolicy`](crate::RetryPolicy) for how that is retried).
+    pub(crate) fn is_connection_refused(&self) -> bool {
+        let Self::Connect { source, .. } = self else {
+            return false;
+        };
+        let mut cur: Option<&(dyn StdError + 'static)> = Some(source.as_ref());
+        while let Some(e) = cur {
+            if e.downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::ConnectionRefused)
+            {
+                return true;
+            }
+            cur = e.source();
+        }
+        false
+    }
+
     /// The HTTP status when the error comes from a response.
     pub fn status(&self) -> Option<StatusCode> {
         match self {

@@ -11,6 +11,12 @@ use http::{HeaderMap, StatusCode};
 /// errors are retried; a `Retry-After` header (seconds or an HTTP date) replaces the backoff
 /// when it asks for at most [`max_retry_after`](Self::max_retry_after) (60 s), and a longer
 /// request fails with [`Error::RateLimited`](crate::Error::RateLimited).
+///
+/// A refused connection (nothing listens on the port: a registry that is down, a wrong
+/// port) is retried less: while every attempt so far was refused, at most
+/// [`max_refused_attempts`](Self::max_refused_attempts) (3) attempts with waits of at most
+/// [`max_refused_backoff`](Self::max_refused_backoff) (500 ms), so a dead registry fails in
+/// about a second instead of fifteen.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in total, the first included (1 disables retries).
@@ -23,6 +29,10 @@ pub struct RetryPolicy {
     pub jitter: f64,
     /// The longest `Retry-After` we honour; beyond it the request fails as rate limited.
     pub max_retry_after: Duration,
+    /// Attempts in total while every one was refused (also bounded by `max_attempts`).
+    pub max_refused_attempts: u32,
+    /// The cap on a wait after a refused attempt.
+    pub max_refused_backoff: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -33,6 +43,8 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(30),
             jitter: 0.1,
             max_retry_after: Duration::from_secs(60),
+            max_refused_attempts: 3,
+            max_refused_backoff: Duration::from_millis(500),
         }
     }
 }
@@ -55,6 +67,8 @@ impl RetryPolicy {
             max_backoff: Duration::from_millis(20),
             jitter: 0.0,
             max_retry_after: Duration::from_secs(60),
+            max_refused_attempts: 3,
+            max_refused_backoff: Duration::from_millis(20),
         }
     }
 
@@ -74,6 +88,25 @@ impl RetryPolicy {
         let factor = (1.0 + r * self.jitter).max(0.0);
         base.mul_f64(factor)
             .min(self.max_backoff.mul_f64(1.0 + self.jitter))
+    }
+
+    /// The attempts allowed in all: fewer while every attempt so far was `refused`.
+    pub(crate) fn attempts(&self, refused: bool) -> u32 {
+        if refused {
+            self.max_attempts.min(self.max_refused_attempts)
+        } else {
+            self.max_attempts
+        }
+    }
+
+    /// The wait after `attempt` failed attempts, shorter while every one was `refused`.
+    pub(crate) fn wait(&self, attempt: u32, refused: bool) -> Duration {
+        let wait = self.backoff(attempt);
+        if refused {
+            wait.min(self.max_refused_backoff)
+        } else {
+            wait
+        }
     }
 }
 
@@ -150,6 +183,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn refused_attempts_are_fewer_and_their_waits_shorter() {
+        let p = RetryPolicy {
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        };
+        assert_eq!((p.attempts(false), p.attempts(true)), (5, 3));
+        assert_eq!(p.wait(3, false), Duration::from_secs(4));
+        assert_eq!(p.wait(3, true), Duration::from_millis(500));
+        // Never more than `max_attempts`, refused or not.
+        assert_eq!(RetryPolicy::never().attempts(true), 1);
     }
 
     #[test]

@@ -206,20 +206,23 @@ async fn ping(client: &ClientInner, name: &str, allow_http: bool) -> Result<Ping
     let retry = &client.retry;
     let mut attempt = 0;
     let mut failed = None;
+    // Whether both schemes were refused on every attempt so far (see RetryPolicy).
+    let mut refused = true;
     loop {
         attempt += 1;
         let (https_err, http_err) = match ping_race(client, name, failed).await {
             Ok(found) => return Ok(found),
             Err(errors) => errors,
         };
-        let retry_again = attempt < retry.max_attempts
+        refused &= https_err.is_connection_refused() && http_err.is_connection_refused();
+        let retry_again = attempt < retry.attempts(refused)
             && (https_err.is_transient() || http_err.is_transient())
             && !is_definitive(&https_err)
             && !is_definitive(&http_err);
         if !retry_again {
             return Err(ping_error(name, attempt, https_err, http_err));
         }
-        let wait = retry.backoff(attempt);
+        let wait = retry.wait(attempt, refused);
         warn!(
             registry = %name,
             attempt,
@@ -438,16 +441,19 @@ async fn retrying(
     body: &Body,
 ) -> Result<(Response<ResponseBody>, Uri)> {
     let mut attempt = 0;
+    // Whether every attempt so far was refused (fewer, shorter retries: see RetryPolicy).
+    let mut refused = true;
     loop {
         attempt += 1;
         let this_body = body.try_clone().unwrap_or_default();
         let result = client
             .execute(policy, method.clone(), uri.clone(), headers, this_body)
             .await;
-        let last = attempt >= retry.max_attempts;
+        refused &= result.as_ref().is_err_and(Error::is_connection_refused);
+        let last = attempt >= retry.attempts(refused);
         match result {
             Err(e) if e.is_transient() && !last => {
-                let wait = retry.backoff(attempt);
+                let wait = retry.wait(attempt, refused);
                 warn!(
                     method = %method,
                     url = %redact_url(&uri.to_string()),

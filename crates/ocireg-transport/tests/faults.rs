@@ -846,27 +846,39 @@ fn quick_https_give_up() -> ocireg_transport::Client {
         .expect("test client builds")
 }
 
-/// A policy with waits long enough to measure: 3 attempts, 40 ms between them.
+/// A policy with waits long enough to measure: 3 attempts, 40 ms between them (refused
+/// connections too).
 fn measurable_retries() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 3,
         initial_backoff: Duration::from_millis(40),
         max_backoff: Duration::from_millis(40),
         jitter: 0.0,
+        max_refused_backoff: Duration::from_millis(40),
         ..RetryPolicy::fast_for_tests()
     }
 }
 
+/// A loopback port that refuses connections: bound, then closed.
+async fn refusing_port() -> String {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("bind a loopback port");
+    let host = listener.local_addr().expect("its address").to_string();
+    drop(listener);
+    host
+}
+
 #[tokio::test]
-async fn a_refusing_registry_is_pinged_the_policys_attempts() {
+async fn a_refusing_registry_is_pinged_the_policys_refused_attempts() {
     with_timeout(LIMIT, async {
-        // A port that refuses connections: bound, then closed.
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .unwrap();
-        let host = listener.local_addr().unwrap().to_string();
-        drop(listener);
-        let client = builder().retry(measurable_retries()).build().unwrap();
+        let host = refusing_port().await;
+        // Five attempts for other failures, three while every one is refused.
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            ..measurable_retries()
+        };
+        let client = builder().retry(policy).build().unwrap();
         let started = Instant::now();
         let err = client
             .transport(&common::registry(&host), Scopes::none(), anonymous())
@@ -882,6 +894,21 @@ async fn a_refusing_registry_is_pinged_the_policys_attempts() {
         );
         // Two waits of 40 ms between the three attempts.
         assert!(elapsed >= Duration::from_millis(80), "{elapsed:?}");
+
+        // The default policy gives up on a dead registry within about a second, not the
+        // fifteen its full backoff would take.
+        let client = builder().retry(RetryPolicy::default()).build().unwrap();
+        let started = Instant::now();
+        let err = client
+            .transport(&common::registry(&host), Scopes::none(), anonymous())
+            .await
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(matches!(err, Error::Ping { attempts: 3, .. }), "{err:?}");
+        assert!(
+            elapsed >= Duration::from_millis(800) && elapsed < Duration::from_secs(3),
+            "{elapsed:?}"
+        );
 
         // Without retries, one attempt and no wait.
         let client = builder().retry(RetryPolicy::never()).build().unwrap();
@@ -911,7 +938,12 @@ async fn a_registry_closing_every_connection_is_pinged_the_policys_attempts() {
                 drop(socket);
             }
         });
-        let client = builder().retry(measurable_retries()).build().unwrap();
+        // Early EOFs are not refusals: the full attempts, not the refused ones.
+        let policy = RetryPolicy {
+            max_refused_attempts: 1,
+            ..measurable_retries()
+        };
+        let client = builder().retry(policy).build().unwrap();
         let err = client
             .transport(&common::registry(&host), Scopes::none(), anonymous())
             .await
@@ -920,6 +952,43 @@ async fn a_registry_closing_every_connection_is_pinged_the_policys_attempts() {
         assert!(matches!(err, Error::Ping { attempts: 3, .. }), "{err:?}");
         // One https handshake, then three http requests.
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1 + 3);
+    })
+    .await;
+}
+
+/// A registry that goes away after the ping: its requests are refused, and retried the
+/// refused attempts with the refused waits, not the full policy.
+#[tokio::test]
+async fn a_request_to_a_registry_gone_away_gets_the_refused_retries() {
+    with_timeout(LIMIT, async {
+        // No connection is kept for reuse: the request after the ping connects anew.
+        let server = FaultServer::with_handler(|_: &RecordedRequest| Reply::ok().close())
+            .await
+            .unwrap();
+        // Long waits, except after refusals: 5 attempts would take 4 s, 2 take 300 ms.
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(1),
+            jitter: 0.0,
+            max_refused_attempts: 2,
+            max_refused_backoff: Duration::from_millis(300),
+            ..RetryPolicy::fast_for_tests()
+        };
+        let c = builder().retry(policy).build().unwrap();
+        let t = transport(&c, &server.host(), Scopes::pull("repo"), anonymous()).await;
+        drop(server);
+        // The listener closes once its task is cancelled: until then a connection would
+        // wait in its backlog and be reset, not refused.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = Instant::now();
+        let err = t.send(get(MANIFEST)).await.unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+        assert!(
+            elapsed >= Duration::from_millis(300) && elapsed < Duration::from_millis(2500),
+            "{elapsed:?}"
+        );
     })
     .await;
 }

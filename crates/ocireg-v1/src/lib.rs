@@ -74,6 +74,7 @@
 //! | [`random`] | `random` | deterministic random layers, images and indexes for tests |
 //! | [`validate`] | `validate` | conformance checks for any view |
 //! | [`Matcher`] | `match` | descriptor predicates |
+//! | [`progress`] | (`v1.Update`) | blob transfer events, a sink trait and a tracker, for every crate that moves blobs |
 //!
 //! Errors of every view are this crate's [`Error`]; other crates report
 //! theirs through [`Error::backend`].
@@ -116,6 +117,7 @@ mod image;
 mod index;
 mod layer;
 pub mod partial;
+pub mod progress;
 pub mod random;
 pub mod validate;
 

@@ -240,8 +240,8 @@ pub(crate) struct Global {
     )]
     pub(crate) jobs: usize,
 
-    /// No progress or informational messages on stderr (errors and warnings
-    /// still show).
+    /// No progress, informational messages or retry logs on stderr (errors
+    /// and registry warnings still show).
     #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub(crate) quiet: bool,
 

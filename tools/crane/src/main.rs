@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     };
     let printer = Printer::new(cli.global.quiet, cli.global.verbose);
     init_logging(&printer);
-    let opts = match commands::options(&cli.global, &printer) {
+    let opts = match commands::options(&cli.global) {
         Ok(opts) => opts,
         Err(e) => return fail(&printer, &anyhow::Error::new(e)),
     };
@@ -81,10 +81,10 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Logs to stderr: warnings by default, `RUST_LOG` when set, and with `-v`
-/// debug for ocireg's crates (the transport redacts credentials and
-/// signed URLs). Every field is escaped like the rest of crane's text: log
-/// lines quote registry answers.
+/// Logs to stderr: warnings by default (errors only with `-q`), `RUST_LOG`
+/// when set, and with `-v` debug for ocireg's crates (the transport redacts
+/// credentials and signed URLs). Every field is escaped like the rest of
+/// crane's text: log lines quote registry answers.
 fn init_logging(printer: &Printer) {
     use ocireg_crane::escape_text;
     use tracing_subscriber::EnvFilter;
@@ -105,7 +105,8 @@ fn init_logging(printer: &Printer) {
              ocireg_crane=debug,ocireg_registry=debug",
         )
     } else {
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"))
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new(if printer.quiet() { "error" } else { "warn" }))
     };
     let _ = tracing_subscriber::fmt()
         .fmt_fields(fields)

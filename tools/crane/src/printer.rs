@@ -19,7 +19,8 @@ pub(crate) struct Printer {
     quiet: bool,
     verbose: bool,
     color: bool,
-    stderr_is_terminal: bool,
+    /// Cursor movements work on stderr (a terminal, not `TERM=dumb`).
+    stderr_draws: bool,
 }
 
 impl Printer {
@@ -29,7 +30,7 @@ impl Printer {
             quiet,
             verbose,
             color: stderr_is_terminal && color_allowed(),
-            stderr_is_terminal,
+            stderr_draws: stderr_is_terminal && !dumb_terminal(),
         }
     }
 
@@ -45,8 +46,9 @@ impl Printer {
         self.color
     }
 
-    pub(crate) fn stderr_is_terminal(&self) -> bool {
-        self.stderr_is_terminal
+    /// Whether progress bars can be drawn on stderr: a terminal that moves its cursor.
+    pub(crate) fn stderr_draws(&self) -> bool {
+        self.stderr_draws
     }
 
     /// Data, exactly these bytes.
@@ -117,5 +119,10 @@ impl Printer {
 
 /// `NO_COLOR` (any value) and `TERM=dumb` turn colour off.
 fn color_allowed() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+    std::env::var_os("NO_COLOR").is_none() && !dumb_terminal()
+}
+
+/// `TERM=dumb`: a terminal without cursor movement or colour.
+fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
 }

@@ -16,14 +16,23 @@ pub(super) async fn copy(
     opts: &Options,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
-    if all_tags {
-        let tags = ocireg_crane::copy_repository(src, dst, opts).await?;
-        printer.info(&format!("copied {} tags from {src} to {dst}", tags.len()));
-    } else {
-        let digest = ocireg_crane::copy(src, dst, opts).await?;
-        printer.info(&format!("copied {src} to {dst} ({digest})"));
-    }
-    Ok(Outcome::Done)
+    // Copies move blobs: they show progress, and Ctrl-C says how far they got.
+    let reporter = crate::progress::reporter(printer);
+    let opts = match &reporter {
+        Some(r) => opts.clone().with_progress(r.clone()),
+        None => opts.clone(),
+    };
+    let copy = async {
+        if all_tags {
+            let tags = ocireg_crane::copy_repository(src, dst, &opts).await?;
+            printer.info(&format!("copied {} tags from {src} to {dst}", tags.len()));
+        } else {
+            let digest = ocireg_crane::copy(src, dst, &opts).await?;
+            printer.info(&format!("copied {src} to {dst} ({digest})"));
+        }
+        Ok::<_, anyhow::Error>(Outcome::Done)
+    };
+    crate::progress::interruptible(reporter.as_deref(), Box::pin(copy)).await
 }
 
 pub(super) async fn manifest(reference: &str, opts: &Options) -> anyhow::Result<Outcome> {

@@ -21,18 +21,16 @@ pub(crate) enum Outcome {
     Exit(u8),
 }
 
-/// The options every command shares, from the global flags.
-pub(crate) fn options(global: &Global, printer: &Printer) -> ocireg_crane::Result<Options> {
-    let mut opts = Options::new()
+/// The options every command shares, from the global flags (progress is set by the
+/// commands that move blobs).
+pub(crate) fn options(global: &Global) -> ocireg_crane::Result<Options> {
+    let opts = Options::new()
         .with_insecure(global.insecure)
         .with_platform_str(&global.platform)?
         .with_jobs(global.jobs)
         .with_allow_nondistributable(global.allow_nondistributable_artifacts)
         .with_verbose(global.verbose)
         .with_user_agent_suffix(ocireg_crane::user_agent_suffix());
-    if let Some(progress) = crate::progress::reporter(printer) {
-        opts = opts.with_progress(progress);
-    }
     Ok(opts)
 }
 

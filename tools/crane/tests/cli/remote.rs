@@ -385,16 +385,20 @@ fn failure_paths_against_distribution() {
 
 #[test]
 fn an_unreachable_registry_fails_after_the_retries_with_a_hint() {
-    // Unreachable registry: pinged with retries (https and http, as for any loopback
-    // registry), and the HEAD failure is not retried again as a GET.
+    // Unreachable registry: pinged with the few quick retries of a refused connection
+    // (https and http, as for any loopback registry), and the HEAD failure is not retried
+    // again as a GET.
     let port = ocireg_testsupport::free_port().expect("port");
+    let started = std::time::Instant::now();
     let run = Crane::new().run(&["digest", &format!("127.0.0.1:{port}/app:v1")]);
+    let elapsed = started.elapsed();
+    assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}");
     let stderr = run.failed_with(1);
     // The ping failure sums up both schemes' failures: not followed by its cause again.
     assert!(
         error_line(stderr).starts_with(&format!(
             "Error: getting the digest of 127.0.0.1:{port}/app:v1: pinging 127.0.0.1:{port} \
-             failed over https and over http after 5 attempts (http: connecting to 127.0.0.1:{port}: "
+             failed over https and over http after 3 attempts (http: connecting to 127.0.0.1:{port}: "
         )),
         "{stderr}"
     );
@@ -405,11 +409,23 @@ fn an_unreachable_registry_fails_after_the_retries_with_a_hint() {
     );
     assert_eq!(
         stderr.matches("retrying the ping").count(),
-        4,
-        "5 attempts, once: {stderr}"
+        2,
+        "3 attempts, once: {stderr}"
     );
     assert!(
         stderr.contains("hint: check that the registry is running"),
         "{stderr}"
+    );
+
+    // `-q`: the error and its hint only, no retry warnings.
+    let run = Crane::new().run(&["-q", "digest", &format!("127.0.0.1:{port}/app:v1")]);
+    let quiet = run.failed_with(1);
+    assert_eq!(
+        quiet
+            .lines()
+            .map(|l| l.split(':').next().unwrap_or(l))
+            .collect::<Vec<_>>(),
+        ["Error", "hint"],
+        "{quiet}"
     );
 }

@@ -116,8 +116,14 @@ impl Crane {
     /// The command, not yet started, with the isolated environment.
     pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_crane"));
-        cmd.args(args)
-            .env_clear()
+        cmd.args(args);
+        self.isolate(&mut cmd);
+        cmd
+    }
+
+    /// Gives `cmd` the isolated environment.
+    pub(crate) fn isolate(&self, cmd: &mut Command) {
+        cmd.env_clear()
             .env("HOME", self.home.path())
             .env("DOCKER_CONFIG", self.docker_config_dir())
             .env("NO_COLOR", "1")
@@ -125,7 +131,6 @@ impl Crane {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd
     }
 
     /// Runs crane with stdin closed; kills it and fails the test when it has not

@@ -97,14 +97,15 @@ fn token_from_an_unreachable_registry_fails_with_a_hint() {
     let port = ocireg_testsupport::free_port().expect("port");
     let run = Crane::new().run(&["auth", "token", &format!("127.0.0.1:{port}/app")]);
     let stderr = run.failed_with(1);
-    // The ping is retried (a warning per retry), then fails for both schemes.
+    // The ping is retried as a refused connection is (a warning per retry), then fails
+    // for both schemes.
     let line = stderr
         .lines()
         .find(|l| l.starts_with("Error: "))
         .unwrap_or_default();
     assert!(
         line.starts_with(&format!(
-            "Error: getting a token for 127.0.0.1:{port}/app: pinging 127.0.0.1:{port} failed over https and over http after 5 attempts (http: connecting to 127.0.0.1:{port}: "
+            "Error: getting a token for 127.0.0.1:{port}/app: pinging 127.0.0.1:{port} failed over https and over http after 3 attempts (http: connecting to 127.0.0.1:{port}: "
         )),
         "{stderr}"
     );

@@ -1,0 +1,723 @@
+//! Writing into a layout: blobs (verified, durable, resumable), any
+//! `Image`/`ImageIndex` view, and locked atomic changes of `index.json`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use ocireg_v1::{
+    Blob, Descriptor, Digest, Image, ImageExt as _, ImageIndex, ImageIndexExt as _, IndexManifest,
+    MANIFEST_LIMIT, Manifest, Matcher, MediaType, Platform,
+};
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
+
+use crate::error::from_v1;
+use crate::fsutil::{self, Lock, blocking};
+use crate::read::{INDEX_FILE, LAYOUT_VERSION, LOCK_FILE, Layout, OCI_LAYOUT_FILE};
+use crate::{Error, Result};
+
+/// How many layers of one image are written at once.
+const LAYER_CONCURRENCY: usize = 4;
+
+/// What [`Layout::write_blob`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BlobWrite {
+    /// The blob was already there and checked good.
+    Present,
+    /// The blob was written from the source.
+    Written,
+    /// The blob was completed from a partial file left by an earlier run;
+    /// `reused` bytes were kept from it.
+    Resumed {
+        /// How many bytes of the partial file were kept.
+        reused: u64,
+    },
+}
+
+/// Options for appending or replacing a descriptor in `index.json`
+/// (ggcr `layout.Option`).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct AppendOptions {
+    /// Annotations added to the descriptor.
+    pub annotations: BTreeMap<String, String>,
+    /// The platform set on the descriptor.
+    pub platform: Option<Platform>,
+    /// URLs set on the descriptor.
+    pub urls: Vec<String>,
+}
+
+impl AppendOptions {
+    /// No options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Tags the descriptor with `org.opencontainers.image.ref.name`.
+    #[must_use]
+    pub fn ref_name(self, name: impl Into<String>) -> Self {
+        self.annotation(ocireg_v1::ANNOTATION_REF_NAME, name)
+    }
+
+    /// Adds one annotation.
+    #[must_use]
+    pub fn annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.annotations.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the URLs the content may also be fetched from.
+    #[must_use]
+    pub fn urls(mut self, urls: impl IntoIterator<Item = String>) -> Self {
+        self.urls = urls.into_iter().collect();
+        self
+    }
+
+    /// Sets the platform.
+    #[must_use]
+    pub fn platform(mut self, platform: Platform) -> Self {
+        self.platform = Some(platform);
+        self
+    }
+
+    fn apply(&self, desc: &mut Descriptor) {
+        desc.annotations
+            .extend(self.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(p) = &self.platform {
+            desc.platform = Some(p.clone());
+        }
+        if !self.urls.is_empty() {
+            desc.urls.clone_from(&self.urls);
+        }
+    }
+}
+
+/// Indents compact JSON as Go's `json.MarshalIndent(v, "", "   ")` does (ggcr's
+/// `index.json` style).
+fn indent_go(compact: &[u8]) -> Vec<u8> {
+    const IND: &[u8] = b"   ";
+    let mut out = Vec::with_capacity(compact.len() * 2);
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut i = 0;
+    while i < compact.len() {
+        let c = compact[i];
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_str = false;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_str = true;
+                out.push(c);
+            }
+            b'{' | b'[' => {
+                out.push(c);
+                let close = if c == b'{' { b'}' } else { b']' };
+                if compact.get(i + 1) == Some(&close) {
+                    out.push(close);
+                    i += 1;
+                } else {
+                    depth += 1;
+                    out.push(b'\n');
+                    out.extend(std::iter::repeat_n(IND, depth).flatten());
+                }
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                out.push(b'\n');
+                out.extend(std::iter::repeat_n(IND, depth).flatten());
+                out.push(c);
+            }
+            b',' => {
+                out.push(c);
+                out.push(b'\n');
+                out.extend(std::iter::repeat_n(IND, depth).flatten());
+            }
+            b':' => out.extend_from_slice(b": "),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+impl Layout {
+    /// Creates a layout at `path` (directories, `oci-layout`, an empty
+    /// `index.json`), or opens it when it is one already (ggcr `layout.Write`
+    /// with an empty index, without clobbering).
+    pub async fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let root = path.as_ref().to_owned();
+        let r = root.clone();
+        blocking(move || {
+            let blobs = r.join("blobs").join("sha256");
+            std::fs::create_dir_all(&blobs)
+                .map_err(|e| Error::io("create directory", &blobs, e))?;
+            let marker = r.join(OCI_LAYOUT_FILE);
+            if fsutil::lstat_kind(&marker)?.is_none() {
+                let body = format!("{{\n    \"imageLayoutVersion\": \"{LAYOUT_VERSION}\"\n}}");
+                fsutil::atomic_write(&marker, body.as_bytes())?;
+            }
+            let _lock = Lock::exclusive(&r.join(LOCK_FILE))?;
+            let index = r.join(INDEX_FILE);
+            if fsutil::lstat_kind(&index)?.is_none() {
+                let empty = IndexManifest::new(MediaType::OciImageIndex);
+                let raw =
+                    ocireg_v1::to_go_json(&empty).map_err(|e| Error::content(&index, None, e))?;
+                fsutil::atomic_write(&index, &indent_go(&raw))?;
+            }
+            Ok(())
+        })
+        .await?;
+        Self::open(&root).await
+    }
+
+    /// Changes `index.json` under the layout's exclusive lock: reads it, lets
+    /// `change` edit it, and replaces it atomically. Returns what `change` returned.
+    pub async fn update_index<T, F>(&self, change: F) -> Result<T>
+    where
+        F: FnOnce(&mut IndexManifest) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let root = self.path().to_owned();
+        blocking(move || {
+            let _lock = Lock::exclusive(&root.join(LOCK_FILE))?;
+            let path = root.join(INDEX_FILE);
+            let raw = fsutil::read_capped(&path, MANIFEST_LIMIT)?;
+            let mut index =
+                IndexManifest::parse(&raw).map_err(|e| Error::content(&path, None, e))?;
+            let out = change(&mut index)?;
+            let new = ocireg_v1::to_go_json(&index).map_err(|e| Error::content(&path, None, e))?;
+            fsutil::atomic_write(&path, &indent_go(&new))?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Replaces `index.json` with exactly `raw` (it must parse as an index),
+    /// under the lock.
+    pub async fn set_raw_index(&self, raw: Bytes) -> Result<()> {
+        let root = self.path().to_owned();
+        blocking(move || {
+            let path = root.join(INDEX_FILE);
+            IndexManifest::parse(&raw).map_err(|e| Error::content(&path, None, e))?;
+            let _lock = Lock::exclusive(&root.join(LOCK_FILE))?;
+            fsutil::atomic_write(&path, &raw)
+        })
+        .await
+    }
+
+    /// Appends `desc` to `index.json` (ggcr `AppendDescriptor`).
+    pub async fn append_descriptor(&self, desc: Descriptor) -> Result<()> {
+        self.update_index(move |index| {
+            index.manifests.push(desc);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes every root descriptor `matcher` accepts; returns how many
+    /// (ggcr `RemoveDescriptors`). Blobs stay until [`Layout::garbage_collect`].
+    pub async fn remove_descriptors(&self, matcher: Matcher) -> Result<usize> {
+        self.update_index(move |index| {
+            let before = index.manifests.len();
+            index.manifests.retain(|d| !matcher.matches(d));
+            Ok(before - index.manifests.len())
+        })
+        .await
+    }
+
+    /// Removes the descriptors `matcher` accepts and appends `desc`, in one
+    /// locked change (ggcr `ReplaceDescriptor`).
+    pub async fn replace_descriptor(&self, desc: Descriptor, matcher: Matcher) -> Result<()> {
+        self.update_index(move |index| {
+            index.manifests.retain(|d| !matcher.matches(d));
+            index.manifests.push(desc);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Writes `img` and appends its descriptor, with `options`, to `index.json`
+    /// (ggcr `AppendImage`). Returns the descriptor appended.
+    pub async fn append_image(
+        &self,
+        img: &dyn Image,
+        options: &AppendOptions,
+    ) -> Result<Descriptor> {
+        let mut desc = self.write_image(img).await?;
+        options.apply(&mut desc);
+        self.append_descriptor(desc.clone()).await?;
+        Ok(desc)
+    }
+
+    /// Writes `idx` and appends its descriptor (ggcr `AppendIndex`).
+    pub async fn append_index(
+        &self,
+        idx: &dyn ImageIndex,
+        options: &AppendOptions,
+    ) -> Result<Descriptor> {
+        let mut desc = self.write_index(idx).await?;
+        options.apply(&mut desc);
+        self.append_descriptor(desc.clone()).await?;
+        Ok(desc)
+    }
+
+    /// Writes `img`, then replaces the descriptors `matcher` accepts by its
+    /// own (ggcr `ReplaceImage`).
+    pub async fn replace_image(
+        &self,
+        img: &dyn Image,
+        matcher: Matcher,
+        options: &AppendOptions,
+    ) -> Result<Descriptor> {
+        let mut desc = self.write_image(img).await?;
+        options.apply(&mut desc);
+        self.replace_descriptor(desc.clone(), matcher).await?;
+        Ok(desc)
+    }
+
+    /// Writes `idx`, then replaces the descriptors `matcher` accepts by its
+    /// own (ggcr `ReplaceIndex`).
+    pub async fn replace_index(
+        &self,
+        idx: &dyn ImageIndex,
+        matcher: Matcher,
+        options: &AppendOptions,
+    ) -> Result<Descriptor> {
+        let mut desc = self.write_index(idx).await?;
+        options.apply(&mut desc);
+        self.replace_descriptor(desc.clone(), matcher).await?;
+        Ok(desc)
+    }
+
+    /// Creates a layout at `path` whose `index.json` is exactly `idx`'s raw
+    /// manifest, with every child written (ggcr `layout.Write`).
+    pub async fn write(path: impl AsRef<Path>, idx: &dyn ImageIndex) -> Result<Self> {
+        let layout = Self::create(path).await?;
+        layout.write_children(idx).await?;
+        let raw = idx.raw_manifest().await.map_err(from_v1)?;
+        layout.set_raw_index(raw).await?;
+        Ok(layout)
+    }
+
+    /// Writes every blob of `img` (layers, config, manifest last), each
+    /// streamed once, skipping blobs already present and good. The manifest
+    /// bytes are kept exactly. Does not touch `index.json`.
+    pub async fn write_image(&self, img: &dyn Image) -> Result<Descriptor> {
+        let raw = img.raw_manifest().await.map_err(from_v1)?;
+        let manifest = Manifest::parse(&raw).map_err(Error::from_source)?;
+        // Layers a few at a time, each streamed chunk by chunk: memory stays
+        // bounded whatever their size.
+        let writes: Vec<_> = manifest
+            .layers
+            .iter()
+            .map(|layer_desc| self.write_layer(img, layer_desc))
+            .collect();
+        let mut pending = futures_util::stream::iter(writes).buffer_unordered(LAYER_CONCURRENCY);
+        while let Some(done) = pending.next().await {
+            done?;
+        }
+        drop(pending);
+        let cfg = &manifest.config;
+        if !self.blob_good(cfg).await? {
+            let raw_cfg = img.raw_config_file().await.map_err(from_v1)?;
+            self.write_blob(cfg.digest, Some(cfg.size), Blob::from_bytes(raw_cfg))
+                .await?;
+        }
+        let desc = img.to_descriptor().await.map_err(from_v1)?;
+        let mut out = Descriptor::new(desc.media_type, raw.len() as u64, ocireg_v1::sha256(&raw));
+        out.artifact_type = desc.artifact_type;
+        if out.digest != desc.digest {
+            // A source that names its manifest with another algorithm.
+            out.digest = ocireg_v1::digest_of(desc.digest.algorithm(), &raw);
+        }
+        self.write_blob(out.digest, Some(out.size), Blob::from_bytes(raw))
+            .await?;
+        Ok(out)
+    }
+
+    /// Writes one layer of `img` unless it is present and good.
+    async fn write_layer(&self, img: &dyn Image, layer_desc: &Descriptor) -> Result<()> {
+        if self.blob_good(layer_desc).await? {
+            return Ok(());
+        }
+        let layer = img
+            .layer_by_digest(layer_desc.digest)
+            .await
+            .map_err(from_v1)?;
+        let blob = layer.compressed().await.map_err(from_v1)?;
+        self.write_blob(layer_desc.digest, Some(layer_desc.size), blob)
+            .await
+            .map(|_| ())
+    }
+
+    /// Writes `idx` and all its children recursively (images, nested
+    /// indexes, and plain blobs the index can serve), the index manifest last.
+    /// Does not touch `index.json`.
+    pub async fn write_index(&self, idx: &dyn ImageIndex) -> Result<Descriptor> {
+        self.write_children(idx).await?;
+        let raw = idx.raw_manifest().await.map_err(from_v1)?;
+        let desc = idx.to_descriptor().await.map_err(from_v1)?;
+        let mut out = Descriptor::new(
+            desc.media_type,
+            raw.len() as u64,
+            ocireg_v1::digest_of(desc.digest.algorithm(), &raw),
+        );
+        out.artifact_type = desc.artifact_type;
+        self.write_blob(out.digest, Some(out.size), Blob::from_bytes(raw))
+            .await?;
+        Ok(out)
+    }
+
+    async fn write_children(&self, idx: &dyn ImageIndex) -> Result<()> {
+        let manifest = idx.index_manifest().await.map_err(from_v1)?;
+        for child in &manifest.manifests {
+            if child.media_type.is_index() {
+                let sub = idx.image_index(child.digest).await.map_err(from_v1)?;
+                Box::pin(self.write_index(&*sub)).await?;
+            } else if child.media_type.is_image() {
+                let img = idx.image(child.digest).await.map_err(from_v1)?;
+                Box::pin(self.write_image(&*img)).await?;
+            } else if !self.blob_good(child).await? {
+                match idx.layer(child.digest).await.map_err(from_v1)? {
+                    Some(layer) => {
+                        let blob = layer.compressed().await.map_err(from_v1)?;
+                        self.write_blob(child.digest, Some(child.size), blob)
+                            .await?;
+                    }
+                    None => {
+                        return Err(Error::NotFound {
+                            path: self.path().to_owned(),
+                            what: format!(
+                                "child {} ({}) of the index being written",
+                                child.digest, child.media_type
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the blob of `desc` is present, a regular file, and hashes
+    /// right. A wrong file is removed (it will be rewritten).
+    async fn blob_good(&self, desc: &Descriptor) -> Result<bool> {
+        let path = self.blob_path(&desc.digest);
+        let p = path.clone();
+        let Some(kind) = blocking(move || fsutil::lstat_kind(&p)).await? else {
+            return Ok(false);
+        };
+        if kind == rustix::fs::FileType::Directory {
+            return Err(Error::NotRegularFile {
+                path,
+                kind: "directory",
+            });
+        }
+        if kind == rustix::fs::FileType::RegularFile
+            && let Ok(blob) = self.blob(desc.digest, Some(desc.size)).await
+            && blob.drain().await.is_ok()
+        {
+            return Ok(true);
+        }
+        // A symlink, FIFO or wrong bytes: never trusted, replaced.
+        let p = path.clone();
+        blocking(move || std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))).await?;
+        Ok(false)
+    }
+
+    /// Writes one blob from `source`, which must hash to `digest` (and have
+    /// `size` bytes, when given).
+    ///
+    /// A good file already at the final path is kept; a wrong one is
+    /// replaced. Bytes go to a partial file `blobs/<alg>/.<hex>.partial`,
+    /// which is fsynced, renamed into place, and the directory fsynced. When
+    /// a partial file from an interrupted run is there, its bytes are
+    /// compared with the start of `source` (never trusted), the part that
+    /// agrees is kept and the rest appended. A failure of the source leaves
+    /// the partial file for the next run; wrong content removes it.
+    pub async fn write_blob(
+        &self,
+        digest: Digest,
+        size: Option<u64>,
+        source: Blob,
+    ) -> Result<BlobWrite> {
+        let mut probe = Descriptor::new(MediaType::OciLayer, size.unwrap_or(0), digest);
+        if size.is_none() {
+            // Size unknown: accept whatever size the file has.
+            let p = self.blob_path(&digest);
+            if let Some(len) = blocking(move || {
+                Ok(std::fs::symlink_metadata(&p)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|m| m.len()))
+            })
+            .await?
+            {
+                probe.size = len;
+            }
+        }
+        if self.blob_good(&probe).await? {
+            return Ok(BlobWrite::Present);
+        }
+        let final_path = self.blob_path(&digest);
+        let dir = final_path
+            .parent()
+            .map_or_else(|| self.path().to_owned(), Path::to_owned);
+        let partial = dir.join(format!(".{}.partial", digest.hex()));
+        let d = dir.clone();
+        blocking(move || {
+            std::fs::create_dir_all(&d).map_err(|e| Error::io("create directory", &d, e))
+        })
+        .await?;
+
+        // Hold a lock on the partial file's name so two writers of one blob
+        // take turns; the second then finds the blob in place.
+        let lock_path = dir.join(format!(".{}.lock", digest.hex()));
+        let lp = lock_path.clone();
+        let lock = blocking(move || Lock::exclusive(&lp)).await?;
+        let result = async {
+            if self.blob_good(&probe).await? {
+                return Ok(BlobWrite::Present);
+            }
+            self.stream_into_partial(&partial, &final_path, digest, size, source)
+                .await
+        }
+        .await;
+        drop(lock);
+        let _ = tokio::fs::remove_file(&lock_path).await;
+        result
+    }
+
+    async fn stream_into_partial(
+        &self,
+        partial: &Path,
+        final_path: &Path,
+        digest: Digest,
+        size: Option<u64>,
+        source: Blob,
+    ) -> Result<BlobWrite> {
+        let p = partial.to_owned();
+        let existing = blocking(move || match fsutil::lstat_kind(&p)? {
+            None => Ok(false),
+            Some(rustix::fs::FileType::RegularFile) => Ok(true),
+            Some(_) => {
+                std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))?;
+                Ok(false)
+            }
+        })
+        .await?;
+        let mut file = tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(partial)
+            .await
+            .map_err(|e| Error::io("open", partial, e))?;
+        let mut stream = source.verified(digest, size);
+        // Phase 1: compare the partial file with the start of the source.
+        let mut pos: u64 = 0;
+        let mut comparing = existing;
+        let mut reused: u64 = 0;
+        let mut buf = Vec::new();
+        let io = |op, e| Error::io(op, partial, e);
+        while let Some(chunk) = stream.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let e = ocireg_v1::Error::from_io(e);
+                    if matches!(
+                        e,
+                        ocireg_v1::Error::DigestMismatch { .. }
+                            | ocireg_v1::Error::SizeMismatch { .. }
+                    ) {
+                        drop(file);
+                        let _ = tokio::fs::remove_file(partial).await;
+                        return Err(Error::content(partial, Some(digest), e));
+                    }
+                    // Keep the partial file: the next run resumes from it.
+                    let _ = file.sync_all().await;
+                    return Err(Error::from_source(e));
+                }
+            };
+            let mut rest: &[u8] = &chunk;
+            if comparing {
+                buf.resize(rest.len(), 0);
+                let mut got = 0;
+                while got < rest.len() {
+                    let n = file
+                        .read(&mut buf[got..])
+                        .await
+                        .map_err(|e| io("read", e))?;
+                    if n == 0 {
+                        break;
+                    }
+                    got += n;
+                }
+                let same = buf[..got]
+                    .iter()
+                    .zip(rest)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                pos += same as u64;
+                reused = pos;
+                rest = &rest[same..];
+                if same < got || got < chunk.len() {
+                    // Disagreement or end of the partial file: keep what agrees.
+                    comparing = false;
+                    file.set_len(pos).await.map_err(|e| io("truncate", e))?;
+                    file.seek(std::io::SeekFrom::Start(pos))
+                        .await
+                        .map_err(|e| io("seek", e))?;
+                }
+            }
+            if !rest.is_empty() {
+                file.write_all(rest).await.map_err(|e| io("write", e))?;
+                pos += rest.len() as u64;
+            }
+        }
+        if comparing {
+            // The source ended inside the partial file: drop the excess.
+            file.set_len(pos).await.map_err(|e| io("truncate", e))?;
+        }
+        file.flush().await.map_err(|e| io("flush", e))?;
+        file.sync_all().await.map_err(|e| io("fsync", e))?;
+        drop(file);
+        let (from, to) = (partial.to_owned(), final_path.to_owned());
+        blocking(move || {
+            std::fs::rename(&from, &to).map_err(|e| Error::io("rename", &to, e))?;
+            if let Some(dir) = to.parent() {
+                fsutil::fsync_dir(dir)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(if reused > 0 {
+            BlobWrite::Resumed { reused }
+        } else {
+            BlobWrite::Written
+        })
+    }
+
+    /// Removes one blob file (ggcr `RemoveBlob`).
+    pub async fn remove_blob(&self, digest: &Digest) -> Result<()> {
+        let path = self.blob_path(digest);
+        blocking(move || std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e)))
+            .await
+    }
+
+    /// Every blob reachable from `index.json`: root descriptors, and
+    /// recursively the children of indexes and the config, layers and
+    /// subject of images (when their manifests are present).
+    pub async fn referenced_blobs(&self) -> Result<BTreeSet<Digest>> {
+        let mut seen = BTreeSet::new();
+        let mut todo: Vec<Descriptor> = self.index_manifest().await?.manifests;
+        while let Some(desc) = todo.pop() {
+            if !seen.insert(desc.digest) {
+                continue;
+            }
+            if !(desc.media_type.is_index() || desc.media_type.is_image())
+                || !self.has_blob(&desc.digest).await?
+            {
+                continue;
+            }
+            let raw = self
+                .blob_bytes(desc.digest, Some(desc.size), MANIFEST_LIMIT)
+                .await?;
+            if desc.media_type.is_index() {
+                if let Ok(idx) = IndexManifest::parse(&raw) {
+                    todo.extend(idx.manifests);
+                    todo.extend(idx.subject);
+                }
+            } else if let Ok(m) = Manifest::parse(&raw) {
+                todo.push(m.config);
+                todo.extend(m.layers);
+                todo.extend(m.subject);
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Blobs in `blobs/` that nothing in `index.json` reaches (ggcr
+    /// `GarbageCollect`, which only reports them).
+    pub async fn unreferenced_blobs(&self) -> Result<Vec<Digest>> {
+        let referenced = self.referenced_blobs().await?;
+        let root = self.path().join("blobs");
+        let all = blocking(move || list_blobs(&root)).await?;
+        Ok(all
+            .into_iter()
+            .filter(|d| !referenced.contains(d))
+            .collect())
+    }
+
+    /// Removes unreferenced blobs and returns them. Runs under the
+    /// `index.json` lock; a blob written by a concurrent writer that has not
+    /// yet appended its descriptor may be removed, so run it when no write
+    /// is in flight.
+    pub async fn garbage_collect(&self) -> Result<Vec<Digest>> {
+        let lock_path = self.path().join(LOCK_FILE);
+        let _lock = blocking(move || Lock::exclusive(&lock_path)).await?;
+        let garbage = self.unreferenced_blobs().await?;
+        for d in &garbage {
+            self.remove_blob(d).await?;
+        }
+        Ok(garbage)
+    }
+}
+
+/// Every `blobs/<alg>/<hex>` file whose name parses as a digest (temp and
+/// partial files start with a dot and are skipped).
+fn list_blobs(blobs: &PathBuf) -> Result<Vec<Digest>> {
+    let mut out = Vec::new();
+    let algs = match std::fs::read_dir(blobs) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(Error::io("read directory", blobs, e)),
+    };
+    for alg in algs {
+        let alg = alg.map_err(|e| Error::io("read directory", blobs, e))?;
+        let alg_path = alg.path();
+        if !alg.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let alg_name = alg.file_name().to_string_lossy().into_owned();
+        for entry in
+            std::fs::read_dir(&alg_path).map_err(|e| Error::io("read directory", &alg_path, e))?
+        {
+            let entry = entry.map_err(|e| Error::io("read directory", &alg_path, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            if let Ok(d) = format!("{alg_name}:{name}").parse::<Digest>() {
+                out.push(d);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::indent_go;
+
+    #[test]
+    fn indents_like_go() {
+        let got = indent_go(br#"{"a":[],"b":{"c":"x,:{y"},"d":[1,2]}"#);
+        let want = "{\n   \"a\": [],\n   \"b\": {\n      \"c\": \"x,:{y\"\n   },\n   \"d\": [\n      1,\n      2\n   ]\n}";
+        assert_eq!(String::from_utf8(got).expect("utf-8"), want);
+    }
+}
