@@ -592,7 +592,10 @@ mod tests {
         let m = Manifest::parse(json.as_bytes()).unwrap();
         assert_eq!(m.extra["x"][0].as_f64(), Some(1.5e303));
         assert_eq!(gojson::to_string(&m).unwrap(), json);
-        assert_eq!(Manifest::parse(gojson::to_string(&m).unwrap().as_bytes()).unwrap(), m);
+        assert_eq!(
+            Manifest::parse(gojson::to_string(&m).unwrap().as_bytes()).unwrap(),
+            m
+        );
     }
 
     #[test]
