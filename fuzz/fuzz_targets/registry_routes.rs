@@ -134,7 +134,8 @@ fn check_parsers(req: &Req) {
             !matches!(parts.endpoint, "base" | "catalog")
         );
         if let Some(name) = &parts.name {
-            assert!(!name.is_empty());
+            // `/v2//tags/list` routes with an empty name; the handlers refuse it
+            // as an invalid name (the requests below check that none gets a 5xx).
             let _ = is_valid_repository(name);
         }
         let written = write_route(&parts);
