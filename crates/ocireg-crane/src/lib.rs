@@ -32,7 +32,7 @@
 //! | artifacts | `artifacts` | [`attach`]; the referrers a `copy --referrers` carries along |
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
-//! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`) |
+//! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy`, `manifest`, `digest`, `config`, `ls` |
 //!
 //! One family is still to come, a module beside these: `mutate` (`append`,
 //! `mutate`, `flatten`, `rebase`, `index`). `export` is not ported yet either. A
@@ -155,7 +155,7 @@ pub use crate::auth::{
 };
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::local::{
-    PullFormat, REF_NAME_ANNOTATION, pull, push, tarball_digest, write_image_refs,
+    PullFormat, REF_NAME_ANNOTATION, layout_gc, pull, push, tarball_digest, write_image_refs,
 };
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{

@@ -307,3 +307,15 @@ pub fn write_image_refs(file: &Path, text: &str) -> Result<()> {
         .map_err(fail("renaming a temporary file to"))?;
     Ok(())
 }
+
+/// Removes the blobs of the OCI image layout at `path` that nothing in its `index.json`
+/// refers to (crane's `layout gc`). Returns the digests removed.
+pub async fn layout_gc(path: &Path) -> Result<Vec<ocireg_v1::Digest>> {
+    let layout = Layout::open(path)
+        .await
+        .map_err(layout_err("opening the image layout", path))?;
+    layout.garbage_collect().await.map_err(layout_err(
+        "collecting the garbage of the image layout",
+        path,
+    ))
+}

@@ -68,6 +68,11 @@ Examples:
 
   (`-c/--cache_path` is not supported.)";
 
+const LAYOUT_GC_EXAMPLES: &str = "\
+Examples:
+  # Remove the blobs of images no longer listed in the layout
+  crane layout gc ./layout";
+
 const PUSH_EXAMPLES: &str = "\
 Examples:
   # Push the image of a docker tarball
@@ -430,6 +435,10 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Registry(RegistryCommand),
 
+    /// Work with OCI image layouts on disk.
+    #[command(subcommand)]
+    Layout(LayoutCommand),
+
     /// Print the version.
     #[command(after_help = VERSION_EXAMPLES)]
     Version,
@@ -547,6 +556,17 @@ pub(crate) enum AuthCommand {
         /// Scopes to mount from (repositories).
         #[arg(short, long, value_delimiter = ',')]
         mount: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LayoutCommand {
+    /// Remove the blobs no entry of the layout's index.json refers to; names each on
+    /// stderr.
+    #[command(after_help = LAYOUT_GC_EXAMPLES)]
+    Gc {
+        /// The OCI image layout directory.
+        path: PathBuf,
     },
 }
 

@@ -66,3 +66,10 @@ pub(super) async fn tarball_digest(path: &Path, tag: Option<&str>) -> anyhow::Re
     stdout(Printer::line(&digest))?;
     Ok(Outcome::Done)
 }
+
+pub(super) async fn layout_gc(path: &Path, printer: &Printer) -> anyhow::Result<Outcome> {
+    for digest in ocireg_crane::layout_gc(path).await? {
+        printer.info(&format!("garbage collecting: {digest}"));
+    }
+    Ok(Outcome::Done)
+}

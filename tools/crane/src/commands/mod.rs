@@ -109,6 +109,9 @@ pub(crate) async fn run(
         } => image::refs(&image, artifact_type.as_deref(), &opts).await,
         Command::Auth(command) => auth::run(command, &opts, printer).await,
         Command::Registry(command) => registry::run(command, &opts, printer).await,
+        Command::Layout(crate::cli::LayoutCommand::Gc { path }) => {
+            local::layout_gc(&path, printer).await
+        }
         Command::Version => misc::version(),
         Command::Completion { shell } => misc::completion(shell),
     }

@@ -18,6 +18,7 @@ const COMMANDS: &[&[&str]] = &[
     &["refs"],
     &["pull"],
     &["push"],
+    &["layout", "gc"],
     &["version"],
     &["completion"],
     &["auth", "get"],

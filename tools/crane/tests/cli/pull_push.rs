@@ -340,3 +340,35 @@ fn pull_writes_the_same_tarball_as_ggcr() {
     assert!(ours == theirs, "the tarballs differ");
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+#[test]
+fn layout_gc_removes_what_no_entry_refers_to() {
+    let rt = runtime();
+    let (server, image, index) = seeded(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let dir = crane.home().join("gc");
+    let local = format!("ocidir://{}:x", s(&dir));
+    crane
+        .run(&["copy", &format!("{host}/team/app:v1"), &local])
+        .ok();
+    // The tag now names the index: the image's four blobs are garbage.
+    crane
+        .run(&["copy", &format!("{host}/team/multi:v1"), &local])
+        .ok();
+    let run = crane.run(&["layout", "gc", s(&dir)]);
+    run.ok();
+    let removed: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("garbage collecting: "))
+        .collect();
+    assert_eq!(removed.len(), 4, "{}", run.stderr);
+    assert!(removed.contains(&image.as_str()), "{}", run.stderr);
+    let d = crane.run(&["digest", &local]).ok().to_owned();
+    assert_eq!(d.trim(), index);
+    let again = crane.run(&["layout", "gc", s(&dir)]);
+    again.ok();
+    assert!(!again.stderr.contains("garbage collecting"), "{again:?}");
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
