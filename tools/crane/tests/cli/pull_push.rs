@@ -372,3 +372,33 @@ fn layout_gc_removes_what_no_entry_refers_to() {
     assert!(!again.stderr.contains("garbage collecting"), "{again:?}");
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+#[test]
+fn pull_and_push_show_progress_like_copy() {
+    let rt = runtime();
+    let (server, _, _) = seeded(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let src = format!("{host}/team/app:v1");
+    let path = crane.home().join("p.tar");
+    let run = crane.run(&["pull", &src, s(&path)]);
+    run.ok();
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert_eq!(first, format!("pulling {src} to {}", s(&path)), "{run:?}");
+    assert!(
+        run.stderr.lines().any(|l| l.starts_with("done: ")),
+        "{run:?}"
+    );
+    let dst = format!("{host}/pushed/app:v1");
+    let run = crane.run(&["push", s(&path), &dst]);
+    run.ok();
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert_eq!(first, format!("pushing {} to {dst}", s(&path)), "{run:?}");
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("done: 3 blobs (3 transferred)")),
+        "{run:?}"
+    );
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
