@@ -272,3 +272,44 @@ async fn write_to_dir(r: &OciDir, content: Content) -> Result<Digest> {
     }
     Ok(desc.digest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn references_parse_as_regclient_names_them() {
+        let hex = "0".repeat(64);
+        let table = [
+            ("ocidir://name:tag", "name", Some("tag"), None),
+            ("ocidir:///tmp/name:v1", "/tmp/name", Some("v1"), None),
+            ("ocidir://./a/b", "./a/b", None, None),
+            ("ocidir://../x:1.0", "../x", Some("1.0"), None),
+        ];
+        for (given, path, tag, digest) in table {
+            let r = parse(given).expect(given);
+            assert_eq!(r.path, PathBuf::from(path), "{given}");
+            assert_eq!(r.tag.as_deref(), tag, "{given}");
+            assert_eq!(r.digest, digest, "{given}");
+            assert_eq!(r.to_string(), given);
+        }
+        let r = parse(&format!("ocidir://dir@sha256:{hex}")).expect("digest");
+        assert_eq!(r.path, PathBuf::from("dir"));
+        assert_eq!(
+            r.digest.map(|d| d.to_string()),
+            Some(format!("sha256:{hex}"))
+        );
+        for bad in [
+            "ocidir://",
+            "ocidir://:tag",
+            "ocidir://dir:",
+            "ocidir://dir@x",
+        ] {
+            let err = parse(bad).expect_err(bad);
+            assert_eq!(err.kind(), ErrorKind::Usage, "{bad}");
+        }
+        assert!(is_ocidir(" ocidir://x"));
+        assert!(!is_ocidir("ocidir:x"));
+    }
+}
