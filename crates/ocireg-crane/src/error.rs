@@ -217,6 +217,30 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// Reading or writing an OCI image layout on disk failed.
+    #[error("{doing} {}", path.display())]
+    Layout {
+        /// What we were doing (`writing the image layout`).
+        doing: &'static str,
+        /// The layout's directory.
+        path: PathBuf,
+        /// The cause (boxed: layout errors are large).
+        #[source]
+        source: Box<ocireg_layout::Error>,
+    },
+
+    /// Reading or writing a `docker save` tarball failed.
+    #[error("{doing} {}", path.display())]
+    Tarball {
+        /// What we were doing (`writing the tarball`).
+        doing: &'static str,
+        /// The tarball.
+        path: PathBuf,
+        /// The cause (boxed: tarball errors are large).
+        #[source]
+        source: Box<ocireg_tarball::Error>,
+    },
+
     /// A local IO operation failed.
     #[error("{doing}")]
     Io {
@@ -259,6 +283,10 @@ impl Error {
                 _ => ErrorKind::Other,
             },
             Self::Transport { source, .. } => transport_kind(source),
+            Self::Layout { source, .. } => match **source {
+                ocireg_layout::Error::NotFound { .. } => ErrorKind::NotFound,
+                _ => ErrorKind::Other,
+            },
             Self::Remote { source, .. } => {
                 if source.is_not_found()
                     || matches!(**source, ocireg_remote::Error::NoMatchingPlatform { .. })
@@ -272,6 +300,7 @@ impl Error {
             | Self::Serve { .. }
             | Self::BlobTooLarge { .. }
             | Self::File { .. }
+            | Self::Tarball { .. }
             | Self::Io { .. }
             | Self::NotImplemented { .. }
             | Self::TimedOut { .. }
@@ -342,6 +371,8 @@ impl Error {
             | Self::BlobTooLarge { .. }
             | Self::TooManyReferrers { .. }
             | Self::File { .. }
+            | Self::Layout { .. }
+            | Self::Tarball { .. }
             | Self::Io { .. } => None,
         }
     }

@@ -32,13 +32,13 @@
 //! | artifacts | `artifacts` | [`attach`]; the referrers a `copy --referrers` carries along |
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
+//! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy`, `manifest`, `digest`, `config`, `ls` |
 //!
-//! Two families are still to come, each a module beside these: `local`
-//! (OCI image layouts and tarballs on disk: `pull`, `push`, `export`) and
-//! `mutate` (`append`, `mutate`, `flatten`, `rebase`, `index`). Until `local`
-//! exists, a reference to an image on disk (`ocidir://dir:tag`, `./dir`) is
-//! refused as a usage error ([`Error::LocalImage`]) rather than taken for a
-//! registry host.
+//! One family is still to come, a module beside these: `mutate` (`append`,
+//! `mutate`, `flatten`, `rebase`, `index`). `export` is not ported yet either. A
+//! reference to an image on disk (`ocidir://dir:tag`, `./dir`) given to a
+//! registry command is refused as a usage error ([`Error::LocalImage`]) rather
+//! than taken for a registry host.
 //!
 //! # Three things people come for
 //!
@@ -154,6 +154,9 @@ pub use crate::auth::{
     read_password,
 };
 pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::local::{
+    PullFormat, REF_NAME_ANNOTATION, layout_gc, pull, push, tarball_digest, write_image_refs,
+};
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{
     BlobOutcome, BlobProgress, Direction, NoProgress, Progress, ProgressEvent, ProgressSnapshot,
@@ -197,6 +200,8 @@ mod warnings;
 // The families of operations.
 mod artifacts;
 mod auth;
+mod local;
+mod ocidir;
 mod read;
 mod serve;
 mod write;

@@ -16,6 +16,9 @@ use crate::text::escape_json;
 /// The manifest of `reference`, exactly as the registry sent it (crane's
 /// `manifest`); with a platform, the manifest of that image in an index.
 pub async fn manifest(reference: &str, opts: &Options) -> Result<Vec<u8>> {
+    if crate::ocidir::is_ocidir(reference) {
+        return crate::ocidir::manifest(&crate::ocidir::parse(reference)?).await;
+    }
     let r = opts.parse_reference(reference)?;
     let remote = remote_options(opts, None).await?;
     let doing = Doing::on("fetching the manifest of", &r);
@@ -40,6 +43,9 @@ pub async fn manifest(reference: &str, opts: &Options) -> Result<Vec<u8>> {
 /// (crane's `digest`). Asks with `HEAD` and falls back to `GET` (for registries
 /// that answer `HEAD` badly), except after a not-found or a transient failure.
 pub async fn digest(reference: &str, full_ref: bool, opts: &Options) -> Result<String> {
+    if crate::ocidir::is_ocidir(reference) {
+        return crate::ocidir::digest(&crate::ocidir::parse(reference)?, full_ref).await;
+    }
     let r = opts.parse_reference(reference)?;
     let remote = remote_options(opts, None).await?;
     let doing = Doing::on("getting the digest of", &r);
@@ -79,6 +85,9 @@ pub async fn digest(reference: &str, full_ref: bool, opts: &Options) -> Result<S
 /// The config blob of the image `reference`, bytes as stored (crane's
 /// `config`); an index resolves to the platform's image.
 pub async fn config(reference: &str, opts: &Options) -> Result<Vec<u8>> {
+    if crate::ocidir::is_ocidir(reference) {
+        return crate::ocidir::config(&crate::ocidir::parse(reference)?).await;
+    }
     let r = opts.parse_reference(reference)?;
     let remote = remote_options(opts, None).await?;
     let doing = Doing::on("fetching the config of", &r);
@@ -249,6 +258,9 @@ pub async fn list_tags(
     omit_digest_tags: bool,
     opts: &Options,
 ) -> Result<Vec<String>> {
+    if crate::ocidir::is_ocidir(repository) {
+        return crate::ocidir::list_tags(&crate::ocidir::parse(repository)?).await;
+    }
     let repo = opts.parse_repository(repository)?;
     let remote = remote_options(opts, None).await?;
     let tags = ocireg_remote::list_tags(&repo, &remote)

@@ -65,6 +65,9 @@ async fn copy_one(
 /// existing tag <tag>@<digest>`) and [`Options::referrers`]. Returns the
 /// digest written.
 pub async fn copy(src: &str, dst: &str, opts: &Options) -> Result<Digest> {
+    if crate::ocidir::is_ocidir(src) || crate::ocidir::is_ocidir(dst) {
+        return crate::ocidir::copy(src, dst, opts).await;
+    }
     let src_ref = opts.parse_reference(src)?;
     let dst_ref = opts.parse_reference(dst)?;
     let op = Operation::start(opts, &format!("copying {src} to {dst}"));

@@ -53,7 +53,33 @@ Examples:
   crane digest gcr.io/a/b:v1
 
   # Print it as a reference that pins the image (REPO@DIGEST)
-  crane digest --full-ref gcr.io/a/b:v1";
+  crane digest --full-ref gcr.io/a/b:v1
+
+  # Print the digest of the image in a docker tarball
+  crane digest --tarball image.tar";
+
+const PULL_EXAMPLES: &str = "\
+Examples:
+  # Save two images in one docker tarball (`docker load` reads it)
+  crane pull gcr.io/a/b:v1 gcr.io/a/c:v2 images.tar
+
+  # Save an image (or its whole index) in an OCI image layout, tagged by reference
+  crane pull --format oci --annotate-ref gcr.io/a/b:v1 ./layout
+
+  (`-c/--cache_path` is not supported.)";
+
+const LAYOUT_GC_EXAMPLES: &str = "\
+Examples:
+  # Remove the blobs of images no longer listed in the layout
+  crane layout gc ./layout";
+
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  # Push the image of a docker tarball
+  crane push image.tar gcr.io/a/b:v1
+
+  # Push the whole index of an OCI image layout
+  crane push --index ./layout gcr.io/a/b:v1";
 
 const CONFIG_EXAMPLES: &str = "\
 Examples:
@@ -331,10 +357,17 @@ pub(crate) enum Command {
     #[command(after_help = DIGEST_EXAMPLES)]
     Digest {
         /// The image reference.
-        image: String,
+        #[arg(required_unless_present = "tarball", conflicts_with = "tarball")]
+        image: Option<String>,
         /// Print the full image reference by digest (REPO@DIGEST).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "tarball")]
         full_ref: bool,
+        /// Print the digest of the image in this `docker save` tarball.
+        #[arg(long, value_name = "PATH")]
+        tarball: Option<PathBuf>,
+        /// With --tarball, the tag of the image to pick (when it holds several).
+        #[arg(long, requires = "tarball")]
+        tag: Option<String>,
     },
 
     /// Get the config of an image.
@@ -402,6 +435,10 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Registry(RegistryCommand),
 
+    /// Work with OCI image layouts on disk.
+    #[command(subcommand)]
+    Layout(LayoutCommand),
+
     /// Print the version.
     #[command(after_help = VERSION_EXAMPLES)]
     Version,
@@ -418,6 +455,38 @@ pub(crate) enum Command {
         artifact_type: String,
         /// The image the artifact refers to.
         image: String,
+    },
+
+    /// Pull remote images by reference and store their contents locally.
+    #[command(after_help = PULL_EXAMPLES)]
+    Pull {
+        /// The images to pull, then the path to write (a tarball file, or an OCI image
+        /// layout directory with --format oci).
+        #[arg(required = true, num_args = 2.., value_name = "IMAGE... PATH")]
+        args: Vec<String>,
+        /// Format in which to save images.
+        #[arg(long, value_enum, default_value = "tarball")]
+        format: PullFormat,
+        /// With --format oci, annotate each entry with its reference
+        /// (org.opencontainers.image.ref.name).
+        #[arg(long)]
+        annotate_ref: bool,
+    },
+
+    /// Push local image contents to a remote registry: a `docker save` tarball (one
+    /// image) or an OCI image layout directory; prints REPO@DIGEST.
+    #[command(after_help = PUSH_EXAMPLES)]
+    Push {
+        /// The tarball or OCI image layout.
+        path: PathBuf,
+        /// Where to push it.
+        image: String,
+        /// Push a collection of images as a single index (the layout's index.json).
+        #[arg(long)]
+        index: bool,
+        /// Path to a file where the pushed reference (REPO@DIGEST) is written.
+        #[arg(long, value_name = "FILE")]
+        image_refs: Option<PathBuf>,
     },
 
     /// Print the referrers index of an image as JSON.
@@ -491,6 +560,17 @@ pub(crate) enum AuthCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum LayoutCommand {
+    /// Remove the blobs no entry of the layout's index.json refers to; names each on
+    /// stderr.
+    #[command(after_help = LAYOUT_GC_EXAMPLES)]
+    Gc {
+        /// The OCI image layout directory.
+        path: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum RegistryCommand {
     /// Serve a registry implementation on an automatically chosen port (:0),
     /// $PORT or --address. Blocks until interrupted; contents live in memory
@@ -504,6 +584,17 @@ pub(crate) enum RegistryCommand {
         #[arg(long)]
         disk: Option<PathBuf>,
     },
+}
+
+/// `pull --format`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum PullFormat {
+    /// A docker tarball (`docker load` reads it).
+    Tarball,
+    /// The legacy v1.2 docker tarball.
+    Legacy,
+    /// An OCI image layout directory.
+    Oci,
 }
 
 /// Shells `completion` supports.

@@ -8,6 +8,7 @@ use crate::printer::Printer;
 
 mod auth;
 mod image;
+mod local;
 mod misc;
 mod registry;
 
@@ -52,7 +53,38 @@ pub(crate) async fn run(
             image::copy(&src, &dst, all_tags, &opts, printer).await
         }
         Command::Manifest { image } => image::manifest(&image, &opts).await,
-        Command::Digest { image, full_ref } => image::digest(&image, full_ref, &opts).await,
+        Command::Digest {
+            image,
+            full_ref,
+            tarball,
+            tag,
+        } => match (image, tarball) {
+            (_, Some(path)) => local::tarball_digest(&path, tag.as_deref()).await,
+            (Some(image), None) => image::digest(&image, full_ref, &opts).await,
+            (None, None) => anyhow::bail!("crane digest needs an image or --tarball"),
+        },
+        Command::Pull {
+            mut args,
+            format,
+            annotate_ref,
+        } => {
+            let path = args.pop().unwrap_or_default();
+            local::pull(
+                &args,
+                std::path::Path::new(&path),
+                format,
+                annotate_ref,
+                &opts,
+                printer,
+            )
+            .await
+        }
+        Command::Push {
+            path,
+            image,
+            index,
+            image_refs,
+        } => local::push(&path, &image, index, image_refs.as_deref(), &opts, printer).await,
         Command::Config { image } => image::config(&image, &opts).await,
         Command::Blob { blob, output } => {
             image::blob(&blob, output.as_deref(), &opts, printer).await
@@ -77,6 +109,9 @@ pub(crate) async fn run(
         } => image::refs(&image, artifact_type.as_deref(), &opts).await,
         Command::Auth(command) => auth::run(command, &opts, printer).await,
         Command::Registry(command) => registry::run(command, &opts, printer).await,
+        Command::Layout(crate::cli::LayoutCommand::Gc { path }) => {
+            local::layout_gc(&path, printer).await
+        }
         Command::Version => misc::version(),
         Command::Completion { shell } => misc::completion(shell),
     }

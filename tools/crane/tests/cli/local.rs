@@ -1,5 +1,6 @@
-//! Images on disk (`ocidir://`, paths) are not supported yet: a clear usage error, never a
-//! DNS lookup of a "host" named after a directory.
+//! Images on disk (`ocidir://`, paths) where a command does not take them: a clear usage
+//! error, never a DNS lookup of a "host" named after a directory. (`ocidir://` works with
+//! `copy`, `manifest`, `digest`, `config` and `ls`: see `pull_push.rs`.)
 
 use crate::support::Crane;
 
@@ -36,6 +37,11 @@ fn images_on_disk_are_refused_with_a_clear_usage_error() {
             vec!["auth", "token", local],
         ];
         for args in commands {
+            let takes_ocidir = ["manifest", "digest", "config", "ls"].contains(&args[0])
+                || (args[0] == "copy" && args[1] != "--all-tags");
+            if local.starts_with("ocidir://") && takes_ocidir {
+                continue;
+            }
             let run = crane.run(&args);
             let stderr = run.failed_with(2);
             let line = stderr.lines().next().unwrap_or_default();

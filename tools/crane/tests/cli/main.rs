@@ -11,6 +11,7 @@ mod help;
 mod hostile;
 mod local;
 mod progress;
+mod pull_push;
 mod registry;
 mod remote;
 mod support;
