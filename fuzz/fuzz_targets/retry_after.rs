@@ -1,5 +1,6 @@
 //! `Retry-After` (ocireg-transport): delay-seconds give that many seconds,
-//! HTTP dates a non-negative wait relative to now, anything else nothing.
+//! HTTP dates the wait until them; zero, a date not in the future and anything
+//! else give nothing (the normal backoff applies).
 #![no_main]
 
 use std::time::{Duration, SystemTime};
@@ -25,12 +26,18 @@ fuzz_target!(|data: &[u8]| {
     for now in nows {
         let parsed = parse_retry_after(&headers, now);
         if let Some(secs) = text.and_then(|t| t.parse::<u64>().ok()) {
-            assert_eq!(parsed, Some(Duration::from_secs(secs)));
+            let want = Some(Duration::from_secs(secs)).filter(|d| !d.is_zero());
+            assert_eq!(parsed, want);
             continue;
         }
         match (parsed, text.map(httpdate::parse_http_date)) {
             (None, None | Some(Err(_))) => {}
+            (None, Some(Ok(when))) => {
+                // Not in the future: no wait of its own.
+                assert!(when.duration_since(now).map_or(true, |d| d.is_zero()));
+            }
             (Some(wait), Some(Ok(when))) => {
+                assert!(!wait.is_zero());
                 assert_eq!(wait, when.duration_since(now).unwrap_or(Duration::ZERO));
                 // What the transport then does with it: compare and sleep.
                 let policy = RetryPolicy::default();
