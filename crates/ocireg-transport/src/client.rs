@@ -406,7 +406,8 @@ impl ClientBuilder {
             .certs_dirs(Vec::<PathBuf>::new())
     }
 
-    /// Builds the client (reads CA files; loads the system roots once per process).
+    /// Builds the client (reads CA files; the system roots are loaded once per process, when
+    /// the first server certificate is verified).
     pub fn build(self) -> Result<Client> {
         let mut tls = self.tls;
         for path in &self.extra_ca_files {
