@@ -87,6 +87,8 @@
 //!   `expires_in` (60 s when absent); ggcr keeps one token per transport and never expires it.
 //! - Docker's `certs.d/<host>/` directories (CAs and client certificates), proxies from the
 //!   environment and the docker config's `HttpHeaders` are built in.
+//! - HTTP/1 connections read and buffer at most [`HTTP1_MAX_BUFFER`] (64 KiB) at a time,
+//!   which bounds the memory a streamed copy holds per blob.
 //! - A 401 after a cross-host redirect is returned as is (ggcr #2360 tries an anonymous token
 //!   for the other host); the remote layer decides.
 //!
@@ -135,8 +137,9 @@ pub use body::{Body, ResponseBody};
 pub use challenge::{Challenge, parse_challenges, parse_www_authenticate};
 pub use client::{
     Client, ClientBuilder, DEFAULT_BODY_GRACE, DEFAULT_ERROR_BODY_LIMIT, DEFAULT_MAX_REDIRECTS,
-    DEFAULT_MIN_BODY_RATE, DEFAULT_TOKEN_RESPONSE_LIMIT, MAX_RESPONSE_HEADER_BYTES,
-    MAX_RESPONSE_HEADERS, MAX_VALUES_PER_HEADER, ProxyConfig, Timeouts, USER_AGENT_BASE,
+    DEFAULT_MIN_BODY_RATE, DEFAULT_TOKEN_RESPONSE_LIMIT, HTTP1_MAX_BUFFER,
+    MAX_RESPONSE_HEADER_BYTES, MAX_RESPONSE_HEADERS, MAX_VALUES_PER_HEADER, ProxyConfig, Timeouts,
+    USER_AGENT_BASE,
 };
 pub use error::{Diagnostic, Error, ErrorCode, RegistryError, Result, TimeoutPhase};
 pub use redact::redact_url;

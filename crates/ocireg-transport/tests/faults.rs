@@ -1452,3 +1452,39 @@ async fn a_401_from_a_redirect_target_is_not_blamed_on_the_credentials() {
     })
     .await;
 }
+
+/// A response body comes in chunks bounded by `HTTP1_MAX_BUFFER`, however fast the registry
+/// sends it (each chunk is what a copy holds between download and upload). A read fills the
+/// buffer's spare capacity, which may be up to twice the bound (a reservation can double the
+/// allocation); with hyper's default of about 400 KiB the chunks reach several hundred KiB.
+#[tokio::test]
+async fn body_chunks_are_bounded_by_the_connection_buffer() {
+    with_timeout(LIMIT, async {
+        let size = 4 << 20;
+        let server = FaultServer::with_handler(scripted(vec![(
+            MANIFEST,
+            vec![Reply::ok().body(vec![b'z'; size])],
+        )]))
+        .await
+        .unwrap();
+        let t = transport(&client(), &server.host(), Scopes::pull("repo"), anonymous()).await;
+        let mut body = t.send_expect(get(MANIFEST), OK).await.unwrap().into_body();
+        let first = body.next().await.unwrap().unwrap();
+        // Let the server fill the socket, so that every read can fill the buffer.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (mut total, mut largest) = (first.len(), first.len());
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.unwrap();
+            total += chunk.len();
+            largest = largest.max(chunk.len());
+        }
+        assert_eq!(total, size);
+        assert!(
+            largest <= 2 * ocireg_transport::HTTP1_MAX_BUFFER,
+            "a chunk of {largest} bytes"
+        );
+        // The buffer did grow to its bound (reads are not stuck at hyper's first 8 KiB).
+        assert!(largest > 8 * 1024, "largest chunk {largest} bytes");
+    })
+    .await;
+}
