@@ -478,6 +478,7 @@ impl ClientBuilder {
                 repo_auth: self.repo_auth,
                 warning_sink: self.warning_sink,
                 tokens: Mutex::new(HashMap::new()),
+                pings: Mutex::new(HashMap::new()),
                 hasher: std::collections::hash_map::RandomState::new(),
             }),
         })
@@ -544,8 +545,18 @@ pub(crate) struct ClientInner {
     repo_auth: RepoAuth,
     warning_sink: Option<WarningSink>,
     pub(crate) tokens: Mutex<HashMap<TokenKey, CachedToken>>,
+    /// What each registry's ping learned, per `(registry, http allowed)`: see
+    /// [`Client::transport`](crate::Client::transport).
+    pub(crate) pings: Mutex<HashMap<(String, bool), PingCell>>,
     hasher: std::collections::hash_map::RandomState,
 }
+
+/// What a successful ping learned: the registry's origin (with the scheme it answered on)
+/// and its challenge (`None` when `/v2/` was open).
+pub(crate) type Pinged = (Origin, Option<crate::challenge::Challenge>);
+
+/// One registry's ping, shared by everyone waiting for it.
+pub(crate) type PingCell = Arc<tokio::sync::OnceCell<Pinged>>;
 
 impl Client {
     /// A builder with the defaults.

@@ -162,6 +162,13 @@ async fn copies_within_a_registry_mount_and_recopies_are_cheap() {
         })
         .count();
     assert_eq!(mounts, 4, "one mount request per blob");
+    // The push, mount and pull transports on the one registry share one ping.
+    let pings = r
+        .seen()
+        .iter()
+        .filter(|s| s.method == http::Method::GET && s.path == "/v2/")
+        .count();
+    assert_eq!(pings, 1, "{:?}", r.seen());
     let pushed: Vec<_> = tracker
         .snapshot()
         .blobs
