@@ -7,8 +7,11 @@
 //!   MiB of buffers).
 //! * Within one registry, blobs are mounted from the source repository instead.
 //! * What the destination has is skipped: blobs by `HEAD`, child manifests by `HEAD`.
-//! * A re-copy of something the destination already has costs one ping, a `HEAD` of the
-//!   source tag (none for a digest reference) and a `HEAD` of the destination tag.
+//! * A re-copy of something the destination already has costs one ping per registry, a
+//!   `HEAD` of the source tag (none for a digest reference) and a `HEAD` of the destination
+//!   tag.
+//! * Across two registries, both are pinged at once, and the two `HEAD`s go out together, so
+//!   the checks before any blob moves take two round trips, not four.
 
 use std::sync::Arc;
 
@@ -85,20 +88,28 @@ pub async fn copy_with(
 ) -> Result<Digest> {
     let src_repo = src.repository();
     let dst_repo = dst.repository();
-    let dst_t = dst_transport(options, src_repo, dst_repo).await?;
+    let same_registry = src_repo.registry() == dst_repo.registry();
+    // Two registries are pinged (and authenticated with) at once. Within one, the source is
+    // read through the destination transport (it may pull from the source for mounts), so
+    // the whole check needs one authenticated connection.
+    let (dst_t, src_t) = if same_registry {
+        let t = dst_transport(options, src_repo, dst_repo).await?;
+        (t.clone(), t)
+    } else {
+        futures_util::future::try_join(
+            dst_transport(options, src_repo, dst_repo),
+            options.session().pull(src_repo),
+        )
+        .await?
+    };
     let mut tag_checked = false;
     if copy.platform.is_none() {
         // The source digest, as cheaply as possible: a digest reference says it; a tag costs
-        // a HEAD (through the destination transport when both are on one registry, so the
-        // whole check needs one authenticated connection).
-        let src_digest = if let Some(d) = src.digest() {
-            Some(d)
-        } else {
-            let src_t = if src_repo.registry() == dst_repo.registry() {
-                dst_t.clone()
-            } else {
-                options.session().pull(src_repo).await?
-            };
+        // a HEAD (through the read side), sent together with the HEAD of the destination tag.
+        let src_head = async {
+            if let Some(d) = src.digest() {
+                return Some(d);
+            }
             match Fetcher::with_transport(src_t, src_repo, options)
                 .presence(src)
                 .await
@@ -111,6 +122,15 @@ pub async fn copy_with(
                 }
             }
         };
+        let dst_tag_head = async {
+            match dst.as_tag() {
+                Some(t) => {
+                    Some(protocol::manifest_presence(&dst_t, &Reference::Tag(full_tag(t))).await)
+                }
+                None => None,
+            }
+        };
+        let (src_digest, dst_tag) = futures_util::future::join(src_head, dst_tag_head).await;
         if let Some(d) = src_digest {
             if let Some(want) = dst.as_digest()
                 && want.digest() != d
@@ -120,11 +140,14 @@ pub async fn copy_with(
                     actual: d,
                 });
             }
-            let there = match dst.as_tag() {
-                Some(t) => Reference::Tag(full_tag(t)),
-                None => Reference::Digest(dst_repo.digest(d)),
+            let presence = match dst_tag {
+                Some(presence) => presence?,
+                None => {
+                    protocol::manifest_presence(&dst_t, &Reference::Digest(dst_repo.digest(d)))
+                        .await?
+                }
             };
-            match protocol::manifest_presence(&dst_t, &there).await? {
+            match presence {
                 Presence::Present(Some(have)) if have == d => {
                     debug!(%src, %dst, digest = %d, "destination is up to date");
                     return Ok(d);

@@ -13,9 +13,10 @@
 //! - A [`Client`] (built with [`Client::builder`]) is one pooled hyper client (HTTP/1.1, or
 //!   HTTP/2 when the server offers it through ALPN) over rustls with its options. Clone it
 //!   freely.
-//! - [`Client::transport`] pings `GET /v2/`, learns the challenge (Basic, Bearer, or none),
-//!   validates the token realm and fetches a first token, so bad credentials fail at once. The
-//!   result is a [`Transport`] for one registry.
+//! - [`Client::transport`] pings `GET /v2/` (once per registry and client: later transports
+//!   for the registry reuse what the ping learned), learns the challenge (Basic, Bearer, or
+//!   none), validates the token realm and fetches a first token, so bad credentials fail at
+//!   once. The result is a [`Transport`] for one registry.
 //! - [`Transport::send`] attaches `Authorization` (only to the registry's own origin),
 //!   retries, follows redirects and refreshes tokens; [`Transport::check`] turns unexpected
 //!   statuses into typed [`Error`]s; [`Transport::fetch_bytes`] also retries failures while
@@ -87,6 +88,10 @@
 //!   `expires_in` (60 s when absent); ggcr keeps one token per transport and never expires it.
 //! - Docker's `certs.d/<host>/` directories (CAs and client certificates), proxies from the
 //!   environment and the docker config's `HttpHeaders` are built in.
+//! - HTTP/1 connections read and buffer at most [`HTTP1_MAX_BUFFER`] (64 KiB) at a time,
+//!   which bounds the memory a streamed copy holds per blob.
+//! - A registry is pinged once per [`Client`]: later transports for it (other repositories,
+//!   other scopes) reuse what the ping learned; ggcr pings for every transport it makes.
 //! - A 401 after a cross-host redirect is returned as is (ggcr #2360 tries an anonymous token
 //!   for the other host); the remote layer decides.
 //!
@@ -135,8 +140,9 @@ pub use body::{Body, ResponseBody};
 pub use challenge::{Challenge, parse_challenges, parse_www_authenticate};
 pub use client::{
     Client, ClientBuilder, DEFAULT_BODY_GRACE, DEFAULT_ERROR_BODY_LIMIT, DEFAULT_MAX_REDIRECTS,
-    DEFAULT_MIN_BODY_RATE, DEFAULT_TOKEN_RESPONSE_LIMIT, MAX_RESPONSE_HEADER_BYTES,
-    MAX_RESPONSE_HEADERS, MAX_VALUES_PER_HEADER, ProxyConfig, Timeouts, USER_AGENT_BASE,
+    DEFAULT_MIN_BODY_RATE, DEFAULT_TOKEN_RESPONSE_LIMIT, HTTP1_MAX_BUFFER,
+    MAX_RESPONSE_HEADER_BYTES, MAX_RESPONSE_HEADERS, MAX_VALUES_PER_HEADER, ProxyConfig, Timeouts,
+    USER_AGENT_BASE,
 };
 pub use error::{Diagnostic, Error, ErrorCode, RegistryError, Result, TimeoutPhase};
 pub use redact::redact_url;

@@ -1,14 +1,23 @@
 //! rustls configuration: trust roots, extra CA bundles, docker's `certs.d/<host>/` directories
 //! (CAs and client certificates) and the skip-verify verifier.
+//!
+//! The built-in roots are gathered when the first server certificate is to be verified, not
+//! when the client is built: reading the system store means opening and parsing a few hundred
+//! files (milliseconds of CPU, hundreds of KiB kept), which a run that only talks plain http
+//! (the https attempt of the ping fails before any certificate arrives) never needs. Go's
+//! `crypto/x509` loads its system pool lazily in the same way.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
@@ -43,31 +52,22 @@ pub(crate) struct TlsSettings {
 pub(crate) struct TlsConfigs {
     settings: TlsSettings,
     provider: Arc<CryptoProvider>,
-    base_roots: Arc<RootCertStore>,
+    base_roots: Arc<BaseRoots>,
     cache: Mutex<HashMap<String, Arc<ClientConfig>>>,
 }
 
 impl TlsConfigs {
     pub(crate) fn new(settings: TlsSettings) -> Self {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = RootCertStore::empty();
-        match settings.roots {
-            TrustRoots::System => {
-                let native = native_roots();
-                if native.is_empty() {
-                    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-                } else {
-                    roots.add_parsable_certificates(native.iter().cloned());
-                }
-            }
-            TrustRoots::Bundled => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-            TrustRoots::None => {}
-        }
-        roots.add_parsable_certificates(settings.extra_roots.iter().cloned());
+        let base_roots = Arc::new(BaseRoots {
+            which: settings.roots,
+            extra: settings.extra_roots.clone(),
+            store: OnceLock::new(),
+        });
         Self {
             settings,
             provider,
-            base_roots: Arc::new(roots),
+            base_roots,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -83,7 +83,9 @@ impl TlsConfigs {
     }
 
     fn build(&self, authority: &str) -> Result<ClientConfig> {
-        let mut roots = (*self.base_roots).clone();
+        // The host's own CAs are checked now (a bad one fails here, not mid-handshake); the
+        // built-in roots join them when the first certificate is verified.
+        let mut roots = RootCertStore::empty();
         let mut client_cert = None;
         for dir in &self.settings.certs_dirs {
             let host_dir = dir.join(authority);
@@ -111,7 +113,14 @@ impl TlsConfigs {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(SkipVerify(Arc::clone(&self.provider))))
         } else {
-            builder.with_root_certificates(roots)
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(LazyVerifier {
+                    base: Arc::clone(&self.base_roots),
+                    host: roots,
+                    provider: Arc::clone(&self.provider),
+                    verifier: OnceLock::new(),
+                }))
         };
         let mut config = match client_cert {
             Some((path, chain, key)) => {
@@ -133,7 +142,129 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The system roots, loaded once per process (reading them takes a while).
+/// The built-in roots (system, bundled or none) and the extra CAs, gathered on first use.
+#[derive(Debug)]
+struct BaseRoots {
+    which: TrustRoots,
+    extra: Vec<CertificateDer<'static>>,
+    store: OnceLock<Arc<RootCertStore>>,
+}
+
+impl BaseRoots {
+    fn get(&self) -> &Arc<RootCertStore> {
+        self.store.get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            match self.which {
+                TrustRoots::System => {
+                    let native = native_roots();
+                    if native.is_empty() {
+                        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                    } else {
+                        roots.add_parsable_certificates(native.iter().cloned());
+                    }
+                }
+                TrustRoots::Bundled => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+                TrustRoots::None => {}
+            }
+            roots.add_parsable_certificates(self.extra.iter().cloned());
+            Arc::new(roots)
+        })
+    }
+
+    /// Whether the roots have been gathered yet.
+    #[cfg(test)]
+    fn loaded(&self) -> bool {
+        self.store.get().is_some()
+    }
+}
+
+/// The webpki verifier over [`BaseRoots`] plus one host's `certs.d` CAs, made when the first
+/// server certificate arrives. Handshake signatures are checked with the provider's
+/// algorithms, exactly as `WebPkiServerVerifier` checks them, so nothing is loaded for them.
+#[derive(Debug)]
+struct LazyVerifier {
+    base: Arc<BaseRoots>,
+    host: RootCertStore,
+    provider: Arc<CryptoProvider>,
+    /// `None` when there is no root at all: every certificate is then of an unknown issuer.
+    verifier: OnceLock<Option<Arc<WebPkiServerVerifier>>>,
+}
+
+impl LazyVerifier {
+    fn verifier(&self) -> Option<&Arc<WebPkiServerVerifier>> {
+        self.verifier
+            .get_or_init(|| {
+                let base = self.base.get();
+                let roots = if self.host.is_empty() {
+                    Arc::clone(base)
+                } else {
+                    let mut all = (**base).clone();
+                    all.roots.extend(self.host.roots.iter().cloned());
+                    Arc::new(all)
+                };
+                WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&self.provider))
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+}
+
+impl ServerCertVerifier for LazyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.verifier() {
+            Some(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            None => Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            )),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The system roots, loaded once per process (reading them takes a while), on first use.
 fn native_roots() -> &'static [CertificateDer<'static>] {
     static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
     ROOTS.get_or_init(|| {
@@ -316,6 +447,102 @@ mod tests {
         });
         let err = configs.config_for("reg.example:5000").unwrap_err();
         assert!(err.to_string().contains("no certificate found"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A TLS handshake with the configuration for `authority` against `addr`.
+    async fn handshake(configs: &TlsConfigs, addr: std::net::SocketAddr) -> std::io::Result<()> {
+        let config = configs.config_for(&addr.to_string()).unwrap();
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        let name = ServerName::try_from(addr.ip().to_string()).unwrap();
+        tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map(drop)
+    }
+
+    /// A listener answering every connection as a plain-http server answers a ClientHello.
+    async fn plain_http_listener() -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        addr
+    }
+
+    /// A TLS listener with a certificate from `ca` (for 127.0.0.1).
+    async fn tls_listener(ca: &ocireg_testsupport::TestCa) -> std::net::SocketAddr {
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(ca.server_config().unwrap()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move { drop(acceptor.accept(socket).await) });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn roots_are_gathered_only_when_a_certificate_is_verified() {
+        let ca = ocireg_testsupport::TestCa::new().unwrap();
+        let configs = TlsConfigs::new(TlsSettings {
+            roots: TrustRoots::System,
+            extra_roots: vec![ca.cert_der()],
+            ..TlsSettings::default()
+        });
+        // The https attempt of a ping against a plain-http registry: the handshake fails
+        // before any certificate, and no root has been read for it.
+        let plain = plain_http_listener().await;
+        assert!(handshake(&configs, plain).await.is_err());
+        assert!(
+            !configs.base_roots.loaded(),
+            "roots read for a plain-http peer"
+        );
+        // A real TLS server: the roots are gathered, and the extra CA is among them.
+        let tls = tls_listener(&ca).await;
+        handshake(&configs, tls).await.unwrap();
+        assert!(configs.base_roots.loaded());
+    }
+
+    #[tokio::test]
+    async fn the_lazy_verifier_trusts_what_it_should_and_nothing_else() {
+        let ca = ocireg_testsupport::TestCa::new().unwrap();
+        let tls = tls_listener(&ca).await;
+        // No roots at all: an unknown issuer.
+        let none = TlsConfigs::new(TlsSettings {
+            roots: TrustRoots::None,
+            ..TlsSettings::default()
+        });
+        let err = handshake(&none, tls).await.unwrap_err();
+        assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+        // The bundled roots do not know the test CA either.
+        let bundled = TlsConfigs::new(TlsSettings {
+            roots: TrustRoots::Bundled,
+            ..TlsSettings::default()
+        });
+        assert!(handshake(&bundled, tls).await.is_err());
+        // The CA in the host's certs.d directory: trusted for that host, with or without
+        // built-in roots beside it.
+        let dir = std::env::temp_dir().join(format!("ocireg-lazy-roots-{}", std::process::id()));
+        ca.write_certs_d(&dir, &tls.to_string(), None).unwrap();
+        for roots in [TrustRoots::None, TrustRoots::Bundled] {
+            let certs_d = TlsConfigs::new(TlsSettings {
+                roots,
+                certs_dirs: vec![dir.clone()],
+                ..TlsSettings::default()
+            });
+            handshake(&certs_d, tls).await.unwrap();
+        }
         fs::remove_dir_all(&dir).unwrap();
     }
 

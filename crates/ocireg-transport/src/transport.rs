@@ -14,7 +14,7 @@ use tracing::{debug, warn};
 
 use crate::body::{Body, ResponseBody};
 use crate::challenge::{Challenge, parse_www_authenticate, pick};
-use crate::client::{CachedToken, Client, ClientInner, HopPolicy, TokenKey};
+use crate::client::{CachedToken, Client, ClientInner, HopPolicy, Pinged, TokenKey};
 use crate::error::{Error, RegistryError, Result, summary};
 use crate::redact::redact_url;
 use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
@@ -79,6 +79,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Client {
     /// Pings `registry`, learns how it authenticates and returns a transport for it.
     ///
+    /// The registry is pinged once per client: what the first successful ping learned (the
+    /// scheme and the challenge, which depend on neither the repository, the scopes nor the
+    /// credentials, since the ping carries none) serves every later transport for it, so a
+    /// copy that needs transports with different scopes on one registry (push, pull on the
+    /// source, mount) pings it once. Concurrent calls wait for one ping; a failed ping is
+    /// not remembered. The token exchange, which does depend on scopes and credentials,
+    /// still happens per transport (through the token cache).
+    ///
     /// The ping is `GET /v2/` over https; when `registry.scheme()` is `http` (the insecure
     /// option, loopback, RFC 1918 hosts) or [`plain_http`](crate::ClientBuilder::plain_http)
     /// is set, https and http are raced (http joins after 300 ms or when https fails). Either
@@ -98,7 +106,7 @@ impl Client {
     ) -> Result<Transport> {
         let name = registry.name().to_owned();
         let allow_http = registry.scheme() == "http" || self.inner.plain_http;
-        let (origin, challenge) = ping(&self.inner, &name, allow_http).await?;
+        let (origin, challenge) = self.pinged(&name, allow_http).await?;
         let mode = match challenge.as_ref() {
             Some(c) if c.is_bearer() => {
                 let realm_text = c.realm().ok_or_else(|| Error::Challenge {
@@ -153,6 +161,18 @@ impl Client {
         Ok(transport)
     }
 
+    /// What the ping of `name` learned: from the client's cache, else from a new ping.
+    async fn pinged(&self, name: &str, allow_http: bool) -> Result<Pinged> {
+        let cell = {
+            let mut pings = lock(&self.inner.pings);
+            Arc::clone(pings.entry((name.to_owned(), allow_http)).or_default())
+        };
+        let found = cell
+            .get_or_try_init(|| ping(&self.inner, name, allow_http))
+            .await?;
+        Ok(found.clone())
+    }
+
     /// [`transport`](Self::transport) for the registry of `repository`.
     pub async fn for_repository(
         &self,
@@ -186,9 +206,6 @@ fn validate_realm(name: &str, registry: &Origin, realm: &Uri) -> Result<Origin> 
 
 /// How long https gets alone before http joins the race (as ggcr's `pingParallel`).
 const HTTP_PING_DELAY: Duration = Duration::from_millis(300);
-
-/// What a successful ping learned.
-type Pinged = (Origin, Option<Challenge>);
 
 /// `GET /v2/` without credentials, retried with the client's [`RetryPolicy`].
 ///

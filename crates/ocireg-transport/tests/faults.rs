@@ -1521,3 +1521,93 @@ async fn a_401_from_a_redirect_target_is_not_blamed_on_the_credentials() {
     })
     .await;
 }
+
+/// One ping per registry and client: transports with other scopes (and concurrent ones)
+/// reuse what it learned; a failed ping is not remembered.
+#[tokio::test]
+async fn a_registry_is_pinged_once_per_client() {
+    with_timeout(LIMIT, async {
+        let server = FaultServer::start([Reply::status(503)]).await.unwrap();
+        server.set_handler(|_: &RecordedRequest| Reply::ok().json(&json!({})));
+        let client = builder()
+            .retry(RetryPolicy::never())
+            .timeouts(Timeouts {
+                tls_handshake: Duration::from_millis(100),
+                ..short_timeouts(5_000)
+            })
+            .build()
+            .unwrap();
+        let registry = common::registry(&server.host());
+        // The first ping meets the 503 and fails: nothing is remembered.
+        let err = client
+            .transport(&registry, Scopes::pull("a"), anonymous())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Ping { .. }), "{err:?}");
+        assert_eq!(count(&server, "/v2/"), 1);
+        // Three transports at once, with three scope sets: one more ping between them.
+        let (a, b, c) = tokio::join!(
+            Box::pin(client.transport(&registry, Scopes::pull("a"), anonymous())),
+            Box::pin(client.transport(&registry, Scopes::push("b"), anonymous())),
+            Box::pin(client.transport(
+                &registry,
+                Scopes::push("c").with_mount_from("a"),
+                anonymous()
+            )),
+        );
+        for t in [a.unwrap(), b.unwrap(), c.unwrap()] {
+            assert_eq!(t.scheme(), "http");
+        }
+        assert_eq!(count(&server, "/v2/"), 2);
+        // And none later.
+        let t = transport(&client, &server.host(), Scopes::catalog(), anonymous()).await;
+        t.send_expect(get("/v2/_catalog"), OK).await.unwrap();
+        assert_eq!(count(&server, "/v2/"), 2);
+        // Another client pings for itself.
+        transport(
+            &quick_https_give_up(),
+            &server.host(),
+            Scopes::none(),
+            anonymous(),
+        )
+        .await;
+        assert_eq!(count(&server, "/v2/"), 3);
+    })
+    .await;
+}
+
+/// A response body comes in chunks bounded by `HTTP1_MAX_BUFFER`, however fast the registry
+/// sends it (each chunk is what a copy holds between download and upload). A read fills the
+/// buffer's spare capacity, which may be up to twice the bound (a reservation can double the
+/// allocation); with hyper's default of about 400 KiB the chunks reach several hundred KiB.
+#[tokio::test]
+async fn body_chunks_are_bounded_by_the_connection_buffer() {
+    with_timeout(LIMIT, async {
+        let size = 4 << 20;
+        let server = FaultServer::with_handler(scripted(vec![(
+            MANIFEST,
+            vec![Reply::ok().body(vec![b'z'; size])],
+        )]))
+        .await
+        .unwrap();
+        let t = transport(&client(), &server.host(), Scopes::pull("repo"), anonymous()).await;
+        let mut body = t.send_expect(get(MANIFEST), OK).await.unwrap().into_body();
+        let first = body.next().await.unwrap().unwrap();
+        // Let the server fill the socket, so that every read can fill the buffer.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (mut total, mut largest) = (first.len(), first.len());
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.unwrap();
+            total += chunk.len();
+            largest = largest.max(chunk.len());
+        }
+        assert_eq!(total, size);
+        assert!(
+            largest <= 2 * ocireg_transport::HTTP1_MAX_BUFFER,
+            "a chunk of {largest} bytes"
+        );
+        // The buffer did grow to its bound (reads are not stuck at hyper's first 8 KiB).
+        assert!(largest > 8 * 1024, "largest chunk {largest} bytes");
+    })
+    .await;
+}

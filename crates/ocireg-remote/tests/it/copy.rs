@@ -162,6 +162,13 @@ async fn copies_within_a_registry_mount_and_recopies_are_cheap() {
         })
         .count();
     assert_eq!(mounts, 4, "one mount request per blob");
+    // The push, mount and pull transports on the one registry share one ping.
+    let pings = r
+        .seen()
+        .iter()
+        .filter(|s| s.method == http::Method::GET && s.path == "/v2/")
+        .count();
+    assert_eq!(pings, 1, "{:?}", r.seen());
     let pushed: Vec<_> = tracker
         .snapshot()
         .blobs
@@ -208,6 +215,67 @@ async fn copies_within_a_registry_mount_and_recopies_are_cheap() {
         .count();
     assert_eq!(puts, 1, "only the tag: {:?}", r.seen());
     assert_eq!(r.upload_bytes(), 0);
+}
+
+/// A re-copy across two registries where the destination tag already names the source's
+/// manifest: one ping and one `HEAD` on each side, nothing else, and the two registries are
+/// worked on at once (both pinged together, both `HEAD`s together) rather than one after
+/// the other.
+#[tokio::test]
+async fn a_cross_registry_recopy_checks_both_sides_at_once() {
+    use std::time::Duration;
+
+    use ocireg_testsupport::{FaultServer, RecordedRequest, Reply};
+
+    // Every answer takes this long: done one after the other, the two sides' requests would
+    // arrive at least this far apart.
+    const SLOW: Duration = Duration::from_millis(500);
+    let digest = ocireg_v1::sha256(b"the manifest");
+    let fake = || {
+        let d = digest.to_string();
+        FaultServer::with_handler(move |req: &RecordedRequest| {
+            match (req.method.as_str(), req.path()) {
+                ("GET", "/v2/") => Reply::ok().json(&serde_json::json!({})),
+                ("HEAD", "/v2/app/manifests/v1") => Reply::ok()
+                    .header("Docker-Content-Digest", d.clone())
+                    .header("Content-Type", MediaType::OciManifest.as_str()),
+                _ => Reply::status(404),
+            }
+            .delay(SLOW)
+        })
+    };
+    let (src, dst) = (fake().await.expect("src"), fake().await.expect("dst"));
+    let reference = |s: &FaultServer| {
+        format!("{}/app:v1", s.host())
+            .parse::<ocireg_name::Reference>()
+            .expect("reference")
+    };
+    let got = ocireg_remote::copy(&reference(&src), &reference(&dst), &support::options())
+        .await
+        .expect("re-copy");
+    assert_eq!(got, digest);
+    let seen = |s: &FaultServer| -> Vec<(String, std::time::Instant)> {
+        s.requests()
+            .iter()
+            .map(|r| (format!("{} {}", r.method, r.path()), r.received_at))
+            .collect()
+    };
+    let (at_src, at_dst) = (seen(&src), seen(&dst));
+    let names = |v: &[(String, std::time::Instant)]| -> Vec<String> {
+        v.iter().map(|(n, _)| n.clone()).collect()
+    };
+    let want = ["GET /v2/", "HEAD /v2/app/manifests/v1"];
+    assert_eq!(names(&at_src), want);
+    assert_eq!(names(&at_dst), want);
+    for step in 0..2 {
+        let (a, b) = (at_src[step].1, at_dst[step].1);
+        let apart = a.max(b) - a.min(b);
+        assert!(
+            apart < SLOW,
+            "{}: the two registries were asked {apart:?} apart",
+            want[step]
+        );
+    }
 }
 
 /// An OCI image whose one layer is 0 bytes (as `crane attach` of an empty file, or a
