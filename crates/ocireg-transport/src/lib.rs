@@ -158,6 +158,7 @@ mod challenge;
 mod client;
 mod connector;
 mod error;
+mod ping;
 mod redact;
 mod retry;
 mod scope;
