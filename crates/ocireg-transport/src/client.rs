@@ -69,6 +69,7 @@ pub const MAX_VALUES_PER_HEADER: usize = 32;
 /// floor rate). A server that trickles one byte every few seconds is cut off after about
 /// `body_grace`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// TCP connect, including a proxy tunnel (default 30 s).
     pub connect: Duration,
@@ -101,6 +102,51 @@ impl Default for Timeouts {
             body_grace: DEFAULT_BODY_GRACE,
             min_body_rate: DEFAULT_MIN_BODY_RATE,
         }
+    }
+}
+
+impl Timeouts {
+    /// The same timeouts with TCP connect set to `d`.
+    #[must_use]
+    pub fn with_connect(mut self, d: Duration) -> Self {
+        self.connect = d;
+        self
+    }
+
+    /// The same timeouts with the TLS handshake set to `d`.
+    #[must_use]
+    pub fn with_tls_handshake(mut self, d: Duration) -> Self {
+        self.tls_handshake = d;
+        self
+    }
+
+    /// The same timeouts with the wait for response headers set to `d`.
+    #[must_use]
+    pub fn with_response_headers(mut self, d: Duration) -> Self {
+        self.response_headers = d;
+        self
+    }
+
+    /// The same timeouts with the longest pause within a body set to `d`.
+    #[must_use]
+    pub fn with_idle_read(mut self, d: Duration) -> Self {
+        self.idle_read = d;
+        self
+    }
+
+    /// The same timeouts with the grace before the minimum body rate applies set to `d`.
+    #[must_use]
+    pub fn with_body_grace(mut self, d: Duration) -> Self {
+        self.body_grace = d;
+        self
+    }
+
+    /// The same timeouts with the minimum body rate set to `bytes_per_second` (0 turns the
+    /// check off).
+    #[must_use]
+    pub fn with_min_body_rate(mut self, bytes_per_second: u64) -> Self {
+        self.min_body_rate = bytes_per_second;
+        self
     }
 }
 
