@@ -154,6 +154,9 @@ pub use crate::auth::{
     read_password,
 };
 pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::index::{
+    AppendBase, IndexEntry, index_append, index_filter, index_list, is_layout_path,
+};
 pub use crate::local::{
     PullFormat, REF_NAME_ANNOTATION, layout_gc, pull, push, tarball_digest, write_image_refs,
 };
@@ -169,6 +172,7 @@ pub use crate::report::Report;
 pub use crate::runtime::{run, within};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
 pub use crate::text::{escape_json, escape_lines, escape_text, is_unsafe_char};
+pub use crate::validate::{validate_remote, validate_tarball};
 pub use crate::warnings::Warnings;
 pub use crate::write::{copy, copy_repository, delete, tag};
 
@@ -200,8 +204,10 @@ mod warnings;
 // The families of operations.
 mod artifacts;
 mod auth;
+mod index;
 mod local;
 mod ocidir;
 mod read;
 mod serve;
+mod validate;
 mod write;

@@ -110,7 +110,7 @@ pub use platform::Platform;
 
 // ---- views, streams and fixtures ----
 pub use async_trait::async_trait;
-pub use image::{CONFIG_LIMIT, Image, ImageExt, MANIFEST_LIMIT};
+pub use image::{CONFIG_LIMIT, Image, ImageExt, MANIFEST_LIMIT, artifact_type_of};
 pub use index::{ImageIndex, ImageIndexExt};
 pub use layer::{Layer, LayerExt};
 pub mod empty;
