@@ -367,7 +367,11 @@ fn empty_image_golden_vectors() {
         assert_eq!(cl.digest().await.unwrap(), m.config.digest);
         let by_digest = img.layer_by_digest(m.config.digest).await.unwrap();
         assert_eq!(by_digest.size().await.unwrap(), 115);
-        assert_eq!(img.artifact_type().await.unwrap(), None);
+        // As ggcr's partial.ArtifactType: the config media type of an ordinary image.
+        assert_eq!(
+            img.artifact_type().await.unwrap(),
+            Some(MediaType::DockerConfig)
+        );
         let desc = img.to_descriptor().await.unwrap();
         assert_eq!(desc.size, 264);
         assert_eq!(desc.digest.to_string(), empty::IMAGE_DIGEST);

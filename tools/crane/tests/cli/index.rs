@@ -210,3 +210,73 @@ fn validate_passes_good_images_and_fails_broken_ones() {
         format!("PASS: {tar}\n")
     );
 }
+
+/// ggcr v0.21.9's `crane pull --format oci` of golden case a1 (`testdata/golden/e3-pull-oci`):
+/// the same `index.json` (an `artifactType` from the config's media type included),
+/// `oci-layout` and blobs, byte for byte.
+#[test]
+fn pull_oci_writes_the_layout_ggcr_writes() {
+    let want = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/golden/e3-pull-oci/out-oci");
+    let blob = |hex: &str| std::fs::read(want.join("blobs/sha256").join(hex)).expect("blob");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(want.join("index.json")).expect("index"))
+            .expect("json");
+    let manifest_hex = index["manifests"][0]["digest"]
+        .as_str()
+        .expect("digest")
+        .trim_start_matches("sha256:")
+        .to_owned();
+    let rt = runtime();
+    let server = rt.block_on(async {
+        Registry::builder()
+            .build()
+            .expect("registry")
+            .spawn_on("127.0.0.1:0")
+            .await
+            .expect("spawn")
+    });
+    let host = server.host();
+    let at: Reference = format!("{host}/golden/append:1").parse().expect("ref");
+    rt.block_on(async {
+        let opts = remote_options();
+        for entry in std::fs::read_dir(want.join("blobs/sha256")).expect("blobs") {
+            let entry = entry.expect("entry");
+            if entry.file_name().to_str() == Some(manifest_hex.as_str()) {
+                continue;
+            }
+            let bytes = Bytes::from(std::fs::read(entry.path()).expect("blob"));
+            let layer = Arc::new(StaticLayer::new(bytes, MediaType::DockerLayer));
+            ocireg_remote::write_layer(at.repository(), layer, &opts)
+                .await
+                .expect("seed blob");
+        }
+        let raw =
+            ocireg_remote::RawManifest::new(blob(&manifest_hex), MediaType::DockerManifestSchema2);
+        ocireg_remote::put(&at, &raw, &opts)
+            .await
+            .expect("seed manifest");
+    });
+    let crane = Crane::new();
+    let out = crane.home().join("out-oci");
+    crane
+        .run(&[
+            "pull",
+            "--format",
+            "oci",
+            &at.to_string(),
+            out.to_str().expect("utf-8"),
+        ])
+        .ok();
+    for file in ["index.json", "oci-layout"] {
+        assert_eq!(
+            String::from_utf8(std::fs::read(out.join(file)).expect("ours")).expect("utf-8"),
+            String::from_utf8(std::fs::read(want.join(file)).expect("ggcr's")).expect("utf-8"),
+            "{file}"
+        );
+    }
+    for entry in std::fs::read_dir(want.join("blobs/sha256")).expect("blobs") {
+        let entry = entry.expect("entry");
+        let ours = std::fs::read(out.join("blobs/sha256").join(entry.file_name())).expect("blob");
+        assert_eq!(ours, std::fs::read(entry.path()).expect("ggcr's"));
+    }
+}
