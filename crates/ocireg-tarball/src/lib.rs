@@ -55,6 +55,7 @@
 mod error;
 mod layer;
 pub mod legacy;
+pub mod pgzip;
 mod read;
 mod write;
 mod zstd_encode;
