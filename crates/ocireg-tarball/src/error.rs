@@ -13,7 +13,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A file operation failed. The cause names the file (an `fs_err` error, or
-    /// one worded as it by [`Error::named`]), so the message does not repeat it.
+    /// one worded as it), so the message does not repeat it.
     #[error("{op}")]
     Io {
         /// What was being done, e.g. `opening the tarball`.
