@@ -580,7 +580,10 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
             .set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(write_err(tmp.path()))?;
     }
-    tmp.write_all(contents).map_err(write_err(&target))?;
+    // Through the fs_err file, whose errors name it (tempfile's own would name it again).
+    tmp.as_file_mut()
+        .write_all(contents)
+        .map_err(write_err(&target))?;
     tmp.as_file().sync_all().map_err(write_err(&target))?;
     let temp_path = tmp.path().to_owned();
     tmp.persist(&target).map_err(|e| Error::WriteConfig {
