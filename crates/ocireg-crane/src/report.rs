@@ -25,7 +25,7 @@ use crate::text::escape_text;
 ///   gives way to the rule that was broken;
 /// - a ping failure, which sums up its own cause in its message, is not
 ///   followed by that cause again, nor is a layout's file error (`open <path>: <why>`,
-///   or `fs_err`'s `failed to open file `<path>`: <why>`);
+///   or `fs_err`'s ``failed to open file `<path>`: <why>``);
 ///
 /// and registry error details (`{"Tag":"v1"}`) are not shown. The verbose form
 /// lists every cause on its own line, details included (the alternate `{:#}`
