@@ -93,8 +93,9 @@ pub async fn attach(
     opts: &Options,
 ) -> Result<String> {
     let r = opts.parse_reference(image)?;
-    let bytes = std::fs::read(file).map_err(|source| Error::Io {
-        doing: format!("reading {}", file.display()),
+    // fs_err's error names the path.
+    let bytes = fs_err::read(file).map_err(|source| Error::Io {
+        doing: "reading the file to attach".to_owned(),
         source,
     })?;
     let remote = remote_options(opts, None).await?;

@@ -99,7 +99,7 @@
 //! # ocireg_remote::write_image(&format!("{host}/team/app:v1").parse()?, image, &remote).await?;
 //! # let dir = tempfile::tempdir()?;
 //! # let sbom = dir.path().join("sbom.json");
-//! # std::fs::write(&sbom, r#"{"spdxVersion":"SPDX-2.3"}"#)?;
+//! # fs_err::write(&sbom, r#"{"spdxVersion":"SPDX-2.3"}"#)?;
 //! use ocireg_crane::Options;
 //!
 //! let opts = Options::new();

@@ -174,11 +174,11 @@ enum Local {
 /// tarball holding one image; a directory is an OCI image layout, whose root index is
 /// pushed with `index`, or else whose one entry (image or index) is.
 async fn load(path: &Path, index: bool) -> Result<Local> {
-    let meta = tokio::fs::metadata(path)
+    // fs_err's error names the path.
+    let meta = fs_err::tokio::metadata(path)
         .await
-        .map_err(|source| Error::File {
-            action: "reading",
-            path: path.to_owned(),
+        .map_err(|source| Error::Io {
+            doing: "reading the image to push".to_owned(),
             source,
         })?;
     if !meta.is_dir() {

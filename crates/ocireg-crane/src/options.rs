@@ -528,7 +528,7 @@ mod tests {
     #[tokio::test]
     async fn client_builds_once_and_is_shared() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(
+        fs_err::write(
             dir.path().join("config.json"),
             r#"{"HttpHeaders": {"X-Meta": "yes", "User-Agent": "docker"}}"#,
         )

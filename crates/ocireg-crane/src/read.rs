@@ -232,7 +232,7 @@ pub async fn blob_to_file(reference: &str, path: &Path, opts: &Options) -> Resul
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        std::fs::File::open(dir)?.sync_all()
+        fs_err::File::open(dir)?.sync_all()
     }
     #[cfg(not(unix))]
     {

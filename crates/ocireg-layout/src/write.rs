@@ -162,8 +162,7 @@ impl Layout {
         let r = root.clone();
         blocking(move || {
             let blobs = r.join("blobs").join("sha256");
-            std::fs::create_dir_all(&blobs)
-                .map_err(|e| Error::io("create directory", &blobs, e))?;
+            fs_err::create_dir_all(&blobs).map_err(|e| Error::fs(&blobs, e))?;
             let marker = r.join(OCI_LAYOUT_FILE);
             if fsutil::lstat_kind(&marker)?.is_none() {
                 let body = format!("{{\n    \"imageLayoutVersion\": \"{LAYOUT_VERSION}\"\n}}");
@@ -434,7 +433,7 @@ impl Layout {
         }
         // A symlink, FIFO or wrong bytes: never trusted, replaced.
         let p = path.clone();
-        blocking(move || std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))).await?;
+        blocking(move || fs_err::remove_file(&p).map_err(|e| Error::fs(&p, e))).await?;
         Ok(false)
     }
 
@@ -459,7 +458,7 @@ impl Layout {
             // Size unknown: accept whatever size the file has.
             let p = self.blob_path(&digest);
             if let Some(len) = blocking(move || {
-                Ok(std::fs::symlink_metadata(&p)
+                Ok(fs_err::symlink_metadata(&p)
                     .ok()
                     .filter(std::fs::Metadata::is_file)
                     .map(|m| m.len()))
@@ -478,10 +477,7 @@ impl Layout {
             .map_or_else(|| self.path().to_owned(), Path::to_owned);
         let partial = dir.join(format!(".{}.partial", digest.hex()));
         let d = dir.clone();
-        blocking(move || {
-            std::fs::create_dir_all(&d).map_err(|e| Error::io("create directory", &d, e))
-        })
-        .await?;
+        blocking(move || fs_err::create_dir_all(&d).map_err(|e| Error::fs(&d, e))).await?;
 
         // Hold a lock on the partial file's name so two writers of one blob
         // take turns; the second then finds the blob in place.
@@ -497,7 +493,7 @@ impl Layout {
         }
         .await;
         drop(lock);
-        let _ = tokio::fs::remove_file(&lock_path).await;
+        let _ = fs_err::tokio::remove_file(&lock_path).await;
         result
     }
 
@@ -514,26 +510,27 @@ impl Layout {
             None => Ok(false),
             Some(rustix::fs::FileType::RegularFile) => Ok(true),
             Some(_) => {
-                std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))?;
+                fs_err::remove_file(&p).map_err(|e| Error::fs(&p, e))?;
                 Ok(false)
             }
         })
         .await?;
-        let mut file = tokio::fs::OpenOptions::new()
+        let mut file = fs_err::tokio::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(partial)
             .await
-            .map_err(|e| Error::io("open", partial, e))?;
+            .map_err(|e| Error::fs(partial, e))?;
         let mut stream = source.verified(digest, size);
         // Phase 1: compare the partial file with the start of the source.
         let mut pos: u64 = 0;
         let mut comparing = existing;
         let mut reused: u64 = 0;
         let mut buf = Vec::new();
-        let io = |op, e| Error::io(op, partial, e);
+        // fs_err's errors say what was done to the file, and name it.
+        let io = |_op: &'static str, e| Error::fs(partial, e);
         while let Some(chunk) = stream.next().await {
             let chunk = match chunk {
                 Ok(c) => c,
@@ -545,7 +542,7 @@ impl Layout {
                             | ocireg_v1::Error::SizeMismatch { .. }
                     ) {
                         drop(file);
-                        let _ = tokio::fs::remove_file(partial).await;
+                        let _ = fs_err::tokio::remove_file(partial).await;
                         return Err(Error::content(partial, Some(digest), e));
                     }
                     // Keep the partial file: the next run resumes from it.
@@ -598,7 +595,7 @@ impl Layout {
         drop(file);
         let (from, to) = (partial.to_owned(), final_path.to_owned());
         blocking(move || {
-            std::fs::rename(&from, &to).map_err(|e| Error::io("rename", &to, e))?;
+            fs_err::rename(&from, &to).map_err(|e| Error::fs(&to, e))?;
             if let Some(dir) = to.parent() {
                 fsutil::fsync_dir(dir)?;
             }
@@ -615,8 +612,7 @@ impl Layout {
     /// Removes one blob file (ggcr `RemoveBlob`).
     pub async fn remove_blob(&self, digest: &Digest) -> Result<()> {
         let path = self.blob_path(digest);
-        blocking(move || std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e)))
-            .await
+        blocking(move || fs_err::remove_file(&path).map_err(|e| Error::fs(&path, e))).await
     }
 
     /// Every blob reachable from `index.json`: root descriptors, and
@@ -682,22 +678,20 @@ impl Layout {
 /// partial files start with a dot and are skipped).
 fn list_blobs(blobs: &PathBuf) -> Result<Vec<Digest>> {
     let mut out = Vec::new();
-    let algs = match std::fs::read_dir(blobs) {
+    let algs = match fs_err::read_dir(blobs) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(Error::io("read directory", blobs, e)),
+        Err(e) => return Err(Error::fs(blobs, e)),
     };
     for alg in algs {
-        let alg = alg.map_err(|e| Error::io("read directory", blobs, e))?;
+        let alg = alg.map_err(|e| Error::fs(blobs, e))?;
         let alg_path = alg.path();
         if !alg.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         let alg_name = alg.file_name().to_string_lossy().into_owned();
-        for entry in
-            std::fs::read_dir(&alg_path).map_err(|e| Error::io("read directory", &alg_path, e))?
-        {
-            let entry = entry.map_err(|e| Error::io("read directory", &alg_path, e))?;
+        for entry in fs_err::read_dir(&alg_path).map_err(|e| Error::fs(&alg_path, e))? {
+            let entry = entry.map_err(|e| Error::fs(&alg_path, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') {
                 continue;

@@ -97,15 +97,17 @@ fn clean(name: &str) -> std::result::Result<String, &'static str> {
 }
 
 fn index(path: &Path) -> Result<HashMap<String, Member>> {
-    let file = std::fs::File::open(path).map_err(Error::io("opening", path))?;
+    let file = fs_err::File::open(path).map_err(Error::io("opening the tarball", path))?;
     let file_len = file
         .metadata()
-        .map_err(Error::io("reading metadata of", path))?
+        .map_err(Error::io("reading the tarball's metadata", path))?
         .len();
-    let mut archive = tar::Archive::new(file);
-    let entries = archive
-        .entries_with_seek()
-        .map_err(Error::io("reading tar headers of", path))?;
+    // The tar reader's errors (IO or format) are named here, once.
+    let headers = |e: std::io::Error| {
+        Error::io("reading tar headers", path)(Error::named(path, "read tar headers from", &e))
+    };
+    let mut archive = tar::Archive::new(file.into_file());
+    let entries = archive.entries_with_seek().map_err(headers)?;
     let mut members = HashMap::new();
     for (i, entry) in entries.enumerate() {
         if i >= MEMBER_LIMIT {
@@ -114,7 +116,7 @@ fn index(path: &Path) -> Result<HashMap<String, Member>> {
                 reason: format!("more than {MEMBER_LIMIT} members"),
             });
         }
-        let entry = entry.map_err(Error::io("reading tar headers of", path))?;
+        let entry = entry.map_err(headers)?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let bad = |reason: String| Error::BadMember {
             path: path.to_path_buf(),
@@ -164,7 +166,10 @@ impl Tarball {
         let p = path.clone();
         let members = tokio::task::spawn_blocking(move || index(&p))
             .await
-            .map_err(|e| Error::io("indexing", &path)(std::io::Error::other(e)))??;
+            .map_err(|e| {
+                let e = std::io::Error::other(e);
+                Error::io("indexing the tarball", &path)(Error::named(&path, "index", &e))
+            })??;
         Ok(Self {
             inner: Arc::new(Inner { path, members }),
         })
@@ -392,7 +397,7 @@ fn digest_in_name(name: &str) -> Option<Digest> {
 pub(crate) fn read_at(path: PathBuf, offset: u64, size: u64) -> Blob {
     struct State {
         path: PathBuf,
-        file: Option<tokio::fs::File>,
+        file: Option<fs_err::tokio::File>,
         offset: u64,
         remaining: u64,
     }
@@ -411,12 +416,12 @@ pub(crate) fn read_at(path: PathBuf, offset: u64, size: u64) -> Blob {
             move |e: std::io::Error| Error::io(op, path)(e).into_v1().into_io()
         };
         if st.file.is_none() {
-            let mut f = tokio::fs::File::open(&st.path)
+            let mut f = fs_err::tokio::File::open(&st.path)
                 .await
                 .map_err(fail("opening", &st.path))?;
             f.seek(std::io::SeekFrom::Start(st.offset))
                 .await
-                .map_err(fail("seeking in", &st.path))?;
+                .map_err(fail("seeking", &st.path))?;
             st.file = Some(f);
         }
         let want = usize::try_from(st.remaining.min(CHUNK)).unwrap_or(64 * 1024);
@@ -431,9 +436,12 @@ pub(crate) fn read_at(path: PathBuf, offset: u64, size: u64) -> Blob {
                 .await
                 .map_err(fail("reading", &st.path))?;
             if n == 0 {
-                return Err(fail("reading", &st.path)(std::io::Error::new(
+                let eof = std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "the file ended inside a member (was it changed?)",
+                );
+                return Err(fail("reading", &st.path)(Error::named(
+                    &st.path, "read", &eof,
                 )));
             }
         }

@@ -300,7 +300,7 @@ pub async fn write_to_file_with(
 pub(crate) struct Target {
     path: std::path::PathBuf,
     dir: std::path::PathBuf,
-    file: tokio::fs::File,
+    file: fs_err::tokio::File,
     temp_path: tempfile::TempPath,
 }
 
@@ -310,24 +310,21 @@ impl Target {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => std::path::PathBuf::from("."),
         };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".ocireg-tarball-");
-        // As `os.Create` in ggcr: 0666 less the umask, not tempfile's 0600.
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let temp = builder
-            .tempfile_in(&dir)
-            .map_err(Error::io("creating a temporary file in", &dir))?;
+        // As `os.Create` in ggcr: 0666 less the umask (fs_err's default), not tempfile's 0600.
+        let temp = tempfile::Builder::new()
+            .prefix(".ocireg-tarball-")
+            .make_in(&dir, |p| fs_err::File::create_new(p))
+            .map_err(Error::io("creating a temporary file", &dir))?;
         let (file, temp_path) = temp.into_parts();
         Ok(Self {
             path: path.to_path_buf(),
             dir,
-            file: tokio::fs::File::from_std(file),
+            file: fs_err::tokio::File::from_std(file),
             temp_path,
         })
     }
 
-    pub(crate) fn writer(&mut self) -> tokio::io::BufWriter<&mut tokio::fs::File> {
+    pub(crate) fn writer(&mut self) -> tokio::io::BufWriter<&mut fs_err::tokio::File> {
         tokio::io::BufWriter::with_capacity(256 * 1024, &mut self.file)
     }
 
@@ -355,13 +352,19 @@ impl Target {
             .await
             .map_err(Error::io("syncing", temp_path.to_path_buf()))?;
         drop(file);
+        let temp = temp_path.to_path_buf();
         temp_path.persist(&path).map_err(|e| Error::Io {
-            op: "renaming a temporary file to",
+            op: "renaming a temporary file",
+            source: Error::named(
+                &temp,
+                &format!("rename to `{}` from", path.display()),
+                &e.error,
+            ),
             path: path.clone(),
-            source: e.error,
         })?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            d.sync_all().map_err(Error::io("syncing directory", &dir))?;
+        if let Ok(d) = fs_err::File::open(&dir) {
+            d.sync_all()
+                .map_err(Error::io("syncing the directory", &dir))?;
         }
         Ok(())
     }

@@ -31,7 +31,7 @@ fn random_image_round_trips_with_several_tags() {
         let n = ocireg_tarball::write_to_file(&path, &refs)
             .await
             .expect("write");
-        assert_eq!(n, std::fs::metadata(&path).expect("meta").len());
+        assert_eq!(n, fs_err::metadata(&path).expect("meta").len());
         assert_eq!(
             n,
             ocireg_tarball::calculate_size(&refs).await.expect("size")
@@ -130,7 +130,7 @@ fn a_layer_changed_after_opening_fails_its_digest() {
             .expect("image");
         let layer = back.layers().await.expect("layers").remove(0);
         // Flip the last byte of the layer body (the second member's data).
-        let mut raw = std::fs::read(&path).expect("read");
+        let mut raw = fs_err::read(&path).expect("read");
         let digest = layer.digest().await.expect("d");
         let name = format!("{}.tar.gz", digest.hex());
         let at = raw
@@ -140,7 +140,7 @@ fn a_layer_changed_after_opening_fails_its_digest() {
         let size = usize::try_from(layer.size().await.expect("size")).expect("size");
         let last = at + 512 + size - 1;
         raw[last] ^= 0xff;
-        std::fs::write(&path, raw).expect("write");
+        fs_err::write(&path, raw).expect("write");
         let err = back
             .layers()
             .await
@@ -226,7 +226,7 @@ fn written_files_get_the_usual_mode_not_a_temp_files() {
         ocireg_tarball::write_to_file(&path, &[(r("x.example/m:1"), img)])
             .await
             .expect("write");
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        let mode = fs_err::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_ne!(
             mode & 0o044,
             0,

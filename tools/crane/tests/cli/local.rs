@@ -10,7 +10,7 @@ const NOT_YET: &str = "ocidir:// references (OCI image layouts on disk) are not 
 fn images_on_disk_are_refused_with_a_clear_usage_error() {
     let crane = Crane::new();
     let file = crane.home().join("file.txt");
-    std::fs::write(&file, b"x").expect("write");
+    fs_err::write(&file, b"x").expect("write");
     let file = file.to_str().expect("utf-8").to_owned();
     let remote = "r.example/app:v1";
     for local in [
