@@ -18,7 +18,7 @@ fn golden(name: &str) -> PathBuf {
 }
 
 fn read(name: &str) -> Vec<u8> {
-    std::fs::read(golden(name)).expect("golden file")
+    fs_err::read(golden(name)).expect("golden file")
 }
 
 fn remote_options() -> ocireg_remote::Options {
@@ -44,8 +44,8 @@ fn seeded(rt: &tokio::runtime::Runtime) -> RunningRegistry {
             let at: Reference = format!("{host}/golden/plat-{arch}:1").parse().expect("ref");
             let repo = at.repository().clone();
             let mut blobs = vec![read(&format!("plat-{arch}.config.json"))];
-            for entry in std::fs::read_dir(golden("blobs")).expect("blobs") {
-                blobs.push(std::fs::read(entry.expect("entry").path()).expect("blob"));
+            for entry in fs_err::read_dir(golden("blobs")).expect("blobs") {
+                blobs.push(fs_err::read(entry.expect("entry").path()).expect("blob"));
             }
             for blob in blobs {
                 let layer = Arc::new(StaticLayer::new(Bytes::from(blob), MediaType::DockerLayer));
@@ -217,9 +217,9 @@ fn validate_passes_good_images_and_fails_broken_ones() {
 #[test]
 fn pull_oci_writes_the_layout_ggcr_writes() {
     let want = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/golden/e3-pull-oci/out-oci");
-    let blob = |hex: &str| std::fs::read(want.join("blobs/sha256").join(hex)).expect("blob");
+    let blob = |hex: &str| fs_err::read(want.join("blobs/sha256").join(hex)).expect("blob");
     let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(want.join("index.json")).expect("index"))
+        serde_json::from_slice(&fs_err::read(want.join("index.json")).expect("index"))
             .expect("json");
     let manifest_hex = index["manifests"][0]["digest"]
         .as_str()
@@ -239,12 +239,12 @@ fn pull_oci_writes_the_layout_ggcr_writes() {
     let at: Reference = format!("{host}/golden/append:1").parse().expect("ref");
     rt.block_on(async {
         let opts = remote_options();
-        for entry in std::fs::read_dir(want.join("blobs/sha256")).expect("blobs") {
+        for entry in fs_err::read_dir(want.join("blobs/sha256")).expect("blobs") {
             let entry = entry.expect("entry");
             if entry.file_name().to_str() == Some(manifest_hex.as_str()) {
                 continue;
             }
-            let bytes = Bytes::from(std::fs::read(entry.path()).expect("blob"));
+            let bytes = Bytes::from(fs_err::read(entry.path()).expect("blob"));
             let layer = Arc::new(StaticLayer::new(bytes, MediaType::DockerLayer));
             ocireg_remote::write_layer(at.repository(), layer, &opts)
                 .await
@@ -269,14 +269,14 @@ fn pull_oci_writes_the_layout_ggcr_writes() {
         .ok();
     for file in ["index.json", "oci-layout"] {
         assert_eq!(
-            String::from_utf8(std::fs::read(out.join(file)).expect("ours")).expect("utf-8"),
-            String::from_utf8(std::fs::read(want.join(file)).expect("ggcr's")).expect("utf-8"),
+            String::from_utf8(fs_err::read(out.join(file)).expect("ours")).expect("utf-8"),
+            String::from_utf8(fs_err::read(want.join(file)).expect("ggcr's")).expect("utf-8"),
             "{file}"
         );
     }
-    for entry in std::fs::read_dir(want.join("blobs/sha256")).expect("blobs") {
+    for entry in fs_err::read_dir(want.join("blobs/sha256")).expect("blobs") {
         let entry = entry.expect("entry");
-        let ours = std::fs::read(out.join("blobs/sha256").join(entry.file_name())).expect("blob");
-        assert_eq!(ours, std::fs::read(entry.path()).expect("ggcr's"));
+        let ours = fs_err::read(out.join("blobs/sha256").join(entry.file_name())).expect("blob");
+        assert_eq!(ours, fs_err::read(entry.path()).expect("ggcr's"));
     }
 }
