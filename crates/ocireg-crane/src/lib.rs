@@ -201,6 +201,7 @@ mod warnings;
 // The families of operations.
 mod artifacts;
 mod auth;
+mod cache;
 mod local;
 mod ocidir;
 mod read;

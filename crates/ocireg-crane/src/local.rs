@@ -8,6 +8,7 @@ use ocireg_layout::{AppendOptions, Layout};
 use ocireg_name::Reference;
 use ocireg_v1::{Image, ImageIndex};
 
+use crate::cache::{CachedImage, CachedIndex, LayerCache};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::progress::Operation;
@@ -68,11 +69,18 @@ fn tarball_err(doing: &'static str, path: &Path) -> impl FnOnce(ocireg_tarball::
 ///
 /// An index is pulled whole into a layout unless [`Options::platform`] is set; into a
 /// tarball, the image for the platform (the host's by default) is pulled.
+///
+/// With `cache` (crane's `-c/--cache_path`), compressed layers are kept in that directory
+/// by digest (`sha256:<hex>`, as ggcr names them) and read from there by later pulls
+/// instead of from the registry: a cached file is used only when its size and digest are
+/// right, and a layer enters the cache only once it has arrived whole and verified
+/// (written beside its name, fsynced, renamed).
 pub async fn pull(
     images: &[String],
     path: &Path,
     format: PullFormat,
     annotate_ref: bool,
+    cache: Option<&Path>,
     opts: &Options,
 ) -> Result<()> {
     let refs = images
@@ -81,19 +89,32 @@ pub async fn pull(
         .collect::<Result<Vec<Reference>>>()?;
     let what = format!("pulling {} to {}", images.join(", "), path.display());
     let op = Operation::start(opts, &what);
-    let result = pull_refs(&refs, path, format, annotate_ref, opts, op.as_ref()).await;
+    let cache = cache.map(LayerCache::new).transpose()?;
+    let pull = Pull {
+        format,
+        annotate_ref,
+        cache,
+    };
+    let result = pull_refs(&refs, path, &pull, opts, op.as_ref()).await;
     Operation::end(op.as_ref(), &result);
     result
+}
+
+/// How to pull.
+struct Pull {
+    format: PullFormat,
+    annotate_ref: bool,
+    cache: Option<Arc<LayerCache>>,
 }
 
 async fn pull_refs(
     refs: &[Reference],
     path: &Path,
-    format: PullFormat,
-    annotate_ref: bool,
+    how: &Pull,
     opts: &Options,
     op: Option<&Arc<Operation>>,
 ) -> Result<()> {
+    let (format, annotate_ref) = (how.format, how.annotate_ref);
     let remote = remote_options(opts, Operation::sink(op)).await?;
     let mut pulled = Vec::with_capacity(refs.len());
     for r in refs {
@@ -111,6 +132,11 @@ async fn pull_refs(
                     .await
                     .map_err(remote_err(Doing::on("resolving the image of", r)))?,
             )
+        };
+        let item = match (&how.cache, item) {
+            (Some(cache), Pulled::Image(img)) => Pulled::Image(CachedImage::wrap(img, cache)),
+            (Some(cache), Pulled::Index(idx)) => Pulled::Index(CachedIndex::wrap(idx, cache)),
+            (None, item) => item,
         };
         pulled.push((r.clone(), item));
     }

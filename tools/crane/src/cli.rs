@@ -69,7 +69,9 @@ Examples:
   # Save an image (or its whole index) in an OCI image layout, tagged by reference
   crane pull --format oci --annotate-ref gcr.io/a/b:v1 ./layout
 
-  (`-c/--cache_path` is not supported.)";
+  # Keep the layers in a cache directory: a later pull of images sharing them
+  # reads them from there (each checked for size and digest)
+  crane pull -c ~/.cache/crane gcr.io/a/b:v1 b.tar";
 
 const LAYOUT_GC_EXAMPLES: &str = "\
 Examples:
@@ -492,6 +494,10 @@ pub(crate) enum Command {
         /// (org.opencontainers.image.ref.name).
         #[arg(long)]
         annotate_ref: bool,
+        /// Path to cache image layers: layers are kept there by digest and later pulls
+        /// read them from there (each checked for size and digest) instead of the registry.
+        #[arg(short = 'c', long = "cache_path", value_name = "DIR")]
+        cache_path: Option<PathBuf>,
     },
 
     /// Push local image contents to a remote registry: a `docker save` tarball (one

@@ -12,6 +12,7 @@ mod hostile;
 mod local;
 mod ocidir;
 mod progress;
+mod pull_cache;
 mod pull_push;
 mod registry;
 mod remote;

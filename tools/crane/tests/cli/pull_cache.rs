@@ -1,0 +1,193 @@
+//! `pull -c/--cache_path`: layers kept by digest and reused by later pulls, each checked
+//! for size and digest, written whole or not at all.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ocireg_registry::{Registry, RunningRegistry};
+
+use crate::support::{Crane, runtime};
+
+/// The embedded registry with a random image of three layers at `team/app:v1`; returns
+/// its digest and its layers' digests.
+fn seeded(rt: &tokio::runtime::Runtime) -> (RunningRegistry, String, Vec<String>) {
+    rt.block_on(async {
+        let server = Registry::builder()
+            .build()
+            .expect("registry")
+            .spawn_on("127.0.0.1:0")
+            .await
+            .expect("spawn");
+        let opts = ocireg_remote::Options::builder()
+            .auth(Arc::new(ocireg_authn::Anonymous))
+            .build()
+            .expect("remote options");
+        let image = ocireg_v1::random::image(4096, 3, 11).expect("random image");
+        let manifest = ocireg_v1::Image::manifest(&*image).await.expect("manifest");
+        let layers = manifest
+            .layers
+            .iter()
+            .map(|l| l.digest.to_string())
+            .collect();
+        let at: ocireg_name::Reference = format!("{}/team/app:v1", server.host())
+            .parse()
+            .expect("ref");
+        let digest = ocireg_remote::write_image(&at, image, &opts)
+            .await
+            .expect("seed")
+            .to_string();
+        (server, digest, layers)
+    })
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    ocireg_v1::sha256(bytes).to_string()
+}
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// How many times the verbose log shows a request for the blob `digest`.
+fn fetches(stderr: &str, digest: &str) -> usize {
+    stderr
+        .lines()
+        .filter(|l| {
+            l.contains("--> request method=GET") && l.contains(&format!("/blobs/{digest} "))
+        })
+        .count()
+}
+
+#[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one story: each pull uses the cache the previous one left"
+)]
+fn pulls_reuse_cached_layers_and_check_them() {
+    let rt = runtime();
+    let (server, digest, layers) = seeded(&rt);
+    let src = format!("{}/team/app:v1", server.host());
+    let crane = Crane::new();
+    let cache = crane.home().join("cache");
+    let mut sorted = layers.clone();
+    sorted.sort();
+
+    // First pull: every layer comes from the registry and lands in the cache, by digest.
+    let first = crane.home().join("1.tar");
+    let run = crane.run(&["pull", "-v", "-c", s(&cache), &src, s(&first)]);
+    run.ok();
+    for l in &layers {
+        assert_eq!(fetches(&run.stderr, l), 1, "{l}: {}", run.stderr);
+    }
+    assert_eq!(
+        names(&cache),
+        sorted,
+        "one file per layer, no temporary files"
+    );
+    for l in &layers {
+        let bytes = std::fs::read(cache.join(l)).expect("cached");
+        assert_eq!(&sha256(&bytes), l);
+    }
+    let d = crane
+        .run(&["digest", "--tarball", s(&first)])
+        .ok()
+        .to_owned();
+    assert_eq!(d.trim(), digest);
+
+    // Second pull, into a layout: no layer is fetched.
+    let layout = crane.home().join("oci");
+    let run = crane.run(&[
+        "pull",
+        "-v",
+        "--format",
+        "oci",
+        "--cache_path",
+        s(&cache),
+        &src,
+        s(&layout),
+    ]);
+    run.ok();
+    for l in &layers {
+        assert_eq!(fetches(&run.stderr, l), 0, "{l}: {}", run.stderr);
+    }
+    let d = crane
+        .run(&["digest", &format!("ocidir://{}@{digest}", s(&layout))])
+        .ok()
+        .to_owned();
+    assert_eq!(d.trim(), digest);
+    let out = crane.home().join("layer");
+    crane
+        .run(&[
+            "blob",
+            "-o",
+            s(&out),
+            &format!("ocidir://{}@{}", s(&layout), layers[0]),
+        ])
+        .ok();
+
+    // A cached file with wrong bytes, a short one and a symlink are not used: the layer is
+    // fetched again, the pull is right, and the cache holds the right bytes again.
+    let wrong = cache.join(&layers[0]);
+    let mut bytes = std::fs::read(&wrong).expect("read");
+    bytes[10] ^= 0xff;
+    std::fs::write(&wrong, &bytes).expect("sabotage");
+    let short = cache.join(&layers[1]);
+    let len = std::fs::metadata(&short).expect("stat").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&short)
+        .and_then(|f| f.set_len(len / 2))
+        .expect("truncate");
+    let link = cache.join(&layers[2]);
+    let elsewhere = crane.home().join("elsewhere");
+    std::fs::rename(&link, &elsewhere).expect("move");
+    std::os::unix::fs::symlink(&elsewhere, &link).expect("symlink");
+    let third = crane.home().join("3.tar");
+    let run = crane.run(&["pull", "-v", "-c", s(&cache), &src, s(&third)]);
+    run.ok();
+    for l in &layers {
+        assert_eq!(fetches(&run.stderr, l), 1, "{l}: {}", run.stderr);
+        let meta = std::fs::symlink_metadata(cache.join(l)).expect("stat");
+        assert!(meta.is_file(), "{l}");
+        assert_eq!(&sha256(&std::fs::read(cache.join(l)).expect("read")), l);
+    }
+    assert_eq!(
+        std::fs::read(&first).expect("1"),
+        std::fs::read(&third).expect("3"),
+        "the same tarball"
+    );
+    // The legacy format reads layers uncompressed: through the cache, the same bytes.
+    let (cached, direct) = (crane.home().join("c.tar"), crane.home().join("d.tar"));
+    let run = crane.run(&[
+        "pull",
+        "-v",
+        "--format",
+        "legacy",
+        "-c",
+        s(&cache),
+        &src,
+        s(&cached),
+    ]);
+    run.ok();
+    for l in &layers {
+        assert_eq!(fetches(&run.stderr, l), 0, "{l}: {}", run.stderr);
+    }
+    crane
+        .run(&["pull", "--format", "legacy", &src, s(&direct)])
+        .ok();
+    assert!(
+        std::fs::read(&cached).expect("c") == std::fs::read(&direct).expect("d"),
+        "the same legacy tarball"
+    );
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
