@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ocireg_layout::{AppendOptions, Layout};
 use ocireg_name::Reference;
+use ocireg_v1::progress::{BlobOutcome, Direction, Progress, ProgressEvent};
 use ocireg_v1::{Image, ImageIndex};
 
 use crate::cache::{CachedImage, CachedIndex, LayerCache};
@@ -115,7 +116,18 @@ async fn pull_refs(
     op: Option<&Arc<Operation>>,
 ) -> Result<()> {
     let (format, annotate_ref) = (how.format, how.annotate_ref);
-    let remote = remote_options(opts, Operation::sink(op)).await?;
+    // Into a layout, the registry client reports the downloads; into a tarball, the
+    // tarball writer reports each blob as it writes it (the same bytes, read from the
+    // registry as they are written), shown as the pull it is.
+    let (remote_sink, tarball_sink) = match (format, Operation::sink(op)) {
+        (PullFormat::Oci, sink) => (sink, None),
+        (_, sink) => (None, sink.map(|s| Arc::new(AsPull(s)) as Arc<dyn Progress>)),
+    };
+    let mut write_options = ocireg_tarball::WriteOptions::new();
+    if let Some(sink) = tarball_sink {
+        write_options = write_options.progress(sink);
+    }
+    let remote = remote_options(opts, remote_sink).await?;
     let mut pulled = Vec::with_capacity(refs.len());
     for r in refs {
         let desc = ocireg_remote::get(r, &remote)
@@ -161,11 +173,11 @@ async fn pull_refs(
                 tagged.push((r, img));
             }
             if format == PullFormat::Tarball {
-                ocireg_tarball::write_to_file(path, &tagged)
+                ocireg_tarball::write_to_file_with(path, &tagged, write_options)
                     .await
                     .map_err(tarball_err("writing the tarball", path))?;
             } else {
-                ocireg_tarball::legacy::write_to_file(path, &tagged)
+                ocireg_tarball::legacy::write_to_file_with(path, &tagged, write_options)
                     .await
                     .map_err(tarball_err("writing the legacy tarball", path))?;
             }
@@ -188,6 +200,31 @@ async fn pull_refs(
         }
     }
     Ok(())
+}
+
+/// The tarball writer's progress as crane shows a pull: a blob written into the tarball
+/// (read from the registry as it is written) is a blob downloaded.
+struct AsPull(Arc<dyn Progress>);
+
+impl Progress for AsPull {
+    fn update(&self, event: &ProgressEvent) {
+        let event = match event {
+            ProgressEvent::BlobStarted { digest, total, .. } => ProgressEvent::BlobStarted {
+                digest: *digest,
+                total: *total,
+                direction: Direction::Pull,
+            },
+            ProgressEvent::BlobDone {
+                digest,
+                outcome: BlobOutcome::Uploaded,
+            } => ProgressEvent::BlobDone {
+                digest: *digest,
+                outcome: BlobOutcome::Downloaded,
+            },
+            other => other.clone(),
+        };
+        self.0.update(&event);
+    }
 }
 
 /// What `push` read from disk.

@@ -9,8 +9,8 @@ use ocireg_registry::{Registry, RunningRegistry};
 use crate::support::{Crane, runtime};
 
 /// The embedded registry with a random image of three layers at `team/app:v1`; returns
-/// its digest and its layers' digests.
-fn seeded(rt: &tokio::runtime::Runtime) -> (RunningRegistry, String, Vec<String>) {
+/// its digest, its layers' digests and their diff ids.
+fn seeded(rt: &tokio::runtime::Runtime) -> (RunningRegistry, String, Vec<String>, Vec<String>) {
     rt.block_on(async {
         let server = Registry::builder()
             .build()
@@ -29,6 +29,16 @@ fn seeded(rt: &tokio::runtime::Runtime) -> (RunningRegistry, String, Vec<String>
             .iter()
             .map(|l| l.digest.to_string())
             .collect();
+        let config = ocireg_v1::Image::config_file(&*image)
+            .await
+            .expect("config");
+        let diff_ids = config
+            .rootfs
+            .diff_ids
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let at: ocireg_name::Reference = format!("{}/team/app:v1", server.host())
             .parse()
             .expect("ref");
@@ -36,7 +46,7 @@ fn seeded(rt: &tokio::runtime::Runtime) -> (RunningRegistry, String, Vec<String>
             .await
             .expect("seed")
             .to_string();
-        (server, digest, layers)
+        (server, digest, layers, diff_ids)
     })
 }
 
@@ -75,7 +85,7 @@ fn fetches(stderr: &str, digest: &str) -> usize {
 )]
 fn pulls_reuse_cached_layers_and_check_them() {
     let rt = runtime();
-    let (server, digest, layers) = seeded(&rt);
+    let (server, digest, layers, _) = seeded(&rt);
     let src = format!("{}/team/app:v1", server.host());
     let crane = Crane::new();
     let cache = crane.home().join("cache");
@@ -189,5 +199,49 @@ fn pulls_reuse_cached_layers_and_check_them() {
         std::fs::read(&cached).expect("c") == std::fs::read(&direct).expect("d"),
         "the same legacy tarball"
     );
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
+
+#[test]
+fn tarball_pulls_show_each_blob_like_a_registry_pull() {
+    let rt = runtime();
+    let (server, _, layers, diff_ids) = seeded(&rt);
+    let src = format!("{}/team/app:v1", server.host());
+    let crane = Crane::new();
+    for format in ["tarball", "legacy", "oci"] {
+        let path = crane.home().join(format);
+        let run = crane.run(&["pull", "--format", format, &src, s(&path)]);
+        run.ok();
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(
+            lines.first().copied(),
+            Some(format!("pulling {src} to {}", s(&path)).as_str()),
+            "{run:?}"
+        );
+        let downloaded = lines.iter().filter(|l| l.ends_with(" downloaded")).count();
+        assert_eq!(downloaded, 4, "config and 3 layers, each once: {run:?}");
+        // Layers by digest; the legacy format writes them uncompressed: by diff id, as the
+        // tarball writer reports them.
+        let named = if format == "legacy" {
+            &diff_ids
+        } else {
+            &layers
+        };
+        for l in named {
+            let short = &l[..7 + 12];
+            assert!(
+                lines
+                    .iter()
+                    .any(|line| line.contains(short) && line.ends_with(" downloaded")),
+                "{short}: {run:?}"
+            );
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("done: 4 blobs (4 transferred)")),
+            "{run:?}"
+        );
+    }
     rt.block_on(server.shutdown()).expect("shutdown");
 }
