@@ -245,3 +245,73 @@ fn tarball_pulls_show_each_blob_like_a_registry_pull() {
     }
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+/// The real ggcr crane (`OCIREG_GGCR_CRANE`); panics under CI when unset.
+#[allow(clippy::print_stderr, reason = "the skip message is for the developer")]
+fn ggcr_crane() -> Option<String> {
+    let found = std::env::var("OCIREG_GGCR_CRANE")
+        .ok()
+        .filter(|p| !p.is_empty());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "OCIREG_GGCR_CRANE must name ggcr's crane under CI"
+        );
+        eprintln!("skipping: set OCIREG_GGCR_CRANE to ggcr's crane to compare with it");
+    }
+    found
+}
+
+#[test]
+fn a_cache_ggcr_filled_is_reused_and_ggcr_reads_ours() {
+    let Some(ggcr) = ggcr_crane() else {
+        return;
+    };
+    let rt = runtime();
+    let (server, _, layers, _) = seeded(&rt);
+    let src = format!("{}/team/app:v1", server.host());
+    let crane = Crane::new();
+    let ggcr_pull = |cache: &Path, out: &Path| {
+        let mut cmd = std::process::Command::new(&ggcr);
+        cmd.args(["pull", "--insecure", "-c", s(cache), &src, s(out)]);
+        crane.isolate(&mut cmd);
+        let out = cmd.output().expect("ggcr crane runs");
+        assert!(
+            out.status.success(),
+            "ggcr crane: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // ggcr fills a cache; we pull through it without fetching a layer, the same tarball.
+    let cache = crane.home().join("theirs");
+    let theirs = crane.home().join("theirs.tar");
+    ggcr_pull(&cache, &theirs);
+    for l in &layers {
+        assert!(
+            cache.join(l).is_file(),
+            "ggcr names its files as we do: {l}"
+        );
+    }
+    let ours = crane.home().join("ours.tar");
+    let run = crane.run(&["pull", "-v", "-c", s(&cache), &src, s(&ours)]);
+    run.ok();
+    for l in &layers {
+        assert_eq!(fetches(&run.stderr, l), 0, "{l}: {}", run.stderr);
+    }
+    assert!(
+        std::fs::read(&ours).expect("ours") == std::fs::read(&theirs).expect("theirs"),
+        "the tarballs differ"
+    );
+    // We fill one; ggcr pulls through it to the same tarball.
+    let mine = crane.home().join("mine");
+    crane
+        .run(&["pull", "-c", s(&mine), &src, s(&crane.home().join("x.tar"))])
+        .ok();
+    let again = crane.home().join("again.tar");
+    ggcr_pull(&mine, &again);
+    assert!(
+        std::fs::read(&again).expect("again") == std::fs::read(&theirs).expect("theirs"),
+        "the tarballs differ"
+    );
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
