@@ -297,6 +297,11 @@ pub async fn list_tags(
 /// `registry/repo`. The names are as the registry sent them: pass them through
 /// [`escape_text`](crate::escape_text) before printing.
 pub async fn catalog(registry: &str, full_ref: bool, opts: &Options) -> Result<Vec<String>> {
+    if crate::ocidir::is_ocidir(registry) {
+        return Err(Error::LocalImage {
+            reference: registry.to_owned(),
+        });
+    }
     let reg = opts.parse_registry(registry)?;
     let remote = remote_options(opts, None).await?;
     let repos = ocireg_remote::catalog(&reg, &remote)
