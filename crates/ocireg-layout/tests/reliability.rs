@@ -384,6 +384,15 @@ fn child_killed_writer() {
     runtime().block_on(kill_workload(Path::new(&dir)));
 }
 
+/// Whether a temporary `index.json` (`.index.json.<pid>.<n>.tmp`) is in the layout: the
+/// kill came while `index.json` was being replaced.
+fn has_index_temp(layout: &Path) -> bool {
+    std::fs::read_dir(layout).expect("ls").any(|e| {
+        let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+        name.starts_with(".index.json.") && name.ends_with(".tmp")
+    })
+}
+
 /// Whether a partial blob file (`.<hex>.partial`) is in the layout.
 fn has_partial(layout: &Path) -> bool {
     std::fs::read_dir(layout.join("blobs/sha256"))
@@ -415,7 +424,7 @@ async fn killed_at_random_points_the_layout_validates_and_a_rerun_completes() {
     .expect("calibrate");
     assert!(out.status.success(), "{out:?}");
     let span = u64::try_from(started.elapsed().as_micros().max(1_000)).unwrap_or(u64::MAX);
-    let (mut unfinished, mut partial) = (0, 0);
+    let (mut unfinished, mut partial, mut index_temp) = (0, 0, 0);
     let budget = Instant::now();
     for run in 0..RUNS {
         let layout_dir = dir.path().join(format!("run-{run}"));
@@ -435,6 +444,9 @@ async fn killed_at_random_points_the_layout_validates_and_a_rerun_completes() {
         if has_partial(&layout_dir) {
             partial += 1;
         }
+        if has_index_temp(&layout_dir) {
+            index_temp += 1;
+        }
         // Whatever the kill interrupted, the layout validates...
         let before = layout_validates(&layout_dir).await;
         assert!(
@@ -450,7 +462,7 @@ async fn killed_at_random_points_the_layout_validates_and_a_rerun_completes() {
     }
     eprintln!(
         "seed {seed}: {RUNS} runs over {span} µs each, {unfinished} killed before the end, \
-         {partial} left a partial blob; {:?} in all",
+         {partial} left a partial blob, {index_temp} a temporary index.json; {:?} in all",
         budget.elapsed()
     );
     assert!(
