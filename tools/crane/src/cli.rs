@@ -589,7 +589,8 @@ pub(crate) enum AuthCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum LayoutCommand {
     /// Remove the blobs no entry of the layout's index.json refers to; names each on
-    /// stderr.
+    /// stderr. Waits for writes into the layout in progress (pull, copy, attach, in any
+    /// process), so their blobs are kept.
     #[command(after_help = LAYOUT_GC_EXAMPLES)]
     Gc {
         /// The OCI image layout directory.
