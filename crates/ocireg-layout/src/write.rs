@@ -699,6 +699,9 @@ impl Layout {
     /// progress, see [`Layout::write_guard`], and holding new ones off), then
     /// the `index.json` lock: a collection during an append (by this or
     /// another process) never removes the blobs of the entry being appended.
+    /// Temporary `index.json` files left by killed processes are removed too;
+    /// partial blob files are kept (the next write of their blob resumes from
+    /// them).
     pub async fn garbage_collect(&self) -> Result<Vec<Digest>> {
         let writers = self.path().join(WRITERS_LOCK_FILE);
         let _writers = blocking(move || Lock::exclusive(&writers)).await?;
@@ -708,8 +711,26 @@ impl Layout {
         for d in &garbage {
             self.remove_blob(d).await?;
         }
+        // With both locks held no `index.json` change is under way: a temporary
+        // `index.json` is what a killed process left.
+        let root = self.path().to_owned();
+        blocking(move || remove_index_temps(&root)).await?;
         Ok(garbage)
     }
+}
+
+/// Removes the temporary `index.json` files (`.index.json.<pid>.<n>.tmp`) in `root`.
+fn remove_index_temps(root: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(root).map_err(|e| Error::io("read directory", root, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("read directory", root, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&format!(".{INDEX_FILE}.")) && name.ends_with(".tmp") {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Every `blobs/<alg>/<hex>` file whose name parses as a digest (temp and
