@@ -725,7 +725,8 @@ fn remove_index_temps(root: &Path) -> Result<()> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("read directory", root, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&format!(".{INDEX_FILE}.")) && name.ends_with(".tmp") {
+        let temp = Path::new(&name).extension().is_some_and(|e| e == "tmp");
+        if temp && name.starts_with(&format!(".{INDEX_FILE}.")) {
             let path = entry.path();
             std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
         }
