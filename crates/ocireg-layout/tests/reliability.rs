@@ -389,7 +389,7 @@ fn child_killed_writer() {
 fn has_index_temp(layout: &Path) -> bool {
     std::fs::read_dir(layout).expect("ls").any(|e| {
         let name = e.expect("entry").file_name().to_string_lossy().into_owned();
-        name.starts_with(".index.json.") && name.ends_with(".tmp")
+        name.starts_with(".index.json.") && Path::new(&name).extension().is_some_and(|x| x == "tmp")
     })
 }
 
