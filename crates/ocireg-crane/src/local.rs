@@ -236,7 +236,7 @@ enum Local {
 /// Reads the image at `path` as ggcr's `crane push` does: a file is a `docker save`
 /// tarball holding one image; a directory is an OCI image layout, whose root index is
 /// pushed with `index`, or else whose one entry (image or index) is.
-async fn load(path: &Path, index: bool) -> Result<Local> {
+async fn load(path: &Path, index: bool, progress: Option<Arc<dyn Progress>>) -> Result<Local> {
     let meta = tokio::fs::metadata(path)
         .await
         .map_err(|source| Error::File {
@@ -245,7 +245,15 @@ async fn load(path: &Path, index: bool) -> Result<Local> {
             source,
         })?;
     if !meta.is_dir() {
-        let img = ocireg_tarball::image_from_path(path, None)
+        let mut tarball = ocireg_tarball::Tarball::open(path)
+            .await
+            .map_err(tarball_err("reading the tarball", path))?;
+        if let Some(sink) = progress {
+            // Reads of its layers are the pull half of the push (one blob each).
+            tarball = tarball.with_progress(sink);
+        }
+        let img = tarball
+            .image(None)
             .await
             .map_err(tarball_err("reading the tarball", path))?;
         return Ok(Local::Image(img));
@@ -304,9 +312,9 @@ async fn load(path: &Path, index: bool) -> Result<Local> {
 /// Returns what was pushed as `REPOSITORY@DIGEST`.
 pub async fn push(path: &Path, image: &str, index: bool, opts: &Options) -> Result<String> {
     let r = opts.parse_reference(image)?;
-    let local = load(path, index).await?;
     let op = Operation::start(opts, &format!("pushing {} to {r}", path.display()));
     let result = async {
+        let local = load(path, index, Operation::sink(op.as_ref())).await?;
         let remote = remote_options(opts, Operation::sink(op.as_ref())).await?;
         let doing = format!("pushing {} to {r}", path.display());
         let written = match local {

@@ -56,6 +56,7 @@ mod error;
 mod layer;
 pub mod legacy;
 mod read;
+mod reading;
 mod write;
 mod zstd_encode;
 

@@ -229,6 +229,77 @@ fn progress_reports_every_blob_as_the_registry_client_does() {
 }
 
 #[test]
+fn reads_report_each_layer_as_the_registry_client_does() {
+    use ocireg_v1::progress::{BlobOutcome, Direction, ProgressTracker};
+    rt().block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("img.tar");
+        let img = ocireg_v1::random::image(8192, 2, 31).expect("random");
+        ocireg_tarball::write_to_file(&path, &[(r("example.com/p:1"), Arc::clone(&img))])
+            .await
+            .expect("write");
+        let tracker = Arc::new(ProgressTracker::new());
+        let tarball = Tarball::open(&path)
+            .await
+            .expect("open")
+            .with_progress(tracker.clone());
+        let back = tarball.image(None).await.expect("image");
+        assert_eq!(tracker.snapshot().blobs_total, 0, "opening reads no layer");
+        let manifest = back.manifest().await.expect("manifest");
+        for l in &manifest.layers {
+            let layer = back.layer_by_digest(l.digest).await.expect("layer");
+            assert_eq!(
+                layer
+                    .compressed()
+                    .await
+                    .expect("blob")
+                    .drain()
+                    .await
+                    .expect("read"),
+                l.size
+            );
+        }
+        let snap = tracker.snapshot();
+        assert_eq!(
+            snap.blobs.iter().map(|b| b.digest).collect::<Vec<_>>(),
+            manifest.layers.iter().map(|l| l.digest).collect::<Vec<_>>()
+        );
+        assert!(
+            snap.blobs
+                .iter()
+                .all(|b| b.direction == Direction::Pull
+                    && b.outcome == Some(BlobOutcome::Downloaded))
+        );
+        let sizes: u64 = manifest.layers.iter().map(|l| l.size).sum();
+        assert_eq!((snap.bytes_done, snap.bytes_total), (sizes, sizes));
+        // The uncompressed stream is reported by diff id; a bad read is a failure.
+        let diff_ids = back
+            .config_file()
+            .await
+            .expect("config")
+            .rootfs
+            .diff_ids
+            .unwrap_or_default();
+        let layer = back
+            .layer_by_digest(manifest.layers[0].digest)
+            .await
+            .expect("layer");
+        layer
+            .uncompressed()
+            .await
+            .expect("blob")
+            .drain()
+            .await
+            .expect("read");
+        let b = tracker.blob(&diff_ids[0]).expect("reported by diff id");
+        assert_eq!(b.outcome, Some(BlobOutcome::Downloaded));
+        validate::image(&*back, validate::Options::default())
+            .await
+            .expect("the reporting view validates");
+    });
+}
+
+#[test]
 fn the_same_image_as_two_objects_is_written_once() {
     rt().block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
