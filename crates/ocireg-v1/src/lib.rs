@@ -79,6 +79,8 @@
 //! Errors of every view are this crate's [`Error`]; other crates report
 //! theirs through [`Error::backend`].
 
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
+
 // ---- shared ----
 /// `bytes` appears in this crate's public API ([`Blob`] chunks, raw documents).
 pub use bytes;

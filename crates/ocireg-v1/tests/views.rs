@@ -278,12 +278,7 @@ impl TarballLike {
             diff_ids.push(tar.diff_id().await.unwrap());
             layers.push(Arc::new(tar));
         }
-        let config = ConfigFile {
-            architecture: "amd64".into(),
-            os: "linux".into(),
-            rootfs: RootFs::layers(Some(diff_ids)),
-            ..ConfigFile::default()
-        };
+        let config = ConfigFile::new("linux", "amd64").with_rootfs(RootFs::layers(Some(diff_ids)));
         Self {
             config: ocireg_v1::to_go_json(&config).unwrap().into(),
             layers,
