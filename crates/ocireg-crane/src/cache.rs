@@ -94,14 +94,14 @@ impl LayerCache {
                 return;
             };
             let written = match item {
-                Some(Ok(chunk)) => file.write_all(chunk),
+                Some(Ok(chunk)) => blocking_io(|| file.write_all(chunk)),
                 // The source failed: drop (and so remove) the temporary file.
                 Some(Err(_)) => {
                     temp = None;
                     return;
                 }
                 None => match temp.take() {
-                    Some(t) => persist(t, &path),
+                    Some(t) => blocking_io(|| persist(t, &path)),
                     None => Ok(()),
                 },
             };
@@ -110,6 +110,18 @@ impl LayerCache {
                 temp = None;
             }
         })
+    }
+}
+
+/// Runs blocking file IO (a write that may wait for writeback, an fsync) without stalling
+/// the runtime's other tasks: on a multi-thread runtime the worker hands its tasks over
+/// first (`block_in_place`); elsewhere (a current-thread runtime, none) it runs inline.
+fn blocking_io<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
@@ -288,5 +300,53 @@ impl Layer for CachedLayer {
 
     fn mount_source(&self) -> Option<ocireg_name::Repository> {
         self.inner.mount_source()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn entries_are_written_whole_and_checked_on_reuse() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cache = LayerCache::new(&dir.path().join("c")).expect("cache");
+        let bytes = vec![7u8; 200_000];
+        let digest = ocireg_v1::sha256(&bytes);
+        let size = bytes.len() as u64;
+        let names = || -> Vec<String> {
+            std::fs::read_dir(dir.path().join("c"))
+                .expect("ls")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect()
+        };
+
+        // A source that lies: nothing enters the cache, no temporary file stays.
+        let mut lie = bytes.clone();
+        lie[5] = 8;
+        let tee = cache.tee(digest, size, Blob::from_bytes(lie));
+        assert!(tee.drain().await.is_err());
+        assert!(names().is_empty(), "{:?}", names());
+        // A reader that stops early: nothing either.
+        let mut tee = cache
+            .tee(digest, size, Blob::from_bytes(bytes.clone()))
+            .into_stream();
+        drop(tee.next().await);
+        drop(tee);
+        assert!(names().is_empty(), "{:?}", names());
+        assert!(cache.get(digest, size).await.is_none());
+
+        // Read to its verified end: the entry appears, under its digest, and is used.
+        let tee = cache.tee(digest, size, Blob::from_bytes(bytes.clone()));
+        assert_eq!(tee.drain().await.expect("drain"), size);
+        assert_eq!(names(), [digest.to_string()]);
+        let hit = cache.get(digest, size).await.expect("hit");
+        assert_eq!(hit.read_to_end(size).await.expect("read"), bytes);
+
+        // A short file is a miss, and goes.
+        let path = cache.path(&digest);
+        std::fs::write(&path, &bytes[..100]).expect("truncate");
+        assert!(cache.get(digest, size).await.is_none());
+        assert!(!path.exists());
     }
 }
