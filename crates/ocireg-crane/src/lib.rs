@@ -32,13 +32,14 @@
 //! | artifacts | `artifacts` | [`attach`]; the referrers a `copy --referrers` carries along |
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
-//! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy`, `manifest`, `digest`, `config`, `ls` |
+//! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy` (and `--all-tags`), `manifest`, `digest`, `config`, `blob`, `ls`, `tag`, `delete`, `attach`, `refs` |
 //!
 //! One family is still to come, a module beside these: `mutate` (`append`,
 //! `mutate`, `flatten`, `rebase`, `index`). `export` is not ported yet either. A
 //! reference to an image on disk (`ocidir://dir:tag`, `./dir`) given to a
-//! registry command is refused as a usage error ([`Error::LocalImage`]) rather
-//! than taken for a registry host.
+//! command that does not take it (`auth token`; a path without `ocidir://`
+//! anywhere) is refused as a usage error ([`Error::LocalImage`]) rather than
+//! taken for a registry host.
 //!
 //! # Three things people come for
 //!
@@ -204,6 +205,7 @@ mod warnings;
 // The families of operations.
 mod artifacts;
 mod auth;
+mod cache;
 mod index;
 mod local;
 mod ocidir;

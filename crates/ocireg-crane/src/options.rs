@@ -483,9 +483,8 @@ mod tests {
                 assert!(matches!(err, Error::LocalImage { .. }), "{local}: {err:?}");
                 assert_eq!(err.kind(), ErrorKind::Usage, "{local}");
                 assert!(
-                    err.to_string().ends_with(
-                        "ocidir:// references (OCI image layouts on disk) are not supported yet"
-                    ),
+                    err.to_string()
+                        .ends_with("images on disk (OCI image layouts) are not supported here"),
                     "{err}"
                 );
             }

@@ -149,6 +149,16 @@ impl Lock {
     /// the lock this checks that `path` still names the locked file, and
     /// starts again if not: two holders never lock different files of one name.
     pub(crate) fn exclusive(path: &Path) -> Result<Self> {
+        Self::take(path, rustix::fs::FlockOperation::LockExclusive)
+    }
+
+    /// Takes a shared lock on `path` (created if missing), waiting while an
+    /// exclusive one is held; as [`Lock::exclusive`] otherwise.
+    pub(crate) fn shared(path: &Path) -> Result<Self> {
+        Self::take(path, rustix::fs::FlockOperation::LockShared)
+    }
+
+    fn take(path: &Path, op: rustix::fs::FlockOperation) -> Result<Self> {
         loop {
             let file = fs_err::OpenOptions::new()
                 .read(true)
@@ -157,7 +167,7 @@ impl Lock {
                 .truncate(false)
                 .open(path)
                 .map_err(|e| Error::fs(path, e))?;
-            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            rustix::fs::flock(&file, op)
                 .map_err(|e| Error::io("lock", path, io::Error::from(e)))?;
             let held = rustix::fs::fstat(&file).map_err(|e| Error::io("stat", path, e.into()))?;
             match rustix::fs::stat(path) {

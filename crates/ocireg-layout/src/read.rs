@@ -24,6 +24,9 @@ pub const INDEX_FILE: &str = "index.json";
 pub const LAYOUT_VERSION: &str = "1.0.0";
 /// The advisory lock file taken while `index.json` changes.
 pub const LOCK_FILE: &str = ".ocireg.lock";
+/// The lock file that keeps [`Layout::garbage_collect`] (exclusive) and writers of
+/// blobs not yet listed in `index.json` (shared, [`Layout::write_guard`]) apart.
+pub const WRITERS_LOCK_FILE: &str = ".ocireg.writers.lock";
 
 const CHUNK: usize = 64 * 1024;
 

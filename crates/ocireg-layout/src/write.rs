@@ -14,7 +14,9 @@ use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
 
 use crate::error::from_v1;
 use crate::fsutil::{self, Lock, blocking};
-use crate::read::{INDEX_FILE, LAYOUT_VERSION, LOCK_FILE, Layout, OCI_LAYOUT_FILE};
+use crate::read::{
+    INDEX_FILE, LAYOUT_VERSION, LOCK_FILE, Layout, OCI_LAYOUT_FILE, WRITERS_LOCK_FILE,
+};
 use crate::{Error, Result};
 
 /// How many layers of one image are written at once.
@@ -34,6 +36,15 @@ pub enum BlobWrite {
         /// How many bytes of the partial file were kept.
         reused: u64,
     },
+}
+
+/// A write in progress: while one is held (by this or any process),
+/// [`Layout::garbage_collect`] waits, so blobs written but not yet listed in
+/// `index.json` are not collected. Released on drop. See [`Layout::write_guard`].
+#[derive(Debug)]
+#[must_use = "the guard protects the write only while it is held"]
+pub struct WriteGuard {
+    _lock: Lock,
 }
 
 /// Options for appending or replacing a descriptor in `index.json`
@@ -182,6 +193,20 @@ impl Layout {
         Self::open(&root).await
     }
 
+    /// Marks a write in progress until the guard is dropped: a shared lock on
+    /// [`WRITERS_LOCK_FILE`], which [`Layout::garbage_collect`] takes
+    /// exclusively. Hold it from the first blob written until the descriptor
+    /// that refers to them is in `index.json`. `append_*`, `replace_*` and
+    /// [`Layout::write`] take one themselves; a caller that writes blobs with
+    /// [`Layout::write_blob`] or [`Layout::write_image`] and lists them later
+    /// takes one around both. (Do not collect garbage while holding one: the
+    /// collection would wait for it.)
+    pub async fn write_guard(&self) -> Result<WriteGuard> {
+        let path = self.path().join(WRITERS_LOCK_FILE);
+        let lock = blocking(move || Lock::shared(&path)).await?;
+        Ok(WriteGuard { _lock: lock })
+    }
+
     /// Changes `index.json` under the layout's exclusive lock: reads it, lets
     /// `change` edit it, and replaces it atomically. Returns what `change` returned.
     pub async fn update_index<T, F>(&self, change: F) -> Result<T>
@@ -255,6 +280,7 @@ impl Layout {
         img: &dyn Image,
         options: &AppendOptions,
     ) -> Result<Descriptor> {
+        let _writing = self.write_guard().await?;
         let mut desc = self.write_image(img).await?;
         options.apply(&mut desc);
         self.append_descriptor(desc.clone()).await?;
@@ -267,6 +293,7 @@ impl Layout {
         idx: &dyn ImageIndex,
         options: &AppendOptions,
     ) -> Result<Descriptor> {
+        let _writing = self.write_guard().await?;
         let mut desc = self.write_index(idx).await?;
         options.apply(&mut desc);
         self.append_descriptor(desc.clone()).await?;
@@ -281,6 +308,7 @@ impl Layout {
         matcher: Matcher,
         options: &AppendOptions,
     ) -> Result<Descriptor> {
+        let _writing = self.write_guard().await?;
         let mut desc = self.write_image(img).await?;
         options.apply(&mut desc);
         self.replace_descriptor(desc.clone(), matcher).await?;
@@ -295,6 +323,7 @@ impl Layout {
         matcher: Matcher,
         options: &AppendOptions,
     ) -> Result<Descriptor> {
+        let _writing = self.write_guard().await?;
         let mut desc = self.write_index(idx).await?;
         options.apply(&mut desc);
         self.replace_descriptor(desc.clone(), matcher).await?;
@@ -305,6 +334,7 @@ impl Layout {
     /// manifest, with every child written (ggcr `layout.Write`).
     pub async fn write(path: impl AsRef<Path>, idx: &dyn ImageIndex) -> Result<Self> {
         let layout = Self::create(path).await?;
+        let _writing = layout.write_guard().await?;
         layout.write_children(idx).await?;
         let raw = idx.raw_manifest().await.map_err(from_v1)?;
         layout.set_raw_index(raw).await?;
@@ -659,19 +689,45 @@ impl Layout {
             .collect())
     }
 
-    /// Removes unreferenced blobs and returns them. Runs under the
-    /// `index.json` lock; a blob written by a concurrent writer that has not
-    /// yet appended its descriptor may be removed, so run it when no write
-    /// is in flight.
+    /// Removes unreferenced blobs and returns them.
+    ///
+    /// Takes the writers' lock exclusively (waiting for every write in
+    /// progress, see [`Layout::write_guard`], and holding new ones off), then
+    /// the `index.json` lock: a collection during an append (by this or
+    /// another process) never removes the blobs of the entry being appended.
+    /// Temporary `index.json` files left by killed processes are removed too;
+    /// partial blob files are kept (the next write of their blob resumes from
+    /// them).
     pub async fn garbage_collect(&self) -> Result<Vec<Digest>> {
+        let writers = self.path().join(WRITERS_LOCK_FILE);
+        let _writers = blocking(move || Lock::exclusive(&writers)).await?;
         let lock_path = self.path().join(LOCK_FILE);
         let _lock = blocking(move || Lock::exclusive(&lock_path)).await?;
         let garbage = self.unreferenced_blobs().await?;
         for d in &garbage {
             self.remove_blob(d).await?;
         }
+        // With both locks held no `index.json` change is under way: a temporary
+        // `index.json` is what a killed process left.
+        let root = self.path().to_owned();
+        blocking(move || remove_index_temps(&root)).await?;
         Ok(garbage)
     }
+}
+
+/// Removes the temporary `index.json` files (`.index.json.<pid>.<n>.tmp`) in `root`.
+fn remove_index_temps(root: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(root).map_err(|e| Error::io("read directory", root, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("read directory", root, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let temp = Path::new(&name).extension().is_some_and(|e| e == "tmp");
+        if temp && name.starts_with(&format!(".{INDEX_FILE}.")) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Every `blobs/<alg>/<hex>` file whose name parses as a digest (temp and

@@ -70,9 +70,19 @@ struct Inner {
 
 /// A `docker save` tarball on disk, indexed once: members are read by
 /// offset, never extracted.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tarball {
     inner: Arc<Inner>,
+    progress: Option<Arc<dyn ocireg_v1::progress::Progress>>,
+}
+
+impl std::fmt::Debug for Tarball {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tarball")
+            .field("inner", &self.inner)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// Cleans a member or link path as Go's `path.Clean` would, refusing
@@ -172,7 +182,21 @@ impl Tarball {
             })??;
         Ok(Self {
             inner: Arc::new(Inner { path, members }),
+            progress: None,
         })
+    }
+
+    /// Makes the images read from here report the reads of their layers to `sink` as
+    /// [`ocireg_v1::progress`] events, as the registry client reports its downloads:
+    /// `BlobStarted` ([`Pull`](ocireg_v1::progress::Direction::Pull)) when a layer's
+    /// stream is opened, cumulative `BlobBytes`, and `BlobDone`
+    /// ([`Downloaded`](ocireg_v1::progress::BlobOutcome::Downloaded)) at its verified end
+    /// or `BlobFailed`. The compressed stream is reported by the layer's digest, the
+    /// uncompressed one by its diff id; configs and `manifest.json` are not reported.
+    #[must_use]
+    pub fn with_progress(mut self, sink: Arc<dyn ocireg_v1::progress::Progress>) -> Self {
+        self.progress = Some(sink);
+        self
     }
 
     /// The path of the tarball.
@@ -322,15 +346,19 @@ impl Tarball {
             raw_config,
             diff_ids,
         });
-        if compressions.iter().any(|c| *c != Compression::None) {
-            Ok(Arc::new(CompressedImage {
+        let img: Arc<dyn Image> = if compressions.iter().any(|c| *c != Compression::None) {
+            Arc::new(CompressedImage {
                 parts,
                 compressions,
                 manifest: tokio::sync::OnceCell::new(),
-            }))
+            })
         } else {
-            Ok(Arc::new(UncompressedToImage::new(UncompressedCore(parts))))
-        }
+            Arc::new(UncompressedToImage::new(UncompressedCore(parts)))
+        };
+        Ok(match &self.progress {
+            Some(sink) => crate::reading::ReportingImage::wrap(img, Arc::clone(sink)),
+            None => img,
+        })
     }
 
     async fn sniff(&self, name: &str) -> Result<Compression> {

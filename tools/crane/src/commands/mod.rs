@@ -89,6 +89,7 @@ pub(crate) async fn run(
             mut args,
             format,
             annotate_ref,
+            cache_path,
         } => {
             let path = args.pop().unwrap_or_default();
             local::pull(
@@ -96,6 +97,7 @@ pub(crate) async fn run(
                 std::path::Path::new(&path),
                 format,
                 annotate_ref,
+                cache_path.as_deref(),
                 &opts,
                 printer,
             )
