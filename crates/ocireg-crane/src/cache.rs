@@ -34,7 +34,7 @@ pub(crate) struct LayerCache {
 impl LayerCache {
     /// The cache in `dir`, created when missing.
     pub(crate) fn new(dir: &Path) -> crate::Result<Arc<Self>> {
-        std::fs::create_dir_all(dir).map_err(|source| crate::Error::File {
+        fs_err::create_dir_all(dir).map_err(|source| crate::Error::File {
             action: "creating the layer cache directory",
             path: dir.to_owned(),
             source,
@@ -53,7 +53,7 @@ impl LayerCache {
     /// of that size that hashes to `digest`, streamed verified. A wrong file is removed.
     async fn get(&self, digest: Digest, size: u64) -> Option<Blob> {
         let path = self.path(&digest);
-        let meta = tokio::fs::symlink_metadata(&path).await.ok()?;
+        let meta = fs_err::tokio::symlink_metadata(&path).await.ok()?;
         let good = meta.is_file()
             && meta.len() == size
             && match read_file(&path, size).await {
@@ -62,7 +62,7 @@ impl LayerCache {
             };
         if !good {
             tracing::debug!(path = %path.display(), "layer cache: not using a wrong file");
-            let _ = tokio::fs::remove_file(&path).await;
+            let _ = fs_err::tokio::remove_file(&path).await;
             return None;
         }
         let blob = read_file(&path, size).await.ok()?;
@@ -130,7 +130,7 @@ fn persist(temp: tempfile::NamedTempFile, path: &Path) -> std::io::Result<()> {
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
+        fs_err::File::open(dir)?.sync_all()?;
     }
     Ok(())
 }
@@ -138,7 +138,7 @@ fn persist(temp: tempfile::NamedTempFile, path: &Path) -> std::io::Result<()> {
 /// A stream of the file at `path` (checked to be a regular file by the caller), of `size`
 /// bytes.
 async fn read_file(path: &Path, size: u64) -> std::io::Result<Blob> {
-    let file = tokio::fs::File::open(path).await?;
+    let file = fs_err::tokio::File::open(path).await?;
     let stream = futures_util::stream::unfold(Some(file), |state| async move {
         let mut file = state?;
         let mut buf = BytesMut::with_capacity(CHUNK);
@@ -315,7 +315,7 @@ mod tests {
         let digest = ocireg_v1::sha256(&bytes);
         let size = bytes.len() as u64;
         let names = || -> Vec<String> {
-            std::fs::read_dir(dir.path().join("c"))
+            fs_err::read_dir(dir.path().join("c"))
                 .expect("ls")
                 .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
                 .collect()
@@ -345,7 +345,7 @@ mod tests {
 
         // A short file is a miss, and goes.
         let path = cache.path(&digest);
-        std::fs::write(&path, &bytes[..100]).expect("truncate");
+        fs_err::write(&path, &bytes[..100]).expect("truncate");
         assert!(cache.get(digest, size).await.is_none());
         assert!(!path.exists());
     }

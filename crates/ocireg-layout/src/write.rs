@@ -717,14 +717,14 @@ impl Layout {
 
 /// Removes the temporary `index.json` files (`.index.json.<pid>.<n>.tmp`) in `root`.
 fn remove_index_temps(root: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(root).map_err(|e| Error::io("read directory", root, e))?;
+    let entries = fs_err::read_dir(root).map_err(|e| Error::fs(root, e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| Error::io("read directory", root, e))?;
+        let entry = entry.map_err(|e| Error::fs(root, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let temp = Path::new(&name).extension().is_some_and(|e| e == "tmp");
         if temp && name.starts_with(&format!(".{INDEX_FILE}.")) {
             let path = entry.path();
-            std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+            fs_err::remove_file(&path).map_err(|e| Error::fs(&path, e))?;
         }
     }
     Ok(())

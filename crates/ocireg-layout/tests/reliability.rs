@@ -8,6 +8,12 @@
 //! Some tests re-run this test binary as a child process (`child_*` tests, which do
 //! nothing unless their environment variable is set).
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "test set-up and checks: a failed file operation fails the test at its own line"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -78,22 +78,22 @@ fn blob_tag_delete_attach_and_refs_work_in_a_layout() {
     crane
         .run(&["blob", "-o", s(&out), &at(&format!("@{config_digest}"))])
         .ok();
-    assert_eq!(std::fs::read_to_string(&out).expect("read"), config);
+    assert_eq!(fs_err::read_to_string(&out).expect("read"), config);
     let missing = format!("@sha256:{}", "0".repeat(64));
     crane.run(&["blob", &at(&missing)]).failed_with(3);
     crane.run(&["blob", &at(":v1")]).failed_with(2);
     // A blob whose bytes changed on disk is refused.
     let layer = manifest["layers"][0]["digest"].as_str().expect("layer");
     let layer_path = dir.join("blobs/sha256").join(&layer["sha256:".len()..]);
-    let good = std::fs::read(&layer_path).expect("layer file");
+    let good = fs_err::read(&layer_path).expect("layer file");
     let mut bad = good.clone();
     bad[0] ^= 0xff;
-    std::fs::write(&layer_path, &bad).expect("sabotage");
+    fs_err::write(&layer_path, &bad).expect("sabotage");
     let run = crane.run(&["blob", "-o", s(&out), &at(&format!("@{layer}"))]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("digest"), "{run:?}");
-    assert_eq!(std::fs::read_to_string(&out).expect("read"), config);
-    std::fs::write(&layer_path, &good).expect("restore");
+    assert_eq!(fs_err::read_to_string(&out).expect("read"), config);
+    fs_err::write(&layer_path, &good).expect("restore");
 
     // tag: another ref.name entry for the same manifest; moving a tag replaces its entry.
     crane.run(&["tag", &at(":v1"), "stable"]).ok();
@@ -113,7 +113,7 @@ fn blob_tag_delete_attach_and_refs_work_in_a_layout() {
 
     // attach + refs: the artifact is listed untagged and found as a referrer.
     let sbom = crane.home().join("sbom.json");
-    std::fs::write(&sbom, br#"{"spdxVersion":"SPDX-2.3"}"#).expect("write");
+    fs_err::write(&sbom, br#"{"spdxVersion":"SPDX-2.3"}"#).expect("write");
     let sbom_type = "application/spdx+json";
     let written = crane
         .run(&["attach", s(&sbom), sbom_type, sbom_type, &at(":stable")])

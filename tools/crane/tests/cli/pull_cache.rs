@@ -60,7 +60,7 @@ fn sha256(bytes: &[u8]) -> String {
 
 /// The names in `dir`, sorted.
 fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = fs_err::read_dir(dir)
         .expect("ls")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
@@ -105,7 +105,7 @@ fn pulls_reuse_cached_layers_and_check_them() {
         "one file per layer, no temporary files"
     );
     for l in &layers {
-        let bytes = std::fs::read(cache.join(l)).expect("cached");
+        let bytes = fs_err::read(cache.join(l)).expect("cached");
         assert_eq!(&sha256(&bytes), l);
     }
     let d = crane
@@ -148,32 +148,32 @@ fn pulls_reuse_cached_layers_and_check_them() {
     // A cached file with wrong bytes, a short one and a symlink are not used: the layer is
     // fetched again, the pull is right, and the cache holds the right bytes again.
     let wrong = cache.join(&layers[0]);
-    let mut bytes = std::fs::read(&wrong).expect("read");
+    let mut bytes = fs_err::read(&wrong).expect("read");
     bytes[10] ^= 0xff;
-    std::fs::write(&wrong, &bytes).expect("sabotage");
+    fs_err::write(&wrong, &bytes).expect("sabotage");
     let short = cache.join(&layers[1]);
-    let len = std::fs::metadata(&short).expect("stat").len();
-    std::fs::OpenOptions::new()
+    let len = fs_err::metadata(&short).expect("stat").len();
+    fs_err::OpenOptions::new()
         .write(true)
         .open(&short)
         .and_then(|f| f.set_len(len / 2))
         .expect("truncate");
     let link = cache.join(&layers[2]);
     let elsewhere = crane.home().join("elsewhere");
-    std::fs::rename(&link, &elsewhere).expect("move");
-    std::os::unix::fs::symlink(&elsewhere, &link).expect("symlink");
+    fs_err::rename(&link, &elsewhere).expect("move");
+    fs_err::os::unix::fs::symlink(&elsewhere, &link).expect("symlink");
     let third = crane.home().join("3.tar");
     let run = crane.run(&["pull", "-v", "-c", s(&cache), &src, s(&third)]);
     run.ok();
     for l in &layers {
         assert_eq!(fetches(&run.stderr, l), 1, "{l}: {}", run.stderr);
-        let meta = std::fs::symlink_metadata(cache.join(l)).expect("stat");
+        let meta = fs_err::symlink_metadata(cache.join(l)).expect("stat");
         assert!(meta.is_file(), "{l}");
-        assert_eq!(&sha256(&std::fs::read(cache.join(l)).expect("read")), l);
+        assert_eq!(&sha256(&fs_err::read(cache.join(l)).expect("read")), l);
     }
     assert_eq!(
-        std::fs::read(&first).expect("1"),
-        std::fs::read(&third).expect("3"),
+        fs_err::read(&first).expect("1"),
+        fs_err::read(&third).expect("3"),
         "the same tarball"
     );
     // The legacy format reads layers uncompressed: through the cache, the same bytes.
@@ -196,7 +196,7 @@ fn pulls_reuse_cached_layers_and_check_them() {
         .run(&["pull", "--format", "legacy", &src, s(&direct)])
         .ok();
     assert!(
-        std::fs::read(&cached).expect("c") == std::fs::read(&direct).expect("d"),
+        fs_err::read(&cached).expect("c") == fs_err::read(&direct).expect("d"),
         "the same legacy tarball"
     );
     rt.block_on(server.shutdown()).expect("shutdown");
@@ -299,7 +299,7 @@ fn a_cache_ggcr_filled_is_reused_and_ggcr_reads_ours() {
         assert_eq!(fetches(&run.stderr, l), 0, "{l}: {}", run.stderr);
     }
     assert!(
-        std::fs::read(&ours).expect("ours") == std::fs::read(&theirs).expect("theirs"),
+        fs_err::read(&ours).expect("ours") == fs_err::read(&theirs).expect("theirs"),
         "the tarballs differ"
     );
     // We fill one; ggcr pulls through it to the same tarball.
@@ -310,7 +310,7 @@ fn a_cache_ggcr_filled_is_reused_and_ggcr_reads_ours() {
     let again = crane.home().join("again.tar");
     ggcr_pull(&mine, &again);
     assert!(
-        std::fs::read(&again).expect("again") == std::fs::read(&theirs).expect("theirs"),
+        fs_err::read(&again).expect("again") == fs_err::read(&theirs).expect("theirs"),
         "the tarballs differ"
     );
     rt.block_on(server.shutdown()).expect("shutdown");
