@@ -154,6 +154,7 @@ pub use crate::auth::{
     CREDENTIALS_NOT_FOUND, Credentials, Token, auth_get, auth_login, auth_logout, auth_token,
     read_password,
 };
+pub use crate::edit::{edit_config, edit_manifest};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::index::{
     AppendBase, IndexEntry, index_append, index_filter, index_list, is_layout_path,
@@ -206,6 +207,7 @@ mod warnings;
 mod artifacts;
 mod auth;
 mod cache;
+mod edit;
 mod index;
 mod local;
 mod ocidir;

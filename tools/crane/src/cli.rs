@@ -28,6 +28,22 @@ tried at most 5 times, 1 s to 30 s apart (Retry-After honoured up to 60 s).
 Listings stop after 10,000 pages or 1,000,000 entries. --timeout bounds
 the whole run.";
 
+const EDIT_CONFIG_EXAMPLES: &str = "\
+Examples:
+  # Edit the config of an image in $EDITOR and push it back in place
+  crane edit config registry.example/app:v1
+
+  # Replace it from stdin, pushing to another tag
+  crane config registry.example/app:v1 | jq '.config.User = \"1000\"' | crane edit config registry.example/app:v1 -t registry.example/app:v1-user";
+
+const EDIT_MANIFEST_EXAMPLES: &str = "\
+Examples:
+  # Edit a manifest in $EDITOR and push it back in place
+  crane edit manifest registry.example/app:v1
+
+  # Replace it from stdin
+  crane manifest registry.example/app:v1 | jq '.annotations.owner = \"me\"' | crane edit manifest registry.example/app:v1";
+
 const VALIDATE_EXAMPLES: &str = "\
 Examples:
   # Validate an image in a registry, downloading and hashing every layer
@@ -503,6 +519,11 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Index(IndexCommand),
 
+    /// Edit the contents of an image (in $EDITOR, or from stdin when it is not a
+    /// terminal).
+    #[command(subcommand, hide = true)]
+    Edit(EditCommand),
+
     /// Validate that an image is well-formed.
     #[command(after_help = VALIDATE_EXAMPLES)]
     Validate {
@@ -638,6 +659,33 @@ pub(crate) enum AuthCommand {
         /// Scopes to mount from (repositories).
         #[arg(short, long, value_delimiter = ',')]
         mount: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EditCommand {
+    /// Edit an image's config file.
+    #[command(after_help = EDIT_CONFIG_EXAMPLES)]
+    Config {
+        /// The image.
+        image: String,
+        /// New tag reference to apply to mutated image. If not provided, uses original
+        /// tag or pushes a new digest.
+        #[arg(short = 't', long)]
+        tag: Option<String>,
+    },
+    /// Edit an image's manifest.
+    #[command(after_help = EDIT_MANIFEST_EXAMPLES)]
+    Manifest {
+        /// The image.
+        image: String,
+        /// New tag reference to apply to mutated image. If not provided, uses original
+        /// tag or pushes a new digest.
+        #[arg(short = 't', long)]
+        tag: Option<String>,
+        /// Override the mediaType used as the Content-Type for PUT.
+        #[arg(short = 'm', long)]
+        media_type: Option<String>,
     },
 }
 

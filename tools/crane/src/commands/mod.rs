@@ -7,6 +7,7 @@ use crate::cli::{Command, Global};
 use crate::printer::Printer;
 
 mod auth;
+mod edit;
 mod image;
 mod index;
 mod local;
@@ -137,6 +138,7 @@ pub(crate) async fn run(
             local::layout_gc(&path, printer).await
         }
         Command::Index(command) => index::run(command, &opts).await,
+        Command::Edit(command) => edit::run(command, &opts).await,
         Command::Validate {
             remote,
             tarball,
