@@ -71,6 +71,9 @@ pub struct FileLayer {
     media_type: MediaType,
     /// Keeps the spooled file of [`layer_from_stream`] until the layer is dropped.
     temp: Option<tempfile::TempPath>,
+    /// A plain tar gzipped once, on every core, when the layer was made: served as the
+    /// compressed stream (removed when the layer is dropped).
+    gzipped: Option<tempfile::TempPath>,
 }
 
 impl FileLayer {
@@ -148,6 +151,13 @@ pub async fn layer_from_file(path: impl AsRef<Path>, options: LayerOptions) -> R
     let (compression, peeked) = peek_compression(read_at(path.clone(), 0, file_len))
         .await
         .map_err(on_path)?;
+    drop(peeked);
+    if compression == Compression::None && !options.zstd {
+        return gzip_file(path, file_len, options).await;
+    }
+    let (compression, peeked) = peek_compression(read_at(path.clone(), 0, file_len))
+        .await
+        .map_err(on_path)?;
     let other = Arc::new(Mutex::new(Hasher::sha256()));
     let (digest, size, diff_id, uncompressed_size) = if compression == Compression::None {
         // Hash the tar for the diff id while gzipping it for the digest.
@@ -183,6 +193,59 @@ pub async fn layer_from_file(path: impl AsRef<Path>, options: LayerOptions) -> R
         uncompressed_size,
         media_type,
         temp: None,
+        gzipped: None,
+    })
+}
+
+/// A plain tar as a gzip layer: compressed once, on every core ([`crate::pgzip`]), into a
+/// temporary file, hashing the tar (the diff id) and the gzip (the digest) on the way.
+/// The output depends on the tar and the level only, so the digest is reproducible.
+async fn gzip_file(path: PathBuf, file_len: u64, options: LayerOptions) -> Result<FileLayer> {
+    let level = options.level.get();
+    let source = path.clone();
+    let (done, gzipped) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let temp = tempfile::NamedTempFile::new().map_err(Error::io(
+            "creating a temporary file in",
+            std::env::temp_dir(),
+        ))?;
+        let (file, temp_path) = temp.into_parts();
+        let tar = fs_err::File::open(&source).map_err(Error::io("opening", &source))?;
+        let done = crate::pgzip::ParallelGzip::default()
+            .with_level(level)
+            .compress(
+                std::io::BufReader::with_capacity(1 << 20, tar),
+                std::io::BufWriter::with_capacity(1 << 20, file),
+            )
+            .map_err(Error::io("gzipping", &source))?;
+        Ok((done, temp_path))
+    })
+    .await
+    .map_err(|e| Error::Unwritable {
+        reason: format!("the gzip task failed: {e}"),
+    })??;
+    if done.uncompressed_size != file_len {
+        return Err(Error::File {
+            path,
+            source: ocireg_v1::Error::SizeMismatch {
+                digest: done.diff_id,
+                expected: file_len,
+                actual: done.uncompressed_size,
+            },
+        });
+    }
+    Ok(FileLayer {
+        path,
+        file_len,
+        compression: Compression::None,
+        level: options.level,
+        zstd: false,
+        digest: done.digest,
+        diff_id: done.diff_id,
+        size: done.size,
+        uncompressed_size: done.uncompressed_size,
+        media_type: options.media_type.unwrap_or(MediaType::DockerLayer),
+        temp: None,
+        gzipped: Some(gzipped),
     })
 }
 
@@ -236,7 +299,9 @@ impl Layer for FileLayer {
         Ok(self.media_type.clone())
     }
     async fn compressed(&self) -> ocireg_v1::Result<Blob> {
-        let blob = if self.compression == Compression::None {
+        let blob = if let Some(gzipped) = &self.gzipped {
+            read_at(gzipped.to_path_buf(), 0, self.size)
+        } else if self.compression == Compression::None {
             let c = self.compress(self.file())?;
             Blob::new(c.into_stream(), Some(self.size))
         } else {
