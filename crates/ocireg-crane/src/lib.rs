@@ -33,9 +33,9 @@
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
 //! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy`, `manifest`, `digest`, `config`, `ls` |
+//! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`export`] / [`export_to_file`] |
 //!
-//! One family is still to come, a module beside these: `mutate` (`append`,
-//! `mutate`, `flatten`, `rebase`, `index`). `export` is not ported yet either. A
+//! Still to come in the `mutate` family: `rebase`, `index`, `validate`, `edit`. A
 //! reference to an image on disk (`ocidir://dir:tag`, `./dir`) given to a
 //! registry command is refused as a usage error ([`Error::LocalImage`]) rather
 //! than taken for a registry host.
@@ -157,6 +157,10 @@ pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::local::{
     PullFormat, REF_NAME_ANNOTATION, layout_gc, pull, push, tarball_digest, write_image_refs,
 };
+pub use crate::mutate::{
+    AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, MutateOptions, append, export,
+    export_to_file, export_to_writer, flatten, mutate,
+};
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{
     BlobOutcome, BlobProgress, Direction, NoProgress, Progress, ProgressEvent, ProgressSnapshot,
@@ -201,6 +205,7 @@ mod warnings;
 mod artifacts;
 mod auth;
 mod local;
+mod mutate;
 mod ocidir;
 mod read;
 mod serve;

@@ -146,6 +146,17 @@ pub(crate) async fn config(r: &OciDir) -> Result<Vec<u8>> {
     Ok(raw.to_vec())
 }
 
+/// The image an `ocidir://` reference names (used by the mutate family).
+pub(crate) async fn image(r: &OciDir) -> Result<Arc<dyn Image>> {
+    let layout = r.open().await?;
+    let desc = r.descriptor(&layout).await?;
+    let img = layout
+        .image_from(&desc)
+        .await
+        .map_err(layout_err("reading an image of the image layout", &r.path))?;
+    Ok(img)
+}
+
 /// `ls` of an `ocidir://DIR`: the ref.names of its entries, in order.
 pub(crate) async fn list_tags(r: &OciDir) -> Result<Vec<String>> {
     let layout = r.open().await?;
@@ -161,7 +172,7 @@ pub(crate) async fn list_tags(r: &OciDir) -> Result<Vec<String>> {
 }
 
 /// What a copy moves.
-enum Content {
+pub(crate) enum Content {
     Image(Arc<dyn Image>),
     Index(Arc<dyn ImageIndex>),
 }
@@ -241,7 +252,7 @@ pub(crate) async fn copy(src: &str, dst: &str, opts: &Options) -> Result<Digest>
 
 /// Writes `content` into the layout `r` (created when missing), replacing the entry
 /// with the same tag.
-async fn write_to_dir(r: &OciDir, content: Content) -> Result<Digest> {
+pub(crate) async fn write_to_dir(r: &OciDir, content: Content) -> Result<Digest> {
     let layout = Layout::create(&r.path)
         .await
         .map_err(layout_err("creating the image layout", &r.path))?;

@@ -10,6 +10,7 @@ mod auth;
 mod image;
 mod local;
 mod misc;
+mod mutate;
 mod registry;
 
 /// How a command that did not fail ends.
@@ -112,6 +113,10 @@ pub(crate) async fn run(
         Command::Layout(crate::cli::LayoutCommand::Gc { path }) => {
             local::layout_gc(&path, printer).await
         }
+        Command::Append(args) => mutate::append(args, &opts, printer).await,
+        Command::Mutate(args) => mutate::mutate(args, &opts, printer).await,
+        Command::Flatten(args) => mutate::flatten(args, &opts, printer).await,
+        Command::Export(args) => mutate::export(args, &opts).await,
         Command::Version => misc::version(),
         Command::Completion { shell } => misc::completion(shell),
     }
