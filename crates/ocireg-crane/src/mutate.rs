@@ -161,7 +161,7 @@ async fn save(img: Arc<dyn Image>, tag: &str, path: &Path, opts: &Options) -> Re
 /// operation is done.
 struct Layers {
     layers: Vec<Arc<dyn Layer>>,
-    _spooled: Vec<tempfile::TempPath>,
+    spooled: Vec<tempfile::TempPath>,
 }
 
 /// Reads stdin into a temporary file.
@@ -194,13 +194,13 @@ fn is_zstd(path: &Path) -> Result<bool> {
 async fn layers_from(paths: &[String], base_type: &MediaType) -> Result<Layers> {
     let mut out = Layers {
         layers: Vec::with_capacity(paths.len()),
-        _spooled: Vec::new(),
+        spooled: Vec::new(),
     };
     for p in paths {
         let path = if p == "-" {
             let temp = spool_stdin().await?;
             let path = temp.to_path_buf();
-            out._spooled.push(temp);
+            out.spooled.push(temp);
             path
         } else {
             PathBuf::from(p)

@@ -506,7 +506,7 @@ pub(crate) enum Command {
 
     /// Modify image labels, annotations, config and platform; prints REPO@DIGEST.
     #[command(after_help = crate::cli_mutate::MUTATE_EXAMPLES)]
-    Mutate(crate::cli_mutate::MutateArgs),
+    Mutate(Box<crate::cli_mutate::MutateArgs>),
 
     /// Flatten an image's layers into a single layer; prints REPO@DIGEST.
     #[command(after_help = crate::cli_mutate::FLATTEN_EXAMPLES)]

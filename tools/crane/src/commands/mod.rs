@@ -114,7 +114,7 @@ pub(crate) async fn run(
             local::layout_gc(&path, printer).await
         }
         Command::Append(args) => mutate::append(args, &opts, printer).await,
-        Command::Mutate(args) => mutate::mutate(args, &opts, printer).await,
+        Command::Mutate(args) => mutate::mutate(*args, &opts, printer).await,
         Command::Flatten(args) => mutate::flatten(args, &opts, printer).await,
         Command::Export(args) => mutate::export(args, &opts).await,
         Command::Version => misc::version(),

@@ -10,6 +10,7 @@ mod escapes;
 mod help;
 mod hostile;
 mod local;
+mod mutate;
 mod progress;
 mod pull_push;
 mod registry;

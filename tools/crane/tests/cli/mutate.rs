@@ -1,0 +1,460 @@
+//! `append`, `mutate`, `flatten` and `export` against the embedded registry, CNCF
+//! distribution and `ocidir://`, checked byte for byte against the golden vectors of
+//! ggcr v0.21.9's crane (crates/ocireg-mutate/testdata/ggcr-v0.21.9, see its README), and
+//! live against ggcr's crane when `OCIREG_GGCR_CRANE` names it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ocireg_registry::{Registry, RunningRegistry};
+use ocireg_testsupport::Distribution;
+
+use crate::support::{Crane, Run, runtime};
+
+/// ggcr's blob of `layer.tar` (its gzip), so that every byte of a1 can match.
+const A1_BLOB: &str = "a1-append-docker/blobs/sha256-20a8c216bcf310e2511de2e198021313cacf988860a153ebd9fcab865be4c57e";
+const A1: &str = "sha256:cf85b05f4bedce22cb42d9ecbdd3469e8c981d0bda88b8077049c3c10fd940ee";
+const A3: &str = "sha256:da36292bf5956b18c8a2020b6cce222e9a3654d6754df93740d352ddb473ddb4";
+const B1: &str = "sha256:f678957f693f6fd8e62672d9ae52e0f7d31dcf8f948af0cf7f36f48b72563ab1";
+/// The diff id of the flattened layer of c1: the sha256 of d1's out.tar.
+const C1_DIFF_ID: &str = "sha256:fa01e42d19005c93c2a6fc09347768cc08a524c9a3d7cc27b5b992321e01474a";
+
+fn golden(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../crates/ocireg-mutate/testdata/ggcr-v0.21.9")
+        .join(path)
+}
+
+fn read(path: &str) -> String {
+    String::from_utf8(std::fs::read(golden(path)).expect("golden file")).expect("utf-8")
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// b1's flags.
+const B1_FLAGS: &[&str] = &[
+    "--label",
+    "a=b",
+    "--env",
+    "X=1",
+    "--entrypoint",
+    "/bin/sh",
+    "--cmd",
+    "-c,true",
+    "--user",
+    "1000",
+    "--workdir",
+    "/w",
+    "--exposed-ports",
+    "80/tcp",
+    "-a",
+    "org.example=1",
+];
+
+fn run(crane: &Crane, args: &[&str]) -> Run {
+    crane.run(args)
+}
+
+/// The golden cases a1, a3, b1, c1, d1 and h1 against the registry at `host`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one case after another, in the README's order"
+)]
+fn golden_cases(host: &str) {
+    let crane = Crane::new();
+    let file = |p: &str| golden(p).to_str().expect("utf-8").to_owned();
+
+    // a3: a gzipped tar passes through: every byte matches.
+    let out = run(
+        &crane,
+        &[
+            "append",
+            "-f",
+            &file("inputs/layer.tar.gz"),
+            "-t",
+            &format!("{host}/golden/append-gz:1"),
+        ],
+    );
+    assert_eq!(out.ok(), format!("{host}/golden/append-gz@{A3}\n"));
+    assert!(
+        out.stderr.contains("base unspecified, using empty image"),
+        "{out:?}"
+    );
+    let manifest = run(&crane, &["manifest", &format!("{host}/golden/append-gz:1")]);
+    assert_eq!(manifest.ok(), read("a3-append-docker-gz/manifest.json"));
+
+    // a1: a plain tar, gzipped by us: the config matches, and the manifest but for the layer.
+    let out = run(
+        &crane,
+        &[
+            "append",
+            "-f",
+            &file("inputs/layer.tar"),
+            "-t",
+            &format!("{host}/golden/plain:1"),
+        ],
+    );
+    out.ok();
+    let config = run(&crane, &["config", &format!("{host}/golden/plain:1")]);
+    assert_eq!(config.ok(), read("a1-append-docker/config.json"));
+    let manifest = run(&crane, &["manifest", &format!("{host}/golden/plain:1")]);
+    let ours: serde_json::Value = serde_json::from_str(manifest.ok()).expect("json");
+    let theirs: serde_json::Value =
+        serde_json::from_str(&read("a1-append-docker/manifest.json")).expect("json");
+    assert_eq!(ours["config"], theirs["config"]);
+    assert_eq!(ours["mediaType"], theirs["mediaType"]);
+    assert_eq!(
+        ours["layers"][0]["mediaType"],
+        theirs["layers"][0]["mediaType"]
+    );
+
+    // a1 with ggcr's own gzip of the tar: byte for byte.
+    let out = run(
+        &crane,
+        &[
+            "append",
+            "-f",
+            &file(A1_BLOB),
+            "-t",
+            &format!("{host}/golden/append:1"),
+        ],
+    );
+    assert_eq!(out.ok(), format!("{host}/golden/append@{A1}\n"));
+
+    // b1: mutate of a1.
+    let mut args = vec!["mutate".to_owned(), format!("{host}/golden/append:1")];
+    args.extend(B1_FLAGS.iter().map(|f| (*f).to_owned()));
+    args.extend(["-t".to_owned(), format!("{host}/golden/mutate:1")]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(
+        run(&crane, &args).ok(),
+        format!("{host}/golden/mutate@{B1}\n")
+    );
+    let config = run(&crane, &["config", &format!("{host}/golden/mutate:1")]);
+    assert_eq!(config.ok(), read("b1-mutate/config.json"));
+    let manifest = run(&crane, &["manifest", &format!("{host}/golden/mutate:1")]);
+    assert_eq!(manifest.ok(), read("b1-mutate/manifest.json"));
+
+    // d1: export of a1, to a file and to stdout.
+    let out_tar = crane.home().join("out.tar");
+    run(
+        &crane,
+        &["export", &format!("{host}/golden/append:1"), s(&out_tar)],
+    )
+    .ok();
+    assert_eq!(
+        std::fs::read(&out_tar).expect("out.tar"),
+        std::fs::read(golden("d1-export/out.tar")).expect("golden")
+    );
+    let stdout = run(&crane, &["export", &format!("{host}/golden/append:1"), "-"]);
+    assert_eq!(stdout.ok(), read("d1-export/out.tar"));
+
+    // c1: flatten of b1. `created` is the time of the run, and our gzip is not Go's:
+    // the shape, the diff id, the history and the annotations match.
+    let out = run(
+        &crane,
+        &[
+            "flatten",
+            &format!("{host}/golden/mutate:1"),
+            "-t",
+            &format!("{host}/golden/flat:1"),
+        ],
+    );
+    assert!(
+        out.ok().starts_with(&format!("{host}/golden/flat@sha256:")),
+        "{out:?}"
+    );
+    let config = run(&crane, &["config", &format!("{host}/golden/flat:1")]);
+    let ours: serde_json::Value = serde_json::from_str(config.ok()).expect("json");
+    let theirs: serde_json::Value =
+        serde_json::from_str(&read("c1-flatten/config.json")).expect("json");
+    assert_eq!(ours["rootfs"]["diff_ids"][0], C1_DIFF_ID);
+    assert_eq!(ours["config"], theirs["config"]);
+    assert_eq!(
+        ours["history"][0]["created_by"],
+        theirs["history"][0]["created_by"]
+    );
+    assert_eq!(
+        ours["history"][0]["comment"],
+        theirs["history"][0]["comment"]
+    );
+    assert_eq!(ours["created"], ours["history"][0]["created"]);
+    let keys = |v: &serde_json::Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(keys(&ours), keys(&theirs));
+    let manifest = run(&crane, &["manifest", &format!("{host}/golden/flat:1")]);
+    let ours: serde_json::Value = serde_json::from_str(manifest.ok()).expect("json");
+    let theirs: serde_json::Value =
+        serde_json::from_str(&read("c1-flatten/manifest.json")).expect("json");
+    assert_eq!(ours["annotations"], theirs["annotations"]);
+    assert_eq!(
+        ours["layers"][0]["mediaType"],
+        theirs["layers"][0]["mediaType"]
+    );
+
+    // h1: append without a layer is refused.
+    let out = run(&crane, &["append", "-t", &format!("{host}/golden/empty:1")]);
+    assert_ne!(out.code, 0);
+    assert!(out.stdout.is_empty());
+    assert!(out.stderr.contains("new_layer"), "{out:?}");
+}
+
+fn ours(rt: &tokio::runtime::Runtime) -> RunningRegistry {
+    rt.block_on(async {
+        Registry::builder()
+            .build()
+            .expect("registry")
+            .spawn_on("127.0.0.1:0")
+            .await
+            .expect("spawn")
+    })
+}
+
+#[test]
+fn golden_vectors_match_against_the_embedded_registry() {
+    let rt = runtime();
+    let server = ours(&rt);
+    golden_cases(&server.host());
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
+
+#[test]
+fn golden_vectors_match_against_distribution() {
+    let rt = runtime();
+    let d = rt.block_on(Distribution::start()).expect("distribution");
+    golden_cases(d.host());
+}
+
+#[test]
+fn mutate_moves_no_layer_and_pushes_by_digest_to_repo() {
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let base = format!("{host}/team/base:1");
+    run(
+        &crane,
+        &[
+            "append",
+            "-f",
+            golden("inputs/layer.tar.gz").to_str().expect("utf-8"),
+            "-t",
+            &base,
+        ],
+    )
+    .ok();
+    let out = run(
+        &crane,
+        &[
+            "mutate",
+            &base,
+            "-l",
+            "x=y",
+            "--repo",
+            &format!("{host}/other"),
+        ],
+    );
+    let printed = out.ok().trim().to_owned();
+    assert!(
+        printed.starts_with(&format!("{host}/other@sha256:")),
+        "{out:?}"
+    );
+    // The layer was mounted, not moved, and the result is there by digest.
+    assert!(
+        !out.stderr.contains("1e93cf090ac7 107 B uploaded"),
+        "{out:?}"
+    );
+    let config = run(&crane, &["config", &printed]);
+    assert!(config.ok().contains(r#""Labels":{"x":"y"}"#));
+    // Pushing back to a digest reference pushes by digest.
+    let again = run(&crane, &["mutate", &printed, "-e", "A=1"]);
+    assert!(
+        again.ok().starts_with(&format!("{host}/other@sha256:")),
+        "{again:?}"
+    );
+    // Bad input is a usage error.
+    run(&crane, &["mutate", &base, "-l", "x="]).failed_with(2);
+    run(&crane, &["mutate", &base, "--set-platform", "a/b/c/d"]).failed_with(2);
+    run(&crane, &["mutate", &base, "-t", "x", "--repo", "y"]).failed_with(2);
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
+
+#[test]
+fn ocidir_and_tarball_and_stdin() {
+    let crane = Crane::new();
+    let dir = crane.home().join("layout");
+    let at = format!("ocidir://{}:v1", s(&dir));
+    let layer = read("inputs/layer.tar");
+    // The layer from stdin, into a layout.
+    let out = crane.run_with_stdin(&["append", "-f", "-", "-t", &at], &layer);
+    assert!(
+        out.ok()
+            .starts_with(&format!("ocidir://{}@sha256:", s(&dir))),
+        "{out:?}"
+    );
+    let config = run(&crane, &["config", &at]);
+    assert_eq!(config.ok(), read("a1-append-docker/config.json"));
+    // Mutate from the layout into another tag of it, then export from there.
+    let v2 = format!("ocidir://{}:v2", s(&dir));
+    let mut args = vec!["mutate", at.as_str()];
+    args.extend(B1_FLAGS);
+    args.extend(["-t", v2.as_str()]);
+    run(&crane, &args).ok();
+    assert_eq!(
+        run(&crane, &["config", &v2]).ok(),
+        read("b1-mutate/config.json")
+    );
+    let out_tar = crane.home().join("fs.tar");
+    run(&crane, &["export", &v2, s(&out_tar)]).ok();
+    assert_eq!(
+        std::fs::read(&out_tar).expect("fs.tar"),
+        std::fs::read(golden("d1-export/out.tar")).expect("golden")
+    );
+    // -o writes a docker tarball, which export reads from stdin.
+    let tarball = crane.home().join("img.tar");
+    let out = run(
+        &crane,
+        &[
+            "append",
+            "-f",
+            golden("inputs/layer.tar.gz").to_str().expect("utf-8"),
+            "-t",
+            "golden/append-gz:1",
+            "-o",
+            s(&tarball),
+        ],
+    );
+    assert_eq!(out.ok(), "");
+    let digest = run(&crane, &["digest", "--tarball", s(&tarball)]);
+    assert_eq!(digest.ok().trim(), A3);
+    let mut cmd = crane.command(&["export", "-", "-"]);
+    cmd.stdin(std::fs::File::open(&tarball).expect("tarball"));
+    let out = cmd.output().expect("export");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        out.stdout,
+        std::fs::read(golden("d1-export/out.tar")).expect("golden")
+    );
+}
+
+/// The real ggcr crane (`OCIREG_GGCR_CRANE`); panics under CI when unset.
+#[allow(clippy::print_stderr, reason = "the skip message is for the developer")]
+fn ggcr_crane() -> Option<String> {
+    let found = std::env::var("OCIREG_GGCR_CRANE")
+        .ok()
+        .filter(|p| !p.is_empty());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "OCIREG_GGCR_CRANE must name ggcr's crane under CI"
+        );
+        eprintln!("skipping: set OCIREG_GGCR_CRANE to ggcr's crane to compare with it");
+    }
+    found
+}
+
+fn ggcr(crane: &Crane, ggcr: &str, args: &[&str]) -> String {
+    let mut cmd = Command::new(ggcr);
+    cmd.args(args);
+    crane.isolate(&mut cmd);
+    let out = cmd.output().expect("ggcr crane runs");
+    assert!(out.status.success(), "ggcr crane {args:?}: {out:?}");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[test]
+fn the_same_commands_give_the_same_digests_as_ggcr() {
+    let Some(theirs) = ggcr_crane() else {
+        return;
+    };
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let gz = golden("inputs/layer.tar.gz");
+    let gz = gz.to_str().expect("utf-8");
+    // Two layers on an OCI empty base, with base annotations on a second append.
+    let a = ggcr(
+        &crane,
+        &theirs,
+        &[
+            "append",
+            "--oci-empty-base",
+            "-f",
+            gz,
+            "-f",
+            gz,
+            "-t",
+            &format!("{host}/g/a:1"),
+        ],
+    );
+    let b = run(
+        &crane,
+        &[
+            "append",
+            "--oci-empty-base",
+            "-f",
+            gz,
+            "-f",
+            gz,
+            "-t",
+            &format!("{host}/o/a:1"),
+        ],
+    );
+    assert_eq!(a.replace("/g/", "/o/"), b.ok());
+    let a2 = ggcr(
+        &crane,
+        &theirs,
+        &[
+            "append",
+            "-b",
+            &format!("{host}/g/a:1"),
+            "--set-base-image-annotations",
+            "-f",
+            gz,
+            "-t",
+            &format!("{host}/g/a:2"),
+        ],
+    );
+    let b2 = run(
+        &crane,
+        &[
+            "append",
+            "-b",
+            &format!("{host}/o/a:1"),
+            "--set-base-image-annotations",
+            "-f",
+            gz,
+            "-t",
+            &format!("{host}/o/a:2"),
+        ],
+    );
+    assert_eq!(
+        run(&crane, &["manifest", a2.trim()])
+            .ok()
+            .replace("/g/", "/o/"),
+        run(&crane, &["manifest", b2.ok().trim()]).ok()
+    );
+    // Mutate with every config flag, and a platform.
+    let mut flags: Vec<&str> = B1_FLAGS.to_vec();
+    flags.extend(["--set-platform", "linux/arm64/v8", "-e", "X=2", "-e", "Y=3"]);
+    let mut g = vec!["mutate", a.trim()];
+    g.extend(&flags);
+    let t1 = format!("{host}/g/m:1");
+    g.extend(["-t", &t1]);
+    let mut o = vec!["mutate", b.stdout.trim()];
+    o.extend(&flags);
+    let t2 = format!("{host}/o/m:1");
+    o.extend(["-t", &t2]);
+    assert_eq!(
+        ggcr(&crane, &theirs, &g).replace("/g/", "/o/"),
+        run(&crane, &o).ok()
+    );
+    // Export gives the same tar.
+    assert_eq!(
+        ggcr(&crane, &theirs, &["export", &t1, "-"]),
+        run(&crane, &["export", &t2, "-"]).ok()
+    );
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
