@@ -375,3 +375,7 @@ enum Decision {
     Opaque(String),
     Write(Box<Entry>),
 }
+
+#[cfg(test)]
+#[path = "extract_tests.rs"]
+mod tests;

@@ -845,7 +845,9 @@ mod tests {
 
     #[test]
     fn garbage_and_truncation_are_errors() {
-        let random: Vec<u8> = (0..2048u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let random: Vec<u8> = (0..2048u32)
+            .map(|i| (i * 7919 % 251).to_le_bytes()[0])
+            .collect();
         assert!(read_all(&random, 512).is_err());
         let tar = tar_of(|b| {
             let mut h = tar::Header::new_ustar();
