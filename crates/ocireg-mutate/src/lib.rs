@@ -22,7 +22,7 @@
 //! | [`append`], [`Addendum`], [`append_layers`] | `Append`, `Addendum`, `AppendLayers` | layers with history, annotations, URLs, media types |
 //! | [`config`], [`config_file`], [`created_at`] | `Config`, `ConfigFile`, `CreatedAt` | the config |
 //! | [`media_type`], [`config_media_type`], [`annotations`], [`subject`] | `MediaType`, `ConfigMediaType`, `Annotations`, `Subject` | the manifest |
-//! | [`index_annotations`], [`index_media_type`] | `Annotations`, `IndexMediaType` | an index |
+//! | [`append_manifests`], [`IndexAddendum`], [`remove_manifests`], [`index_annotations`], [`index_media_type`] | `AppendManifests`, `IndexAddendum`, `RemoveManifests`, `Annotations`, `IndexMediaType` | an index |
 //! | [`time`], [`canonical`] | `Time`, `Canonical` | reproducible images, each layer streamed, never buffered |
 //! | [`extract`] | `Extract` | the flattened filesystem as one tar stream |
 //!
@@ -86,7 +86,10 @@ pub use image::{
     Addendum, annotations, append, append_layers, config, config_file, config_media_type,
     created_at, media_type, subject,
 };
-pub use index::{index_annotations, index_media_type};
+pub use index::{
+    Appendable, IndexAddendum, append_manifests, index_annotations, index_media_type,
+    remove_manifests,
+};
 pub use time::{canonical, time};
 
 /// What a tar problem is: a malformed header or stream, with the byte

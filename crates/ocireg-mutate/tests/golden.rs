@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ocireg_v1::{Image, Layer, empty};
+use ocireg_v1::{Image, ImageIndex, Layer, empty};
 
 fn golden(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -115,4 +115,46 @@ async fn d1_extract_matches_byte_for_byte() {
     // And c1's flattened layer is this tar: its diff id is in c1's config.
     let config = String::from_utf8(read("c1-flatten/config.json")).expect("utf8");
     assert!(config.contains(&ocireg_v1::sha256(&tar).to_string()));
+}
+
+#[tokio::test]
+async fn f1_index_append_of_two_platform_images_matches_byte_for_byte() {
+    let mut adds = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        // `crane mutate --set-platform linux/ARCH` of a1.
+        let img = a1().await;
+        let mut config = img.config_file().await.expect("config");
+        config.os = "linux".into();
+        config.architecture = arch.into();
+        let img = ocireg_mutate::config_file(img, config);
+        assert_eq!(
+            img.raw_manifest().await.expect("manifest"),
+            read(&format!("f1-index-append/plat-{arch}.manifest.json"))
+        );
+        // `crane index append -m`: the platform comes from the config.
+        let platform = img.config_file().await.expect("config").platform();
+        let mut add = ocireg_mutate::IndexAddendum::new(ocireg_mutate::Appendable::Image(img));
+        add.platform = platform;
+        adds.push(add);
+    }
+    let idx = ocireg_mutate::append_manifests(empty::index(), adds);
+    assert_eq!(
+        idx.raw_manifest().await.expect("index"),
+        read("f1-index-append/manifest.json")
+    );
+    assert_eq!(
+        idx.digest().await.expect("digest").to_string(),
+        "sha256:1d04f8330723972e8db6eec1d55417a57a4946e6816c9795357f74b0ab0e956e"
+    );
+    // The children are served by the index.
+    let first = idx.index_manifest().await.expect("m").manifests[0].digest;
+    assert_eq!(
+        idx.image(first)
+            .await
+            .expect("child")
+            .digest()
+            .await
+            .expect("d"),
+        first
+    );
 }
