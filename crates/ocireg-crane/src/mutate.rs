@@ -13,7 +13,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ocireg_name::Reference;
-use ocireg_v1::{Blob, GzipLevel, History, Image, Layer, MediaType, Platform, Time, empty, gzip};
+use std::future::Future;
+use std::pin::Pin;
+
+use ocireg_v1::{
+    Blob, GzipLevel, History, Image, ImageIndex, Layer, MediaType, Platform, Time, empty, gzip,
+};
 
 use crate::error::{Error, Result};
 use crate::ocidir::{self, Content};
@@ -436,20 +441,115 @@ pub async fn mutate(image: &str, m: &MutateOptions, opts: &Options) -> Result<Op
 /// when it was named by digest). The config keeps everything but its
 /// history and diff ids; `created` is now; the one history entry says
 /// `crane flatten <old digest>` and keeps the old history as its comment.
-/// Returns `REPOSITORY@DIGEST`.
+/// An index (without `--platform`) has each of its images flattened, its
+/// attestations (`unknown/unknown`) dropped, its annotations and media type
+/// kept. Returns `REPOSITORY@DIGEST`.
 pub async fn flatten(image: &str, tag: Option<&str>, opts: &Options) -> Result<String> {
     let op = Operation::start(opts, &format!("flattening {image}"));
     let result = async {
         let remote = remote_options(opts, Operation::sink(op.as_ref())).await?;
+        let target = tag.unwrap_or(image);
+        if !ocidir::is_ocidir(image) && opts.platform().is_none() {
+            let r = opts.parse_reference(image)?;
+            let desc = ocireg_remote::get(&r, &remote)
+                .await
+                .map_err(remote_err(Doing::on("pulling", &r)))?;
+            if desc.is_index() {
+                let idx = desc
+                    .image_index()
+                    .map_err(remote_err(Doing::on("reading the index", &r)))?;
+                let flat = flatten_index(idx, image).await?;
+                let by_digest = matches!(r, Reference::Digest(_));
+                return store_index(flat, target, by_digest, opts, &remote).await;
+            }
+        }
         let old = load(image, opts, &remote).await?;
         let flat = flatten_image(old, image).await?;
         let by_digest = !ocidir::is_ocidir(image)
             && matches!(opts.parse_reference(image)?, Reference::Digest(_));
-        store(flat, tag.unwrap_or(image), by_digest, opts, &remote).await
+        store(flat, target, by_digest, opts, &remote).await
     }
     .await;
     Operation::end(op.as_ref(), &result);
     result
+}
+
+/// Writes the index `idx` to `target`, as [`store`] does an image.
+async fn store_index(
+    idx: Arc<dyn ImageIndex>,
+    target: &str,
+    by_digest: bool,
+    opts: &Options,
+    remote: &ocireg_remote::Options,
+) -> Result<String> {
+    let digest = idx.digest().await.map_err(view_err(format!(
+        "computing the digest of the index for {target}"
+    )))?;
+    if ocidir::is_ocidir(target) {
+        let dir = ocidir::parse(target)?;
+        let written = ocidir::write_to_dir(&dir, Content::Index(idx)).await?;
+        return Ok(format!("ocidir://{}@{written}", dir.path.display()));
+    }
+    let r = opts.parse_reference(target)?;
+    let repo = r.repository().clone();
+    let r = if by_digest || matches!(r, Reference::Digest(_)) {
+        Reference::Digest(repo.digest(digest))
+    } else {
+        r
+    };
+    ocireg_remote::write_index(&r, idx, remote)
+        .await
+        .map_err(remote_err(Doing::on("pushing", &r)))?;
+    Ok(repo.digest(digest).to_string())
+}
+
+/// The future of [`flatten_index`] (boxed: it recurses into nested indexes).
+type FlatIndex<'a> = Pin<Box<dyn Future<Output = Result<Arc<dyn ImageIndex>>> + Send + 'a>>;
+
+/// Every image of `old` flattened (ggcr's `flattenIndex`): the children keep
+/// their descriptors (platform, annotations) but for digest and size.
+fn flatten_index<'a>(old: Arc<dyn ImageIndex>, name: &'a str) -> FlatIndex<'a> {
+    Box::pin(async move {
+        let doing = || format!("flattening {name}");
+        let manifest = old.index_manifest().await.map_err(view_err(doing()))?;
+        let mut adds = Vec::with_capacity(manifest.manifests.len());
+        for desc in &manifest.manifests {
+            if desc
+                .platform
+                .as_ref()
+                .is_some_and(|p| p.os == "unknown" && p.architecture == "unknown")
+            {
+                continue; // Attestations are dropped, as in ggcr (#1622).
+            }
+            let add = if desc.media_type.is_index() {
+                let child = old
+                    .image_index(desc.digest)
+                    .await
+                    .map_err(view_err(doing()))?;
+                ocireg_mutate::Appendable::Index(flatten_index(child, name).await?)
+            } else if desc.media_type.is_image() {
+                let child = old.image(desc.digest).await.map_err(view_err(doing()))?;
+                ocireg_mutate::Appendable::Image(flatten_image(child, name).await?)
+            } else {
+                tracing::warn!(
+                    "can't flatten {} {}, skipping",
+                    desc.media_type,
+                    desc.digest
+                );
+                continue;
+            };
+            let mut add = ocireg_mutate::IndexAddendum::new(add).with_descriptor(desc);
+            add.size = None;
+            add.digest = None;
+            adds.push(add);
+        }
+        let mut idx = ocireg_mutate::append_manifests(empty::index(), adds);
+        if !manifest.annotations.is_empty() {
+            idx = ocireg_mutate::index_annotations(idx, manifest.annotations.clone());
+        }
+        let mt = old.media_type().await.map_err(view_err(doing()))?;
+        Ok(ocireg_mutate::index_media_type(idx, mt))
+    })
 }
 
 /// The flattened image; its one layer lives in a temporary file that goes

@@ -458,3 +458,55 @@ fn the_same_commands_give_the_same_digests_as_ggcr() {
     );
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+#[test]
+fn flatten_of_an_index_flattens_every_image() {
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    rt.block_on(async {
+        let opts = ocireg_remote::Options::builder()
+            .auth(std::sync::Arc::new(ocireg_authn::Anonymous))
+            .build()
+            .expect("remote options");
+        let index = ocireg_v1::random::index(512, 2, 3, 11).expect("random index");
+        let at: ocireg_name::Reference = format!("{host}/team/multi:v1").parse().expect("ref");
+        ocireg_remote::write_index(&at, index, &opts)
+            .await
+            .expect("seed");
+    });
+    let crane = Crane::new();
+    let out = run(
+        &crane,
+        &[
+            "flatten",
+            &format!("{host}/team/multi:v1"),
+            "-t",
+            &format!("{host}/team/multi:flat"),
+        ],
+    );
+    assert!(
+        out.ok().starts_with(&format!("{host}/team/multi@sha256:")),
+        "{out:?}"
+    );
+    let index = run(&crane, &["manifest", &format!("{host}/team/multi:flat")]);
+    let index: serde_json::Value = serde_json::from_str(index.ok()).expect("json");
+    let children = index["manifests"].as_array().expect("manifests");
+    assert_eq!(children.len(), 3);
+    for child in children {
+        let digest = child["digest"].as_str().expect("digest");
+        let config = run(&crane, &["config", &format!("{host}/team/multi@{digest}")]);
+        let config: serde_json::Value = serde_json::from_str(config.ok()).expect("json");
+        assert_eq!(
+            config["rootfs"]["diff_ids"].as_array().map(Vec::len),
+            Some(1)
+        );
+        assert!(
+            config["history"][0]["created_by"]
+                .as_str()
+                .expect("created_by")
+                .starts_with("crane flatten sha256:")
+        );
+    }
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
