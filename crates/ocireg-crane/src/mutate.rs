@@ -508,7 +508,7 @@ type FlatIndex<'a> = Pin<Box<dyn Future<Output = Result<Arc<dyn ImageIndex>>> + 
 
 /// Every image of `old` flattened (ggcr's `flattenIndex`): the children keep
 /// their descriptors (platform, annotations) but for digest and size.
-fn flatten_index<'a>(old: Arc<dyn ImageIndex>, name: &'a str) -> FlatIndex<'a> {
+fn flatten_index(old: Arc<dyn ImageIndex>, name: &str) -> FlatIndex<'_> {
     Box::pin(async move {
         let doing = || format!("flattening {name}");
         let manifest = old.index_manifest().await.map_err(view_err(doing()))?;
