@@ -510,3 +510,90 @@ fn flatten_of_an_index_flattens_every_image() {
     }
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+/// Whether `tool` runs; panics under CI when it does not.
+#[allow(clippy::print_stderr, reason = "the skip message is for the developer")]
+fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{tool} is required under CI (scripts/install-deps.sh installs it)"
+        );
+        eprintln!("skipping: {tool} is not installed");
+    }
+    ok
+}
+
+#[test]
+fn skopeo_and_umoci_read_what_append_and_mutate_write() {
+    if !have("skopeo") || !have("umoci") {
+        return;
+    }
+    let crane = Crane::new();
+    let dir = crane.home().join("layout");
+    let gz = golden("inputs/layer.tar.gz");
+    let at = format!("ocidir://{}:v1", s(&dir));
+    run(
+        &crane,
+        &["append", "--oci-empty-base", "-f", s(&gz), "-t", &at],
+    )
+    .ok();
+    let v2 = format!("ocidir://{}:v2", s(&dir));
+    run(
+        &crane,
+        &[
+            "mutate",
+            &at,
+            "--set-platform",
+            "linux/amd64",
+            "-l",
+            "a=b",
+            "-t",
+            &v2,
+        ],
+    )
+    .ok();
+    let out = Command::new("skopeo")
+        .args(["inspect", &format!("oci:{}:v2", s(&dir))])
+        .output()
+        .expect("skopeo");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(r#""a": "b""#) && text.contains(r#""Architecture": "amd64""#),
+        "{text}"
+    );
+    // umoci unpacks it (rootless), and the file is there.
+    let bundle = crane.home().join("bundle");
+    let out = Command::new("umoci")
+        .args([
+            "unpack",
+            "--rootless",
+            "--image",
+            &format!("{}:v2", s(&dir)),
+            s(&bundle),
+        ])
+        .output()
+        .expect("umoci");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read(bundle.join("rootfs/hello.txt")).expect("hello.txt"),
+        b"hello\n"
+    );
+    // A docker tarball written with -o reads in skopeo.
+    let tarball = crane.home().join("img.tar");
+    run(
+        &crane,
+        &["append", "-f", s(&gz), "-t", "app:v1", "-o", s(&tarball)],
+    )
+    .ok();
+    let out = Command::new("skopeo")
+        .args(["inspect", &format!("docker-archive:{}", s(&tarball))])
+        .output()
+        .expect("skopeo");
+    assert!(out.status.success(), "{out:?}");
+}
