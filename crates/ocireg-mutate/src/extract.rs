@@ -120,6 +120,8 @@ pub fn extract(img: Arc<dyn Image>) -> Blob {
         current: None,
         seen: HashMap::new(),
         opaque: HashSet::new(),
+        written: HashSet::new(),
+        deferred: Vec::new(),
         queue: VecDeque::new(),
         finished: false,
     };
@@ -147,6 +149,11 @@ struct Extractor {
     seen: HashMap<String, bool>,
     /// Directories made opaque by upper layers.
     opaque: HashSet<String>,
+    /// Every path written so far.
+    written: HashSet<String>,
+    /// Hardlinks whose target was not written yet (it is in a lower layer,
+    /// which comes later in the stream): written at the end, after it.
+    deferred: Vec<Entry>,
     queue: VecDeque<Bytes>,
     finished: bool,
 }
@@ -199,6 +206,7 @@ impl Extractor {
         let Some(cur) = self.current.as_mut() else {
             let next = self.layers.as_mut().and_then(Vec::pop);
             let Some((index, layer, diff_id)) = next else {
+                self.write_deferred_links();
                 self.queue.push_back(tar::end_of_archive());
                 self.finished = true;
                 return Ok(());
@@ -271,6 +279,27 @@ impl Extractor {
         Ok(())
     }
 
+    /// The hardlinks deferred until their targets were written (ggcr writes
+    /// them before their targets, which readers refuse, #2002); a link whose
+    /// target never came (whited out above) is dropped.
+    fn write_deferred_links(&mut self) {
+        loop {
+            let before = self.deferred.len();
+            let (ready, waiting): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.deferred)
+                .into_iter()
+                .partition(|e| self.written.contains(&e.link));
+            for entry in ready {
+                self.written.insert(entry.name.clone());
+                self.queue.push_back(tar::header_blocks(&entry));
+            }
+            self.deferred = waiting;
+            if self.deferred.len() == before || self.deferred.is_empty() {
+                self.deferred.clear();
+                return;
+            }
+        }
+    }
+
     fn hidden(&self, cur: &Current, name: &str) -> bool {
         if self.seen.contains_key(name) || cur.written.contains_key(name) {
             return true;
@@ -321,6 +350,11 @@ impl Extractor {
                     Decision::Opaque(dir) => cur.opaques.push(dir),
                     Decision::Write(entry) => {
                         cur.written.insert(entry.name.clone(), !entry.is_dir());
+                        if entry.typeflag == tar::LINK && !self.written.contains(&entry.link) {
+                            self.deferred.push(*entry);
+                            return Ok(());
+                        }
+                        self.written.insert(entry.name.clone());
                         self.queue.push_back(tar::header_blocks(&entry));
                         if entry.size > 0 {
                             cur.passing = Some((entry.size, tar::padding(entry.size)));

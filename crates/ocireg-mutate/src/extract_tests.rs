@@ -382,3 +382,29 @@ fn truncated_layers_are_an_error() {
         err_text(&err)
     );
 }
+
+#[test]
+fn hardlinks_come_after_their_targets_even_across_layers() {
+    // Within a layer, the order is kept as it is.
+    let got = extract(image(vec![tar_of(&[
+        file("a", "a"),
+        link("b", tar::LINK, "a"),
+    ])]))
+    .expect("extract");
+    assert_eq!(
+        got.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    // A link in an upper layer to a file of a lower one is written after it (ggcr
+    // writes it first, which tar readers refuse).
+    let lower = tar_of(&[file("a", "a"), file("z", "z")]);
+    let upper = tar_of(&[link("b", tar::LINK, "a"), link("c", tar::LINK, "b")]);
+    let got = extract(image(vec![lower.clone(), upper])).expect("extract");
+    let order: Vec<&str> = got.iter().map(|e| e.0.as_str()).collect();
+    let at = |n: &str| order.iter().position(|o| *o == n).expect(n);
+    assert!(at("a") < at("b") && at("b") < at("c"), "{order:?}");
+    // A link whose target a whiteout removed is dropped rather than left dangling.
+    let upper = tar_of(&[file(".wh.a", ""), link("b", tar::LINK, "a")]);
+    let got = extract(image(vec![lower, upper])).expect("extract");
+    assert_eq!(names(&got), ["z"]);
+}
