@@ -33,9 +33,9 @@
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
 //! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy`, `manifest`, `digest`, `config`, `ls` |
-//! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`export`] / [`export_to_file`] |
+//! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`rebase`], [`export`] / [`export_to_file`] |
 //!
-//! Still to come in the `mutate` family: `rebase`, `index`, `validate`, `edit`. A
+//! Still to come in the `mutate` family: `index`, `validate`, `edit`. A
 //! reference to an image on disk (`ocidir://dir:tag`, `./dir`) given to a
 //! registry command is refused as a usage error ([`Error::LocalImage`]) rather
 //! than taken for a registry host.
@@ -159,7 +159,7 @@ pub use crate::local::{
 };
 pub use crate::mutate::{
     AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, MutateOptions, append, export,
-    export_to_file, export_to_writer, flatten, mutate,
+    export_to_file, export_to_writer, flatten, mutate, rebase,
 };
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{

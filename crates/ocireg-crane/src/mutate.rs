@@ -704,3 +704,85 @@ pub async fn export_to_writer(
     })?;
     Ok(written)
 }
+
+/// `crane rebase`: `image`, built on `old_base`, rebuilt on `new_base` and
+/// pushed to `tag` (or back to `image`, by digest when it was named by
+/// digest). Without `new_base` or `old_base`, they come from the image's
+/// base annotations (`org.opencontainers.image.base.name` and `.digest`, as
+/// `append --set-base-image-annotations` writes them); the result gets them
+/// for its new base. An index is refused unless a platform is given. Returns
+/// `REPOSITORY@DIGEST` and whether the rebase changed nothing.
+pub async fn rebase(
+    image: &str,
+    old_base: Option<&str>,
+    new_base: Option<&str>,
+    tag: Option<&str>,
+    opts: &Options,
+) -> Result<(String, bool)> {
+    let op = Operation::start(opts, &format!("rebasing {image}"));
+    let result = async {
+        let remote = remote_options(opts, Operation::sink(op.as_ref())).await?;
+        if !ocidir::is_ocidir(image) && opts.platform().is_none() {
+            let r = opts.parse_reference(image)?;
+            let desc = ocireg_remote::head(&r, &remote)
+                .await
+                .map_err(remote_err(Doing::on("checking", &r)))?;
+            if desc.media_type.is_index() {
+                return Err(Error::InvalidArgument {
+                    doing: format!("rebasing {image}"),
+                    reason: "rebasing an index is not yet supported: give --platform",
+                });
+            }
+        }
+        let orig = load(image, opts, &remote).await?;
+        let doing = || format!("rebasing {image}");
+        let annotations = orig.manifest().await.map_err(view_err(doing()))?.annotations;
+        let new_base = match new_base.filter(|b| !b.is_empty()) {
+            Some(b) => b.to_owned(),
+            None => annotations
+                .get(BASE_NAME_ANNOTATION)
+                .filter(|b| !b.is_empty())
+                .cloned()
+                .ok_or_else(|| Error::InvalidArgument {
+                    doing: doing(),
+                    reason: "could not determine new base image from annotations: give --new_base",
+                })?,
+        };
+        let old_base = if let Some(b) = old_base.filter(|b| !b.is_empty()) {
+            b.to_owned()
+        } else {
+            let digest = annotations
+                .get(BASE_DIGEST_ANNOTATION)
+                .filter(|d| !d.is_empty())
+                .ok_or_else(|| Error::InvalidArgument {
+                    doing: doing(),
+                    reason: "could not determine old base image by digest from annotations: give --old_base",
+                })?;
+            let repo = opts.parse_reference(&new_base)?.repository().clone();
+            format!("{}@{digest}", repo.name())
+        };
+        let old_img = load(&old_base, opts, &remote).await?;
+        let new_img = load(&new_base, opts, &remote).await?;
+        let new_digest = new_img.digest().await.map_err(view_err(doing()))?;
+        let rebased = ocireg_mutate::rebase(Arc::clone(&orig), old_img, new_img)
+            .await
+            .map_err(mutate_err(doing()))?;
+        let rebased = ocireg_mutate::annotations(
+            rebased,
+            BTreeMap::from([
+                (BASE_DIGEST_ANNOTATION.to_owned(), new_digest.to_string()),
+                (BASE_NAME_ANNOTATION.to_owned(), new_base.clone()),
+            ]),
+        );
+        let no_op = rebased.digest().await.map_err(view_err(doing()))?
+            == orig.digest().await.map_err(view_err(doing()))?;
+        let target = tag.unwrap_or(image);
+        let by_digest = !ocidir::is_ocidir(target)
+            && matches!(opts.parse_reference(target)?, Reference::Digest(_));
+        let pushed = store(rebased, target, by_digest, opts, &remote).await?;
+        Ok((pushed, no_op))
+    }
+    .await;
+    Operation::end(op.as_ref(), &result);
+    result
+}

@@ -69,6 +69,18 @@ pub enum Error {
         "unable to add a nil layer to the image: an addendum without a layer must have history.empty_layer set"
     )]
     NilLayer,
+    /// The image to rebase does not start with the old base's layers.
+    #[error("the image is not based on the old base: {reason}")]
+    NotBasedOn {
+        /// What differs.
+        reason: String,
+    },
+    /// A history lists more layers than the image has.
+    #[error("the history lists more layers than the image's {layers}")]
+    MalformedHistory {
+        /// How many layers the image has.
+        layers: usize,
+    },
     /// The change does not apply to this kind of image.
     #[error("cannot {doing}: {reason}")]
     Unsupported {

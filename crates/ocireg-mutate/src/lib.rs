@@ -24,6 +24,7 @@
 //! | [`media_type`], [`config_media_type`], [`annotations`], [`subject`] | `MediaType`, `ConfigMediaType`, `Annotations`, `Subject` | the manifest |
 //! | [`append_manifests`], [`IndexAddendum`], [`remove_manifests`], [`index_annotations`], [`index_media_type`] | `AppendManifests`, `IndexAddendum`, `RemoveManifests`, `Annotations`, `IndexMediaType` | an index |
 //! | [`time`], [`canonical`] | `Time`, `Canonical` | reproducible images, each layer streamed, never buffered |
+//! | [`rebase`] | `Rebase` | an image moved onto another base |
 //! | [`extract`] | `Extract` | the flattened filesystem as one tar stream |
 //!
 //! ggcr's edge cases hold: an artifact whose config is not an image config
@@ -77,6 +78,7 @@ mod error;
 mod extract;
 mod image;
 mod index;
+mod rebase;
 mod tar;
 mod time;
 
@@ -90,6 +92,7 @@ pub use index::{
     Appendable, IndexAddendum, append_manifests, index_annotations, index_media_type,
     remove_manifests,
 };
+pub use rebase::rebase;
 pub use time::{canonical, time};
 
 /// What a tar problem is: a malformed header or stream, with the byte

@@ -287,3 +287,48 @@ fn time_and_canonical_are_reproducible_and_streamed() {
     );
     assert!(block_on(layer.to_descriptor()).is_ok());
 }
+
+#[test]
+fn rebase_walks_history_and_layers_independently() {
+    let old_layer = plain(tar_with("old", b"old", 0));
+    let new_layer = plain(tar_with("new", b"new", 0));
+    let app_layer = plain(tar_with("app", b"app", 0));
+    let old_base = ocireg_mutate::append_layers(empty::image(), [Arc::clone(&old_layer)]);
+    let new_base = ocireg_mutate::append_layers(empty::image(), [Arc::clone(&new_layer)]);
+    let h = |by: &str| History {
+        created_by: by.into(),
+        ..History::default()
+    };
+    let orig = ocireg_mutate::append(
+        Arc::clone(&old_base),
+        vec![
+            Addendum::empty_layer(h("ENV A=1")),
+            Addendum::new(Arc::clone(&app_layer)).with_history(h("COPY app")),
+        ],
+    )
+    .expect("orig");
+    let rebased = block_on(ocireg_mutate::rebase(
+        Arc::clone(&orig),
+        Arc::clone(&old_base),
+        Arc::clone(&new_base),
+    ))
+    .expect("rebase");
+    let c = block_on(rebased.config_file()).expect("config");
+    let by: Vec<&str> = c.history.iter().map(|h| h.created_by.as_str()).collect();
+    assert_eq!(by, ["", "ENV A=1", "COPY app"]);
+    let digests: Vec<_> = block_on(rebased.layers())
+        .expect("layers")
+        .iter()
+        .map(|l| block_on(l.digest()).expect("digest"))
+        .collect();
+    assert_eq!(
+        digests,
+        [
+            block_on(new_layer.digest()).expect("d"),
+            block_on(app_layer.digest()).expect("d")
+        ]
+    );
+    // An image not built on the old base is refused.
+    let err = block_on(ocireg_mutate::rebase(new_base, old_base, orig)).expect_err("not based");
+    assert!(matches!(err, Error::NotBasedOn { .. }), "{err}");
+}

@@ -515,6 +515,10 @@ pub(crate) enum Command {
     /// Export filesystem of a container image as a tarball.
     #[command(after_help = crate::cli_mutate::EXPORT_EXAMPLES)]
     Export(crate::cli_mutate::ExportArgs),
+
+    /// Rebase an image onto a new base image; prints REPO@DIGEST.
+    #[command(after_help = crate::cli_mutate::REBASE_EXAMPLES)]
+    Rebase(crate::cli_mutate::RebaseArgs),
     // ---- End of the mutate family. ----
     /// Print a shell completion script.
     #[command(after_help = COMPLETION_EXAMPLES)]

@@ -136,3 +136,34 @@ pub(crate) struct ExportArgs {
     #[arg(value_name = "TARBALL|-", default_value = "-")]
     pub(crate) tarball: String,
 }
+
+pub(crate) const REBASE_EXAMPLES: &str = "\
+Examples:
+  # Move an app from its old base onto a new one, both named
+  crane rebase r.example/app:v1 --old_base debian:12.5 --new_base debian:12.6 -t r.example/app:v1-rebased
+
+  # The bases from the annotations `append --set-base-image-annotations` wrote
+  crane rebase r.example/app:v1 --new_base debian:12.6";
+
+/// `crane rebase`.
+#[derive(Debug, Args)]
+pub(crate) struct RebaseArgs {
+    /// The image to rebase.
+    #[arg(required_unless_present = "original")]
+    pub(crate) image: Option<String>,
+    /// Old base image to remove (default: from the image's base annotations).
+    #[arg(long = "old_base", value_name = "IMAGE")]
+    pub(crate) old_base: Option<String>,
+    /// New base image to insert (default: from the image's base annotations).
+    #[arg(long = "new_base", value_name = "IMAGE")]
+    pub(crate) new_base: Option<String>,
+    /// Tag to apply to rebased image (default: the original, by digest when named by digest).
+    #[arg(short = 't', long, value_name = "IMAGE")]
+    pub(crate) tag: Option<String>,
+    /// Original image to rebase (deprecated: give IMAGE).
+    #[arg(long, hide = true, conflicts_with = "image")]
+    pub(crate) original: Option<String>,
+    /// Tag to apply to rebased image (deprecated: use --tag).
+    #[arg(long, hide = true, conflicts_with = "tag")]
+    pub(crate) rebased: Option<String>,
+}

@@ -117,6 +117,7 @@ pub(crate) async fn run(
         Command::Mutate(args) => mutate::mutate(*args, &opts, printer).await,
         Command::Flatten(args) => mutate::flatten(args, &opts, printer).await,
         Command::Export(args) => mutate::export(args, &opts).await,
+        Command::Rebase(args) => mutate::rebase(args, &opts, printer).await,
         Command::Version => misc::version(),
         Command::Completion { shell } => misc::completion(shell),
     }

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use ocireg_crane::{AppendOptions, MutateOptions, Options};
 
 use super::{Outcome, stdout};
-use crate::cli_mutate::{AppendArgs, ExportArgs, FlattenArgs, MutateArgs};
+use crate::cli_mutate::{AppendArgs, ExportArgs, FlattenArgs, MutateArgs, RebaseArgs};
 use crate::printer::Printer;
 use crate::progress::Reporter;
 
@@ -122,4 +122,30 @@ pub(super) async fn export(args: ExportArgs, opts: &Options) -> anyhow::Result<O
             .await?;
     }
     Ok(Outcome::Done)
+}
+
+pub(super) async fn rebase(
+    args: RebaseArgs,
+    opts: &Options,
+    printer: &Printer,
+) -> anyhow::Result<Outcome> {
+    let image = args.image.or(args.original).unwrap_or_default();
+    let tag = args.tag.or(args.rebased);
+    let (opts, reporter) = with_progress(opts, printer);
+    let run = async {
+        let (pushed, no_op) = ocireg_crane::rebase(
+            &image,
+            args.old_base.as_deref(),
+            args.new_base.as_deref(),
+            tag.as_deref(),
+            &opts,
+        )
+        .await?;
+        if no_op {
+            printer.warn("rebasing was no-op");
+        }
+        stdout(Printer::line(&pushed))?;
+        Ok::<_, anyhow::Error>(Outcome::Done)
+    };
+    crate::progress::interruptible(reporter.as_deref(), Box::pin(run)).await
 }

@@ -597,3 +597,96 @@ fn skopeo_and_umoci_read_what_append_and_mutate_write() {
         .expect("skopeo");
     assert!(out.status.success(), "{out:?}");
 }
+
+#[test]
+fn rebase_moves_an_image_onto_a_new_base() {
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let f = |p: &str| golden(p).to_str().expect("utf-8").to_owned();
+    let (old, new) = (format!("{host}/base:old"), format!("{host}/base:new"));
+    run(
+        &crane,
+        &["append", "-f", &f("inputs/base-old.tar"), "-t", &old],
+    )
+    .ok();
+    run(
+        &crane,
+        &["append", "-f", &f("inputs/base-new.tar"), "-t", &new],
+    )
+    .ok();
+    let app = format!("{host}/app:1");
+    run(
+        &crane,
+        &[
+            "append",
+            "-b",
+            &old,
+            "--set-base-image-annotations",
+            "-f",
+            &f("inputs/layer.tar.gz"),
+            "-t",
+            &app,
+        ],
+    )
+    .ok();
+    // The old base comes from the annotations.
+    let out = run(
+        &crane,
+        &[
+            "rebase",
+            &app,
+            "--new_base",
+            &new,
+            "-t",
+            &format!("{host}/app:2"),
+        ],
+    );
+    let pushed = out.ok().trim().to_owned();
+    assert!(
+        pushed.starts_with(&format!("{host}/app@sha256:")),
+        "{out:?}"
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(run(&crane, &["config", &pushed]).ok()).expect("json");
+    assert_eq!(
+        config["rootfs"]["diff_ids"],
+        serde_json::json!([
+            "sha256:d386f9b44fd2af122a879d0ffd105865cb122f76e19a5a7b75f562598b7b1f6e",
+            "sha256:a32826ad161414ebdd8b3ab0c346437284f32d8a9cd48dee9d718213c6ece577"
+        ]),
+        "base-new's layer, then the app's"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(run(&crane, &["manifest", &pushed]).ok()).expect("json");
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.base.name"],
+        new.as_str()
+    );
+    // Not based on it: refused.
+    let out = run(
+        &crane,
+        &["rebase", &new, "--old_base", &old, "--new_base", &new],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("not based on"), "{out:?}");
+    // Without annotations or flags: a usage error.
+    run(&crane, &["rebase", &old]).failed_with(2);
+    if let Some(theirs) = ggcr_crane() {
+        let g = ggcr(
+            &crane,
+            &theirs,
+            &[
+                "rebase",
+                &app,
+                "--new_base",
+                &new,
+                "-t",
+                &format!("{host}/app:3"),
+            ],
+        );
+        assert_eq!(g.trim(), pushed, "the same digest as ggcr's rebase");
+    }
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
