@@ -158,8 +158,9 @@ pub use crate::local::{
     PullFormat, REF_NAME_ANNOTATION, layout_gc, pull, push, tarball_digest, write_image_refs,
 };
 pub use crate::mutate::{
-    AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, MutateOptions, append, export,
-    export_to_file, export_to_writer, flatten, mutate, rebase,
+    AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, IndexAppendOptions, MutateOptions,
+    append, export, export_to_file, export_to_writer, flatten, index_append, index_list, mutate,
+    rebase,
 };
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{

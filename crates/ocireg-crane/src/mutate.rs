@@ -786,3 +786,179 @@ pub async fn rebase(
     Operation::end(op.as_ref(), &result);
     result
 }
+
+/// `crane index list`: the children of the index `reference`, one line each
+/// (`DIGEST MEDIATYPE PLATFORM`, `-` without a platform) under ggcr's header.
+pub async fn index_list(reference: &str, opts: &Options) -> Result<Vec<String>> {
+    let r = opts.parse_reference(reference)?;
+    let remote = remote_options(opts, None).await?;
+    let desc = ocireg_remote::get(&r, &remote)
+        .await
+        .map_err(remote_err(Doing::on("fetching the manifest of", &r)))?;
+    let idx = index_of(&desc, reference)?;
+    let manifest = idx
+        .index_manifest()
+        .await
+        .map_err(view_err(Doing::on("reading the index", &r)))?;
+    let mut lines = vec![format!(
+        "{:<70} {:<20} {}",
+        "Digest", "MediaType", "Platform"
+    )];
+    for m in &manifest.manifests {
+        let platform = m
+            .platform
+            .as_ref()
+            .map(ToString::to_string)
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "-".to_owned());
+        lines.push(format!("{} {} {platform}", m.digest, m.media_type));
+    }
+    Ok(lines)
+}
+
+fn index_of(
+    desc: &ocireg_remote::RemoteDescriptor,
+    reference: &str,
+) -> Result<Arc<dyn ImageIndex>> {
+    if !desc.is_index() {
+        return Err(Error::InvalidArgument {
+            doing: format!(
+                "expected {reference} to be an index, got {:?}",
+                desc.media_type().as_str()
+            ),
+            reason: "not an index",
+        });
+    }
+    desc.image_index()
+        .map_err(remote_err(Doing::on("reading the index", &reference)))
+}
+
+/// What `crane index append` does (its flags).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct IndexAppendOptions {
+    /// The index to append to (`BASE`); the empty index when `None`.
+    pub base: Option<String>,
+    /// Images or indexes to append (`-m`).
+    pub manifests: Vec<String>,
+    /// Where to push (`-t`); the base otherwise.
+    pub tag: Option<String>,
+    /// The empty base is a Docker manifest list (`--docker-empty-base`).
+    pub docker_empty_base: bool,
+    /// An appended index adds its children, not itself (`--flatten`, default true).
+    pub flatten: bool,
+}
+
+impl Default for IndexAppendOptions {
+    fn default() -> Self {
+        Self {
+            base: None,
+            manifests: Vec::new(),
+            tag: None,
+            docker_empty_base: false,
+            flatten: true,
+        }
+    }
+}
+
+/// `crane index append`: `manifests` appended to the base index (or the
+/// empty one), each image with the platform of its config; pushed to `tag`
+/// or the base. Returns `REPOSITORY@DIGEST`.
+pub async fn index_append(a: &IndexAppendOptions, opts: &Options) -> Result<String> {
+    if a.base.is_none() && a.tag.is_none() {
+        return Err(Error::InvalidArgument {
+            doing: "appending to an index".into(),
+            reason: "at least one of --base or --tag must be specified",
+        });
+    }
+    let op = Operation::start(opts, "appending to an index");
+    let result = async {
+        let remote = remote_options(opts, Operation::sink(op.as_ref())).await?;
+        let base: Arc<dyn ImageIndex> = match &a.base {
+            Some(b) => {
+                let r = opts.parse_reference(b)?;
+                let desc = ocireg_remote::get(&r, &remote)
+                    .await
+                    .map_err(remote_err(Doing::on("fetching the manifest of", &r)))?;
+                index_of(&desc, b)?
+            }
+            None if a.docker_empty_base => {
+                ocireg_mutate::index_media_type(empty::index(), MediaType::DockerManifestList)
+            }
+            None => empty::index(),
+        };
+        let mut adds = Vec::new();
+        for m in &a.manifests {
+            let r = opts.parse_reference(m)?;
+            let doing = Doing::on("fetching the manifest of", &r);
+            let desc = ocireg_remote::get(&r, &remote)
+                .await
+                .map_err(remote_err(doing.clone()))?;
+            if desc.is_image() {
+                let img = desc.image().await.map_err(remote_err(doing.clone()))?;
+                let platform = img
+                    .config_file()
+                    .await
+                    .map_err(view_err(doing.clone()))?
+                    .platform();
+                let manifest = img.manifest().await.map_err(view_err(doing))?;
+                let mut add =
+                    ocireg_mutate::IndexAddendum::new(ocireg_mutate::Appendable::Image(img));
+                add.platform = platform;
+                // ggcr's descriptor of an image names its config type as artifactType.
+                add.artifact_type =
+                    Some(manifest.artifact_type.unwrap_or(manifest.config.media_type));
+                adds.push(add);
+            } else if desc.is_index() {
+                let idx = index_of(&desc, m)?;
+                if !a.flatten {
+                    adds.push(ocireg_mutate::IndexAddendum::new(
+                        ocireg_mutate::Appendable::Index(idx),
+                    ));
+                    continue;
+                }
+                let children = idx
+                    .index_manifest()
+                    .await
+                    .map_err(view_err(doing.clone()))?;
+                for child in &children.manifests {
+                    let add = if child.media_type.is_image() {
+                        ocireg_mutate::Appendable::Image(
+                            idx.image(child.digest)
+                                .await
+                                .map_err(view_err(doing.clone()))?,
+                        )
+                    } else if child.media_type.is_index() {
+                        ocireg_mutate::Appendable::Index(
+                            idx.image_index(child.digest)
+                                .await
+                                .map_err(view_err(doing.clone()))?,
+                        )
+                    } else {
+                        return Err(Error::InvalidArgument {
+                            doing: format!(
+                                "appending {m}: unexpected child {} with media type {}",
+                                child.digest, child.media_type
+                            ),
+                            reason: "only images and indexes can be appended",
+                        });
+                    };
+                    adds.push(ocireg_mutate::IndexAddendum::new(add).with_descriptor(child));
+                }
+            } else {
+                return Err(Error::InvalidArgument {
+                    doing: format!("appending {m}, a {}", desc.media_type()),
+                    reason: "only images and indexes can be appended",
+                });
+            }
+        }
+        let idx = ocireg_mutate::append_manifests(base, adds);
+        let target = a.tag.as_deref().or(a.base.as_deref()).unwrap_or_default();
+        let by_digest =
+            a.tag.is_none() && matches!(opts.parse_reference(target)?, Reference::Digest(_));
+        store_index(idx, target, by_digest, opts, &remote).await
+    }
+    .await;
+    Operation::end(op.as_ref(), &result);
+    result
+}

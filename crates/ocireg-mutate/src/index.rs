@@ -43,6 +43,8 @@ pub struct IndexAddendum {
     pub annotations: BTreeMap<String, String>,
     /// Sets the embedded data.
     pub data: Option<Bytes>,
+    /// Sets the artifact type.
+    pub artifact_type: Option<MediaType>,
 }
 
 impl IndexAddendum {
@@ -57,6 +59,7 @@ impl IndexAddendum {
             urls: Vec::new(),
             annotations: BTreeMap::new(),
             data: None,
+            artifact_type: None,
         }
     }
 
@@ -74,18 +77,23 @@ impl IndexAddendum {
         self
     }
 
-    /// The descriptor ggcr computes: the added thing's own (an image's with
-    /// its config media type as `artifactType`, as ggcr v0.21's
+    /// The descriptor ggcr computes: the added thing's own (an image that has
+    /// none gets its config media type as `artifactType`, as ggcr v0.21's
     /// `partial.Descriptor` gives it), then the overrides.
     async fn descriptor(&self) -> ocireg_v1::Result<Descriptor> {
         let mut desc = match &self.add {
             Appendable::Image(img) => {
-                let mut d = img.to_descriptor().await?;
-                if d.artifact_type.is_none() {
-                    let m = img.manifest().await?;
-                    d.artifact_type = Some(m.artifact_type.unwrap_or(m.config.media_type));
+                // An image found in an index has its descriptor from there.
+                if let Some(d) = img.descriptor().await? {
+                    d
+                } else {
+                    let mut d = img.to_descriptor().await?;
+                    if d.artifact_type.is_none() {
+                        let m = img.manifest().await?;
+                        d.artifact_type = Some(m.artifact_type.unwrap_or(m.config.media_type));
+                    }
+                    d
                 }
-                d
             }
             Appendable::Index(idx) => idx.to_descriptor().await?,
             Appendable::Layer(l) => l.to_descriptor().await?,
@@ -110,6 +118,9 @@ impl IndexAddendum {
         }
         if let Some(data) = &self.data {
             desc.data = Some(data.clone());
+        }
+        if let Some(at) = &self.artifact_type {
+            desc.artifact_type = Some(at.clone());
         }
         Ok(desc)
     }

@@ -519,6 +519,10 @@ pub(crate) enum Command {
     /// Rebase an image onto a new base image; prints REPO@DIGEST.
     #[command(after_help = crate::cli_mutate::REBASE_EXAMPLES)]
     Rebase(crate::cli_mutate::RebaseArgs),
+
+    /// Modify an image index.
+    #[command(subcommand)]
+    Index(crate::cli_mutate::IndexCommand),
     // ---- End of the mutate family. ----
     /// Print a shell completion script.
     #[command(after_help = COMPLETION_EXAMPLES)]

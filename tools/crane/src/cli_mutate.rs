@@ -167,3 +167,57 @@ pub(crate) struct RebaseArgs {
     #[arg(long, hide = true, conflicts_with = "tag")]
     pub(crate) rebased: Option<String>,
 }
+
+pub(crate) const INDEX_LIST_EXAMPLES: &str = "\
+Examples:
+  # The images of an index, with their platforms
+  crane index list ubuntu";
+
+pub(crate) const INDEX_APPEND_EXAMPLES: &str = "\
+Examples:
+  # Append a windows hello-world image to ubuntu, push to example.com/hello-world:weird
+  crane index append ubuntu -m hello-world@sha256:... -t example.com/hello-world:weird
+
+  # Create an index from scratch for etcd.
+  crane index append -m registry.k8s.io/etcd-amd64:3.4.9 -m registry.k8s.io/etcd-arm64:3.4.9 -t example.com/etcd";
+
+/// `crane index`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum IndexCommand {
+    /// List the manifests in an index.
+    #[command(after_help = INDEX_LIST_EXAMPLES)]
+    List {
+        /// The index.
+        index: String,
+    },
+    /// Append manifests to a remote index; prints REPO@DIGEST. The platform of an
+    /// appended image is inferred from its config.
+    #[command(after_help = INDEX_APPEND_EXAMPLES)]
+    Append(IndexAppendArgs),
+}
+
+/// `crane index append`.
+#[derive(Debug, Args)]
+pub(crate) struct IndexAppendArgs {
+    /// The index to append to (default: the empty index).
+    pub(crate) base: Option<String>,
+    /// References to manifests to append to the base index (repeatable or
+    /// comma-separated).
+    #[arg(
+        short = 'm',
+        long = "manifest",
+        value_delimiter = ',',
+        value_name = "IMAGE"
+    )]
+    pub(crate) manifest: Vec<String>,
+    /// Tag to apply to resulting image.
+    #[arg(short = 't', long)]
+    pub(crate) tag: Option<String>,
+    /// If true, empty base index will have Docker media types instead of OCI.
+    #[arg(long = "docker-empty-base")]
+    pub(crate) docker_empty_base: bool,
+    /// If true, appending an index will append each of its children rather than the
+    /// index itself.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub(crate) flatten: bool,
+}

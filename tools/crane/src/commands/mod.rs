@@ -118,6 +118,7 @@ pub(crate) async fn run(
         Command::Flatten(args) => mutate::flatten(args, &opts, printer).await,
         Command::Export(args) => mutate::export(args, &opts).await,
         Command::Rebase(args) => mutate::rebase(args, &opts, printer).await,
+        Command::Index(command) => mutate::index(command, &opts, printer).await,
         Command::Version => misc::version(),
         Command::Completion { shell } => misc::completion(shell),
     }

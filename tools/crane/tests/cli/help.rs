@@ -31,6 +31,8 @@ const COMMANDS: &[&[&str]] = &[
     &["flatten"],
     &["export"],
     &["rebase"],
+    &["index", "list"],
+    &["index", "append"],
 ];
 
 #[test]

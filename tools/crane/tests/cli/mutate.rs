@@ -690,3 +690,115 @@ fn rebase_moves_an_image_onto_a_new_base() {
     }
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+#[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the golden case, then its variations"
+)]
+fn f1_index_append_matches_golden() {
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let blob = golden(A1_BLOB);
+    let mut refs = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let zero = format!("{host}/golden/plat-{arch}:0");
+        let one = format!("{host}/golden/plat-{arch}:1");
+        run(&crane, &["append", "-f", s(&blob), "-t", &zero]).ok();
+        run(
+            &crane,
+            &[
+                "mutate",
+                &zero,
+                "--set-platform",
+                &format!("linux/{arch}"),
+                "-t",
+                &one,
+            ],
+        )
+        .ok();
+        assert_eq!(
+            run(&crane, &["manifest", &one]).ok(),
+            read(&format!("f1-index-append/plat-{arch}.manifest.json"))
+        );
+        refs.push(one);
+    }
+    let out = run(
+        &crane,
+        &[
+            "index",
+            "append",
+            "-m",
+            &refs[0],
+            "-m",
+            &refs[1],
+            "-t",
+            &format!("{host}/golden/index:1"),
+        ],
+    );
+    assert_eq!(
+        out.ok(),
+        format!(
+            "{host}/golden/index@sha256:1d04f8330723972e8db6eec1d55417a57a4946e6816c9795357f74b0ab0e956e\n"
+        )
+    );
+    assert_eq!(
+        run(&crane, &["manifest", &format!("{host}/golden/index:1")]).ok(),
+        read("f1-index-append/manifest.json")
+    );
+    assert_eq!(
+        run(
+            &crane,
+            &["index", "list", &format!("{host}/golden/index:1")]
+        )
+        .ok(),
+        read("f1-index-append/index-list.txt")
+    );
+    // Appending the index to a Docker list flattens it into its children.
+    let out = run(
+        &crane,
+        &[
+            "index",
+            "append",
+            "--docker-empty-base",
+            "-m",
+            &format!("{host}/golden/index:1"),
+            "-t",
+            &format!("{host}/golden/list:1"),
+        ],
+    );
+    out.ok();
+    let list: serde_json::Value =
+        serde_json::from_str(run(&crane, &["manifest", &format!("{host}/golden/list:1")]).ok())
+            .expect("json");
+    assert_eq!(
+        list["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+    assert_eq!(list["manifests"].as_array().map(Vec::len), Some(2));
+    // Not an index: refused.
+    let out = run(&crane, &["index", "list", &refs[0]]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("to be an index"), "{out:?}");
+    run(&crane, &["index", "append", "-m", &refs[0]]).failed_with(2);
+    if let Some(theirs) = ggcr_crane() {
+        let g = ggcr(
+            &crane,
+            &theirs,
+            &[
+                "index",
+                "append",
+                "--docker-empty-base",
+                "-m",
+                &format!("{host}/golden/index:1"),
+                "-t",
+                &format!("{host}/golden/list:2"),
+            ],
+        );
+        let o = run(&crane, &["digest", &format!("{host}/golden/list:1")]);
+        assert_eq!(g.trim().rsplit('@').next(), Some(o.ok().trim()));
+    }
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
