@@ -32,6 +32,7 @@ const MAX_MESSAGE: usize = 256;
 
 /// What a helper returned for `get`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HelperCredentials {
     /// The server URL the helper answered for.
     pub server_url: String,

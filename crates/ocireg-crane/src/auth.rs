@@ -21,6 +21,7 @@ pub const CREDENTIALS_NOT_FOUND: &str = "credentials not found in native keychai
 /// `Debug` shows the secret as `****`; [`to_json`](Self::to_json) is the
 /// only way out for the secret, and it is meant for stdout.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Credentials {
     /// The user name, or `<token>` when [`secret`](Self::secret) is an
     /// identity token.
@@ -81,6 +82,7 @@ impl Credentials {
 /// `Debug` shows the secrets as `****`; [`to_json`](Self::to_json) and
 /// [`header`](Self::header) are for stdout.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Token {
     /// The bearer token.
     pub token: Secret,

@@ -258,6 +258,17 @@ pub enum Error {
         limit: std::time::Duration,
     },
 
+    /// `validate` found an image or index that is not well formed (every problem is in
+    /// the cause).
+    #[error("validating {what}")]
+    Invalid {
+        /// The image as the user named it (a reference or a tarball path).
+        what: String,
+        /// What is wrong.
+        #[source]
+        source: Box<ocireg_v1::Error>,
+    },
+
     /// The operation needs the remote layer, which this build does not have yet.
     #[error("crane {command} is not implemented yet")]
     NotImplemented {
@@ -303,6 +314,7 @@ impl Error {
             | Self::Tarball { .. }
             | Self::Io { .. }
             | Self::NotImplemented { .. }
+            | Self::Invalid { .. }
             | Self::TimedOut { .. }
             | Self::TooManyReferrers { .. }
             | Self::RefusingToClobber { .. } => ErrorKind::Other,
@@ -374,6 +386,10 @@ impl Error {
             | Self::Layout { .. }
             | Self::Tarball { .. }
             | Self::Io { .. } => None,
+            Self::Invalid { .. } => Some(
+                "the image is not well formed: rebuild or re-push it; the cause lists every problem"
+                    .to_owned(),
+            ),
         }
     }
 

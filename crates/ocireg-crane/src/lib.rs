@@ -35,7 +35,7 @@
 //! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy`, `manifest`, `digest`, `config`, `ls` |
 //! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`rebase`], [`export`] / [`export_to_file`] |
 //!
-//! Still to come in the `mutate` family: `index`, `validate`, `edit`. A
+//! Still to come in the `mutate` family: `edit`. A
 //! reference to an image on disk (`ocidir://dir:tag`, `./dir`) given to a
 //! registry command is refused as a usage error ([`Error::LocalImage`]) rather
 //! than taken for a registry host.
@@ -154,13 +154,15 @@ pub use crate::auth::{
     read_password,
 };
 pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::index::{
+    AppendBase, IndexEntry, index_append, index_filter, index_list, is_layout_path,
+};
 pub use crate::local::{
     PullFormat, REF_NAME_ANNOTATION, layout_gc, pull, push, tarball_digest, write_image_refs,
 };
 pub use crate::mutate::{
-    AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, IndexAppendOptions, MutateOptions,
-    append, export, export_to_file, export_to_writer, flatten, index_append, index_list, mutate,
-    rebase,
+    AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, MutateOptions, append, export,
+    export_to_file, export_to_writer, flatten, mutate, rebase,
 };
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{
@@ -174,6 +176,7 @@ pub use crate::report::Report;
 pub use crate::runtime::{run, within};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
 pub use crate::text::{escape_json, escape_lines, escape_text, is_unsafe_char};
+pub use crate::validate::{validate_remote, validate_tarball};
 pub use crate::warnings::Warnings;
 pub use crate::write::{copy, copy_repository, delete, tag};
 
@@ -205,9 +208,11 @@ mod warnings;
 // The families of operations.
 mod artifacts;
 mod auth;
+mod index;
 mod local;
 mod mutate;
 mod ocidir;
 mod read;
 mod serve;
+mod validate;
 mod write;

@@ -84,14 +84,14 @@ pub(crate) fn parse(name: &str) -> Result<OciDir> {
 }
 
 impl OciDir {
-    async fn open(&self) -> Result<Layout> {
+    pub(crate) async fn open(&self) -> Result<Layout> {
         Layout::open(&self.path)
             .await
             .map_err(layout_err("opening the image layout", &self.path))
     }
 
     /// The entry of `index.json` this names.
-    async fn descriptor(&self, layout: &Layout) -> Result<Descriptor> {
+    pub(crate) async fn descriptor(&self, layout: &Layout) -> Result<Descriptor> {
         let found = match (&self.digest, &self.tag) {
             (Some(d), _) => layout.descriptor(*d).await,
             (None, tag) => {

@@ -68,16 +68,7 @@ async fn write_oci_image(
         diff_ids.push(l.diff_id().await.expect("diff id"));
         layers.push(d);
     }
-    let config = ConfigFile {
-        architecture: arch.into(),
-        os: "linux".into(),
-        rootfs: RootFs {
-            kind: "layers".into(),
-            diff_ids: Some(diff_ids),
-            ..RootFs::default()
-        },
-        ..ConfigFile::default()
-    };
+    let config = ConfigFile::new("linux", arch).with_rootfs(RootFs::layers(Some(diff_ids)));
     let raw_config = Bytes::from(ocireg_v1::to_go_json(&config).expect("json"));
     let cd = Descriptor::for_bytes(MediaType::OciConfig, &raw_config);
     layout

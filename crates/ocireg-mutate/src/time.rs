@@ -37,10 +37,8 @@ pub async fn time(img: Arc<dyn Image>, t: Time) -> Result<Arc<dyn Image>> {
             .await
             .map_err(|source| Error::Layer { index, source })?;
         diff_ids.push(diff_id);
-        let mut h = History {
-            created: t,
-            ..History::default()
-        };
+        let mut h = History::default();
+        h.created = t;
         if let Some(o) = original.history.get(index) {
             h.created_by.clone_from(&o.created_by);
             h.comment.clone_from(&o.comment);

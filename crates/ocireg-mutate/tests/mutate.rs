@@ -33,14 +33,8 @@ fn no_addendum_gives_the_base_back_and_a_nil_layer_needs_empty_layer() {
     assert!(Arc::ptr_eq(&base, &same));
     let err = ocireg_mutate::append(Arc::clone(&base), vec![Addendum::default()]).expect_err("nil");
     assert!(matches!(err, Error::NilLayer));
-    let img = ocireg_mutate::append(
-        base,
-        vec![Addendum::empty_layer(History {
-            created_by: "ENV A=1".into(),
-            ..History::default()
-        })],
-    )
-    .expect("empty layer");
+    let img = ocireg_mutate::append(base, vec![Addendum::empty_layer(history_by("ENV A=1"))])
+        .expect("empty layer");
     let config = block_on(img.config_file()).expect("config");
     assert!(config.history[0].empty_layer);
     assert!(block_on(img.layers()).expect("layers").is_empty());
@@ -57,9 +51,10 @@ fn addenda_override_the_layer_descriptor() {
         .with_annotations(BTreeMap::from([("k".into(), "v".into())]))
         .with_urls(vec!["https://example.com/blob".into()])
         .with_media_type(MediaType::DockerForeignLayer)
-        .with_history(History {
-            author: "me".into(),
-            ..History::default()
+        .with_history({
+            let mut h = History::default();
+            h.author = "me".into();
+            h
         });
     let img = ocireg_mutate::append(empty::image(), vec![add]).expect("append");
     let m = block_on(img.manifest()).expect("manifest");
@@ -295,10 +290,7 @@ fn rebase_walks_history_and_layers_independently() {
     let app_layer = plain(tar_with("app", b"app", 0));
     let old_base = ocireg_mutate::append_layers(empty::image(), [Arc::clone(&old_layer)]);
     let new_base = ocireg_mutate::append_layers(empty::image(), [Arc::clone(&new_layer)]);
-    let h = |by: &str| History {
-        created_by: by.into(),
-        ..History::default()
-    };
+    let h = history_by;
     let orig = ocireg_mutate::append(
         Arc::clone(&old_base),
         vec![
@@ -331,4 +323,10 @@ fn rebase_walks_history_and_layers_independently() {
     // An image not built on the old base is refused.
     let err = block_on(ocireg_mutate::rebase(new_base, old_base, orig)).expect_err("not based");
     assert!(matches!(err, Error::NotBasedOn { .. }), "{err}");
+}
+
+fn history_by(by: &str) -> History {
+    let mut h = History::default();
+    h.created_by = by.into();
+    h
 }

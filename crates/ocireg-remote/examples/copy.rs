@@ -55,16 +55,8 @@ async fn generate(
     let repo = dst.repository();
     let layer = Arc::new(StreamLayer::new(generated(size)));
     ocireg_remote::write_layer(repo, layer.clone(), options).await?;
-    let config = ConfigFile {
-        architecture: "amd64".to_owned(),
-        os: "linux".to_owned(),
-        rootfs: RootFs {
-            kind: "layers".to_owned(),
-            diff_ids: Some(vec![StreamLayer::diff_id(&layer)?]),
-            ..RootFs::default()
-        },
-        ..ConfigFile::default()
-    };
+    let config = ConfigFile::new("linux", "amd64")
+        .with_rootfs(RootFs::layers(Some(vec![StreamLayer::diff_id(&layer)?])));
     let raw_config = Bytes::from(ocireg_v1::to_go_json(&config)?);
     let config_layer: Arc<dyn Layer> = Arc::new(StaticLayer::new(
         raw_config.clone(),

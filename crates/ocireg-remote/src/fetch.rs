@@ -334,10 +334,7 @@ pub(crate) fn describe(
     let mut descriptor = Descriptor::new(media_type, bytes.len() as u64, digest);
     match &parsed {
         Some(AnyManifest::Image(m)) => {
-            descriptor.artifact_type = m
-                .artifact_type
-                .clone()
-                .or_else(|| Some(m.config.media_type.clone()).filter(|c| !c.is_config()));
+            descriptor.artifact_type = ocireg_v1::artifact_type_of(m);
             descriptor.annotations.clone_from(&m.annotations);
         }
         Some(AnyManifest::Index(i)) => {

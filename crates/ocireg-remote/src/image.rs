@@ -238,10 +238,9 @@ pub(crate) async fn resolve_image(
                     .await?;
                 // Keep what the index says about the child (platform, annotations).
                 let media_type = next.descriptor.media_type.clone();
-                next.descriptor = Descriptor {
-                    media_type,
-                    ..child
-                };
+                let mut kept = child;
+                kept.media_type = media_type;
+                next.descriptor = kept;
                 current = next;
                 current_ref = child_ref;
             }

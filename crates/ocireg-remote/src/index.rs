@@ -140,10 +140,9 @@ impl RemoteIndex {
             .await?;
         // The same digest may stand in the index under another descriptor.
         let mut fetched = fetched.clone();
-        fetched.descriptor = Descriptor {
-            media_type: fetched.descriptor.media_type.clone(),
-            ..child.clone()
-        };
+        let mut kept = child.clone();
+        kept.media_type = fetched.descriptor.media_type.clone();
+        fetched.descriptor = kept;
         Ok(fetched)
     }
 
@@ -153,11 +152,9 @@ impl RemoteIndex {
             .fetcher
             .manifest(&reference, std::slice::from_ref(&child.media_type))
             .await?;
-        let media_type = fetched.descriptor.media_type.clone();
-        fetched.descriptor = Descriptor {
-            media_type,
-            ..child.clone()
-        };
+        let mut kept = child.clone();
+        kept.media_type = fetched.descriptor.media_type.clone();
+        fetched.descriptor = kept;
         Ok(fetched)
     }
 }

@@ -579,10 +579,7 @@ fn referrer_entry(manifest: &RawManifest) -> Option<(Digest, Descriptor)> {
     );
     let subject = match &parsed {
         AnyManifest::Image(m) => {
-            entry.artifact_type = m
-                .artifact_type
-                .clone()
-                .or_else(|| Some(m.config.media_type.clone()));
+            entry.artifact_type = ocireg_v1::artifact_type_of(m);
             entry.annotations.clone_from(&m.annotations);
             m.subject.as_ref()?.digest
         }

@@ -54,10 +54,8 @@ fn split_tag(name: &str) -> (&str, &str) {
 fn layer_json(base: &ConfigFile, history: &History, id: &str, parent: &str) -> Result<Vec<u8>> {
     let mut json = ocireg_v1::to_go_json(base)?;
     json.pop(); // the closing brace
-    let container_config = Config {
-        cmd: vec![history.created_by.clone()],
-        ..Config::default()
-    };
+    let mut container_config = Config::default();
+    container_config.cmd = vec![history.created_by.clone()];
     json.extend_from_slice(b",\"container_config\":");
     json.extend(ocireg_v1::to_go_json(&container_config)?);
     for (key, value) in [("id", id), ("parent", parent)] {
@@ -167,11 +165,9 @@ async fn write_image<W: AsyncWrite + Unpin>(
             seed.push_str(&String::from_utf8_lossy(&raw_config));
         }
         let id = ocireg_v1::sha256(seed.as_bytes()).hex();
-        let mut base = ConfigFile {
-            created: history[i].created,
-            author: history[i].author.clone(),
-            ..ConfigFile::default()
-        };
+        let mut base = ConfigFile::default();
+        base.created = history[i].created;
+        base.author.clone_from(&history[i].author);
         base.rootfs.kind = String::new();
         if top {
             base.architecture.clone_from(&config.architecture);

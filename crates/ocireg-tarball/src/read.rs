@@ -34,6 +34,7 @@ const CHUNK: u64 = 256 * 1024;
 
 /// One image in `manifest.json` (ggcr `tarball.Descriptor`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ManifestEntry {
     /// The member holding the config (`sha256:<hex>`, `<hex>.json`, `blobs/sha256/<hex>`).
     #[serde(rename = "Config")]

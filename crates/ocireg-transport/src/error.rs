@@ -530,6 +530,7 @@ impl fmt::Display for ErrorCode {
 
 /// One entry of a registry error body.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Diagnostic {
     /// The code.
     pub code: ErrorCode,
@@ -555,6 +556,7 @@ impl fmt::Display for Diagnostic {
 
 /// A non-success response from a registry, decoded.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RegistryError {
     /// The status.
     pub status: StatusCode,

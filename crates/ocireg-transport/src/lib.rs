@@ -139,15 +139,15 @@
 pub use body::{Body, ResponseBody};
 pub use challenge::{Challenge, parse_challenges, parse_www_authenticate};
 pub use client::{
-    Client, ClientBuilder, DEFAULT_BODY_GRACE, DEFAULT_ERROR_BODY_LIMIT, DEFAULT_MAX_REDIRECTS,
-    DEFAULT_MIN_BODY_RATE, DEFAULT_TOKEN_RESPONSE_LIMIT, HTTP1_MAX_BUFFER,
-    MAX_RESPONSE_HEADER_BYTES, MAX_RESPONSE_HEADERS, MAX_VALUES_PER_HEADER, ProxyConfig, Timeouts,
-    USER_AGENT_BASE,
+    Client, ClientBuilder, DEFAULT_ERROR_BODY_LIMIT, DEFAULT_MAX_REDIRECTS,
+    DEFAULT_TOKEN_RESPONSE_LIMIT, HTTP1_MAX_BUFFER, MAX_RESPONSE_HEADER_BYTES,
+    MAX_RESPONSE_HEADERS, MAX_VALUES_PER_HEADER, USER_AGENT_BASE,
 };
 pub use error::{Diagnostic, Error, ErrorCode, RegistryError, Result, TimeoutPhase};
 pub use redact::redact_url;
 pub use retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 pub use scope::{ACTION_DELETE, ACTION_PULL, ACTION_PUSH, Scope, Scopes};
+pub use settings::{DEFAULT_BODY_GRACE, DEFAULT_MIN_BODY_RATE, ProxyConfig, Timeouts};
 pub use tls::TrustRoots;
 pub use token::TokenReply;
 pub use transport::Transport;
@@ -162,6 +162,7 @@ mod ping;
 mod redact;
 mod retry;
 mod scope;
+mod settings;
 mod target;
 mod tls;
 mod token;

@@ -18,6 +18,7 @@ use http::{HeaderMap, StatusCode};
 /// [`max_refused_backoff`](Self::max_refused_backoff) (500 ms), so a dead registry fails in
 /// about a second instead of fifteen.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in total, the first included (1 disables retries).
     pub max_attempts: u32,
@@ -50,6 +51,55 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The same policy with attempts in total, the first included set to `value`.
+    #[must_use]
+    pub fn with_max_attempts(mut self, value: u32) -> Self {
+        self.max_attempts = value;
+        self
+    }
+
+    /// The same policy with the first wait set to `value`.
+    #[must_use]
+    pub fn with_initial_backoff(mut self, value: Duration) -> Self {
+        self.initial_backoff = value;
+        self
+    }
+
+    /// The same policy with the cap on any one wait set to `value`.
+    #[must_use]
+    pub fn with_max_backoff(mut self, value: Duration) -> Self {
+        self.max_backoff = value;
+        self
+    }
+
+    /// The same policy with jitter as a fraction of the wait set to `value`.
+    #[must_use]
+    pub fn with_jitter(mut self, value: f64) -> Self {
+        self.jitter = value;
+        self
+    }
+
+    /// The same policy with the longest `Retry-After` honoured set to `value`.
+    #[must_use]
+    pub fn with_max_retry_after(mut self, value: Duration) -> Self {
+        self.max_retry_after = value;
+        self
+    }
+
+    /// The same policy with attempts in total while every one was refused set to `value`.
+    #[must_use]
+    pub fn with_max_refused_attempts(mut self, value: u32) -> Self {
+        self.max_refused_attempts = value;
+        self
+    }
+
+    /// The same policy with the cap on a wait after a refused attempt set to `value`.
+    #[must_use]
+    pub fn with_max_refused_backoff(mut self, value: Duration) -> Self {
+        self.max_refused_backoff = value;
+        self
+    }
+
     /// No retries at all.
     pub fn never() -> Self {
         Self {

@@ -12,7 +12,7 @@ use http::{Request, StatusCode};
 use ocireg_authn::{AuthConfig, Authenticator};
 use ocireg_testsupport::{FaultServer, RecordedRequest, Reply, TestCa, with_timeout};
 use ocireg_transport::{
-    Body, Error, ErrorCode, RetryPolicy, Scope, Scopes, TimeoutPhase, Timeouts, TrustRoots,
+    Body, Error, ErrorCode, RetryPolicy, Scope, Scopes, TimeoutPhase, TrustRoots,
 };
 use serde_json::json;
 
@@ -233,10 +233,7 @@ async fn a_server_that_stops_answering_times_out() {
         .unwrap();
         let c = builder()
             .timeouts(short_timeouts(300))
-            .retry(RetryPolicy {
-                max_attempts: 2,
-                ..RetryPolicy::fast_for_tests()
-            })
+            .retry(RetryPolicy::fast_for_tests().with_max_attempts(2))
             .build()
             .unwrap();
         let t = transport(&c, &server.host(), Scopes::pull("repo"), anonymous()).await;
@@ -838,10 +835,7 @@ async fn an_http_registry_answering_503_twice_is_pinged_again() {
 /// head and never answers a ClientHello) times out after 100 ms instead of 5 s.
 fn quick_https_give_up() -> ocireg_transport::Client {
     builder()
-        .timeouts(Timeouts {
-            tls_handshake: Duration::from_millis(100),
-            ..short_timeouts(5_000)
-        })
+        .timeouts(short_timeouts(5_000).with_tls_handshake(Duration::from_millis(100)))
         .build()
         .expect("test client builds")
 }
@@ -849,14 +843,12 @@ fn quick_https_give_up() -> ocireg_transport::Client {
 /// A policy with waits long enough to measure: 3 attempts, 40 ms between them (refused
 /// connections too).
 fn measurable_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        initial_backoff: Duration::from_millis(40),
-        max_backoff: Duration::from_millis(40),
-        jitter: 0.0,
-        max_refused_backoff: Duration::from_millis(40),
-        ..RetryPolicy::fast_for_tests()
-    }
+    RetryPolicy::fast_for_tests()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(40))
+        .with_max_backoff(Duration::from_millis(40))
+        .with_jitter(0.0)
+        .with_max_refused_backoff(Duration::from_millis(40))
 }
 
 /// A loopback port that refuses connections: bound, then closed.
@@ -874,10 +866,7 @@ async fn a_refusing_registry_is_pinged_the_policys_refused_attempts() {
     with_timeout(LIMIT, async {
         let host = refusing_port().await;
         // Five attempts for other failures, three while every one is refused.
-        let policy = RetryPolicy {
-            max_attempts: 5,
-            ..measurable_retries()
-        };
+        let policy = measurable_retries().with_max_attempts(5);
         let client = builder().retry(policy).build().unwrap();
         let started = Instant::now();
         let err = client
@@ -939,10 +928,7 @@ async fn a_registry_closing_every_connection_is_pinged_the_policys_attempts() {
             }
         });
         // Early EOFs are not refusals: the full attempts, not the refused ones.
-        let policy = RetryPolicy {
-            max_refused_attempts: 1,
-            ..measurable_retries()
-        };
+        let policy = measurable_retries().with_max_refused_attempts(1);
         let client = builder().retry(policy).build().unwrap();
         let err = client
             .transport(&common::registry(&host), Scopes::none(), anonymous())
@@ -966,15 +952,13 @@ async fn a_request_to_a_registry_gone_away_gets_the_refused_retries() {
             .await
             .unwrap();
         // Long waits, except after refusals: 5 attempts would take 4 s, 2 take 300 ms.
-        let policy = RetryPolicy {
-            max_attempts: 5,
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(1),
-            jitter: 0.0,
-            max_refused_attempts: 2,
-            max_refused_backoff: Duration::from_millis(300),
-            ..RetryPolicy::fast_for_tests()
-        };
+        let policy = RetryPolicy::fast_for_tests()
+            .with_max_attempts(5)
+            .with_initial_backoff(Duration::from_secs(1))
+            .with_max_backoff(Duration::from_secs(1))
+            .with_jitter(0.0)
+            .with_max_refused_attempts(2)
+            .with_max_refused_backoff(Duration::from_millis(300));
         let c = builder().retry(policy).build().unwrap();
         let t = transport(&c, &server.host(), Scopes::pull("repo"), anonymous()).await;
         drop(server);
@@ -1228,16 +1212,13 @@ async fn registry_warnings_reach_the_sink_but_token_and_cdn_warnings_do_not() {
 /// 200 ms never trips, a 1 s grace and a minimum rate of 1 KiB/s.
 fn paced_client() -> ocireg_transport::Client {
     builder()
-        .timeouts(Timeouts {
-            idle_read: Duration::from_secs(2),
-            body_grace: Duration::from_secs(1),
-            min_body_rate: 1024,
-            ..short_timeouts(2_000)
-        })
-        .retry(RetryPolicy {
-            max_attempts: 2,
-            ..RetryPolicy::fast_for_tests()
-        })
+        .timeouts(
+            short_timeouts(2_000)
+                .with_idle_read(Duration::from_secs(2))
+                .with_body_grace(Duration::from_secs(1))
+                .with_min_body_rate(1024),
+        )
+        .retry(RetryPolicy::fast_for_tests().with_max_attempts(2))
         .build()
         .expect("test client builds")
 }
@@ -1298,11 +1279,11 @@ async fn a_body_at_a_healthy_rate_passes() {
         .await
         .unwrap();
         let c = builder()
-            .timeouts(Timeouts {
-                body_grace: Duration::from_millis(500),
-                min_body_rate: 20,
-                ..short_timeouts(2_000)
-            })
+            .timeouts(
+                short_timeouts(2_000)
+                    .with_body_grace(Duration::from_millis(500))
+                    .with_min_body_rate(20),
+            )
             .build()
             .unwrap();
         let t = transport(&c, &server.host(), Scopes::pull("repo"), anonymous()).await;
@@ -1420,14 +1401,8 @@ async fn a_registry_that_never_answers_reports_the_timeout() {
             .await
             .unwrap();
         let c = builder()
-            .timeouts(Timeouts {
-                tls_handshake: Duration::from_millis(100),
-                ..short_timeouts(300)
-            })
-            .retry(RetryPolicy {
-                max_attempts: 1,
-                ..RetryPolicy::fast_for_tests()
-            })
+            .timeouts(short_timeouts(300).with_tls_handshake(Duration::from_millis(100)))
+            .retry(RetryPolicy::fast_for_tests().with_max_attempts(1))
             .build()
             .unwrap();
         let err = c
@@ -1531,10 +1506,7 @@ async fn a_registry_is_pinged_once_per_client() {
         server.set_handler(|_: &RecordedRequest| Reply::ok().json(&json!({})));
         let client = builder()
             .retry(RetryPolicy::never())
-            .timeouts(Timeouts {
-                tls_handshake: Duration::from_millis(100),
-                ..short_timeouts(5_000)
-            })
+            .timeouts(short_timeouts(5_000).with_tls_handshake(Duration::from_millis(100)))
             .build()
             .unwrap();
         let registry = common::registry(&server.host());

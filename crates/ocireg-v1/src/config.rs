@@ -79,6 +79,7 @@ const CONFIG_FIELDS: &[&str] = &[
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ConfigFile {
     /// CPU architecture (`amd64`...).
     #[serde(deserialize_with = "null_default")]
@@ -130,6 +131,37 @@ pub struct ConfigFile {
 }
 
 impl ConfigFile {
+    /// An otherwise empty config for `os`/`architecture` (set the rest with the `with_*`
+    /// methods or by assigning fields).
+    pub fn new(os: impl Into<String>, architecture: impl Into<String>) -> Self {
+        Self {
+            os: os.into(),
+            architecture: architecture.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The same config with `rootfs` in place of its own.
+    #[must_use]
+    pub fn with_rootfs(mut self, rootfs: RootFs) -> Self {
+        self.rootfs = rootfs;
+        self
+    }
+
+    /// The same config with `history` in place of its own.
+    #[must_use]
+    pub fn with_history(mut self, history: Vec<History>) -> Self {
+        self.history = history;
+        self
+    }
+
+    /// The same config with its container `config` section replaced.
+    #[must_use]
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
     /// Parses a config from untrusted bytes, rejecting invalid UTF-8 and
     /// duplicate keys. Unknown fields are kept, not errors.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
@@ -168,6 +200,7 @@ impl ConfigFile {
 /// One step of an image's build history.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct History {
     /// Who made the step.
     #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]
@@ -191,6 +224,7 @@ pub struct History {
 /// The root filesystem: the ordered uncompressed digests of the layers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct RootFs {
     /// Must be `layers` for an image.
     #[serde(rename = "type", deserialize_with = "null_default")]
@@ -223,6 +257,7 @@ impl RootFs {
 /// `time.Duration` is written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct HealthConfig {
     /// The test: `[]` inherits, `["NONE"]` disables, `["CMD", args...]`,
     /// `["CMD-SHELL", command]`.
@@ -253,6 +288,7 @@ pub struct HealthConfig {
     clippy::struct_excessive_bools,
     reason = "mirrors Docker's container config schema"
 )]
+#[non_exhaustive]
 pub struct Config {
     /// Attach standard error.
     #[serde(deserialize_with = "null_default", skip_serializing_if = "is_zero")]

@@ -32,6 +32,7 @@ pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", try_from = "Repr")]
+#[non_exhaustive]
 pub struct Descriptor {
     /// The media type of the content.
     pub media_type: MediaType,
@@ -97,6 +98,49 @@ impl Descriptor {
             data: Some(Bytes::from_static(b"{}")),
             ..Self::for_bytes(MediaType::OciEmpty, b"{}")
         }
+    }
+
+    /// The same descriptor with one annotation added (or replaced).
+    #[must_use]
+    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.annotations.insert(key.into(), value.into());
+        self
+    }
+
+    /// The same descriptor with `annotations` in place of its own.
+    #[must_use]
+    pub fn with_annotations(mut self, annotations: BTreeMap<String, String>) -> Self {
+        self.annotations = annotations;
+        self
+    }
+
+    /// The same descriptor with `platform` set (an index child's).
+    #[must_use]
+    pub fn with_platform(mut self, platform: Platform) -> Self {
+        self.platform = Some(platform);
+        self
+    }
+
+    /// The same descriptor with `urls` set (foreign layers).
+    #[must_use]
+    pub fn with_urls(mut self, urls: Vec<String>) -> Self {
+        self.urls = urls;
+        self
+    }
+
+    /// The same descriptor with `artifact_type` set.
+    #[must_use]
+    pub fn with_artifact_type(mut self, artifact_type: MediaType) -> Self {
+        self.artifact_type = Some(artifact_type);
+        self
+    }
+
+    /// The same descriptor with the content embedded as `data` (not checked
+    /// against size and digest here; readers check with [`Self::verified_data`]).
+    #[must_use]
+    pub fn with_data(mut self, data: Bytes) -> Self {
+        self.data = Some(data);
+        self
     }
 
     /// The `org.opencontainers.image.ref.name` annotation, if any.

@@ -68,6 +68,10 @@ pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String> {
 /// does (`\b \f \n \r \t`, else `\u00xx`); this adds Go's HTML-safe escapes
 /// and the JavaScript line separators.
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a unit formatter; it will never carry fields"
+)]
 pub struct GoFormatter;
 
 impl serde_json::ser::Formatter for GoFormatter {

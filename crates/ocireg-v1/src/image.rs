@@ -131,23 +131,24 @@ pub trait Image: Send + Sync + fmt::Debug {
         Ok(None)
     }
 
-    /// The artifact type: the manifest's `artifactType`, else the config media
-    /// type when it is not an image config (the OCI rule for artifacts), else
-    /// `None` for ordinary images.
+    /// The artifact type: the manifest's `artifactType`, else its config media
+    /// type (ggcr's `partial.ArtifactType`, and the OCI rule for referrers
+    /// entries), so an ordinary image has its config type here.
     async fn artifact_type(&self) -> Result<Option<MediaType>> {
         let manifest = self.manifest().await?;
         Ok(artifact_type_of(&manifest))
     }
 }
 
-/// The artifact type of a manifest by the OCI rule: its `artifactType`, else
-/// its config media type unless that is an image config.
-pub(crate) fn artifact_type_of(manifest: &Manifest) -> Option<MediaType> {
-    if let Some(at) = &manifest.artifact_type {
-        return Some(at.clone());
-    }
-    let config_type = &manifest.config.media_type;
-    (!config_type.is_config()).then(|| config_type.clone())
+/// The artifact type of a manifest as ggcr gives it (and as the OCI referrers API
+/// lists it): its `artifactType`, else its config media type.
+pub fn artifact_type_of(manifest: &Manifest) -> Option<MediaType> {
+    Some(
+        manifest
+            .artifact_type
+            .clone()
+            .unwrap_or_else(|| manifest.config.media_type.clone()),
+    )
 }
 
 /// The manifest layer digest at the position of `diff_id` in the config

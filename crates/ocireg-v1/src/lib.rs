@@ -79,6 +79,8 @@
 //! Errors of every view are this crate's [`Error`]; other crates report
 //! theirs through [`Error::backend`].
 
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
+
 // ---- shared ----
 /// `bytes` appears in this crate's public API ([`Blob`] chunks, raw documents).
 pub use bytes;
@@ -108,7 +110,7 @@ pub use platform::Platform;
 
 // ---- views, streams and fixtures ----
 pub use async_trait::async_trait;
-pub use image::{CONFIG_LIMIT, Image, ImageExt, MANIFEST_LIMIT};
+pub use image::{CONFIG_LIMIT, Image, ImageExt, MANIFEST_LIMIT, artifact_type_of};
 pub use index::{ImageIndex, ImageIndexExt};
 pub use layer::{Layer, LayerExt};
 pub mod empty;

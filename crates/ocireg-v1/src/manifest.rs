@@ -22,6 +22,7 @@ use crate::{Algorithm, ConfigFile, Descriptor, Digest, Error, MediaType, Result}
 /// manifest type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Manifest {
     /// Always 2 for OCI and Docker schema 2 manifests.
     pub schema_version: i64,
@@ -80,6 +81,7 @@ pub struct Manifest {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct IndexManifest {
     /// Always 2.
     pub schema_version: i64,
@@ -145,6 +147,34 @@ impl Manifest {
         }
     }
 
+    /// The same manifest with `layers` in place of its own.
+    #[must_use]
+    pub fn with_layers(mut self, layers: Vec<Descriptor>) -> Self {
+        self.layers = layers;
+        self
+    }
+
+    /// The same manifest with `annotations` in place of its own.
+    #[must_use]
+    pub fn with_annotations(mut self, annotations: BTreeMap<String, String>) -> Self {
+        self.annotations = annotations;
+        self
+    }
+
+    /// The same manifest with `subject` set (OCI 1.1 referrers).
+    #[must_use]
+    pub fn with_subject(mut self, subject: Descriptor) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    /// The same manifest with `artifact_type` set.
+    #[must_use]
+    pub fn with_artifact_type(mut self, artifact_type: MediaType) -> Self {
+        self.artifact_type = Some(artifact_type);
+        self
+    }
+
     /// Parses an image manifest from untrusted bytes (see the type's docs
     /// for what is rejected).
     pub fn parse(bytes: &[u8]) -> Result<Self> {
@@ -166,6 +196,34 @@ impl IndexManifest {
             artifact_type: None,
             extra: BTreeMap::new(),
         }
+    }
+
+    /// The same index with `manifests` in place of its own.
+    #[must_use]
+    pub fn with_manifests(mut self, manifests: Vec<Descriptor>) -> Self {
+        self.manifests = manifests;
+        self
+    }
+
+    /// The same index with `annotations` in place of its own.
+    #[must_use]
+    pub fn with_annotations(mut self, annotations: BTreeMap<String, String>) -> Self {
+        self.annotations = annotations;
+        self
+    }
+
+    /// The same index with `subject` set (OCI 1.1 referrers).
+    #[must_use]
+    pub fn with_subject(mut self, subject: Descriptor) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    /// The same index with `artifact_type` set.
+    #[must_use]
+    pub fn with_artifact_type(mut self, artifact_type: MediaType) -> Self {
+        self.artifact_type = Some(artifact_type);
+        self
     }
 
     /// Parses an image index from untrusted bytes: like [`Manifest::parse`],
@@ -390,6 +448,10 @@ impl<T> AsRef<[u8]> for Document<T> {
 
 /// A manifest of either kind, told apart safely (CVE-2021-41190).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a manifest is an image or an index, and callers match both"
+)]
 pub enum AnyManifest {
     /// An image manifest.
     Image(Box<Document<Manifest>>),

@@ -24,6 +24,7 @@ use crate::{Descriptor, Error, Result};
 /// # Ok::<(), ocireg_v1::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Platform {
     /// CPU architecture in Go's spelling (`amd64`, `arm64`, `s390x`...).
     #[serde(default, deserialize_with = "crate::gojson::null_default")]
@@ -88,6 +89,20 @@ impl Platform {
     #[must_use]
     pub fn with_os_version(mut self, os_version: impl Into<String>) -> Self {
         self.os_version = os_version.into();
+        self
+    }
+
+    /// The same platform with `features` set.
+    #[must_use]
+    pub fn with_features(mut self, features: Vec<String>) -> Self {
+        self.features = features;
+        self
+    }
+
+    /// The same platform with `os_features` set.
+    #[must_use]
+    pub fn with_os_features(mut self, os_features: Vec<String>) -> Self {
+        self.os_features = os_features;
         self
     }
 

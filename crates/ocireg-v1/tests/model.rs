@@ -14,10 +14,7 @@ const EMPTY_INDEX_DIGEST: &str =
     "sha256:dff9de10919148711140d349bf03f1a99eb06f94b03e51715ccebfa7cdc518e2";
 
 fn empty_config() -> ConfigFile {
-    ConfigFile {
-        rootfs: RootFs::layers(None),
-        ..ConfigFile::default()
-    }
+    ConfigFile::default().with_rootfs(RootFs::layers(None))
 }
 
 #[test]
@@ -88,11 +85,10 @@ fn ggcr_shaped_config_round_trips_byte_for_byte() {
 fn mutation_writes_go_bytes() {
     // What mutate.ConfigFile would do: append history, re-serialise.
     let mut cfg = empty_config();
-    cfg.history.push(History {
-        created: Time::from_unix(1_700_000_000, 5_000),
-        created_by: "/bin/sh -c a && b <c>".into(),
-        ..History::default()
-    });
+    let mut step = History::default();
+    step.created = Time::from_unix(1_700_000_000, 5_000);
+    step.created_by = "/bin/sh -c a && b <c>".into();
+    cfg.history.push(step);
     let out = to_go_json(&cfg).unwrap();
     let s = std::str::from_utf8(&out).unwrap();
     assert!(

@@ -108,12 +108,8 @@ impl Assembled {
                 diff_ids.push(l.diff_id().await.unwrap());
                 descs.push(l.to_descriptor().await.unwrap());
             }
-            let mut config = ConfigFile {
-                architecture: "arm64".into(),
-                os: "linux".into(),
-                rootfs: RootFs::layers(Some(diff_ids)),
-                ..ConfigFile::default()
-            };
+            let mut config =
+                ConfigFile::new("linux", "arm64").with_rootfs(RootFs::layers(Some(diff_ids)));
             edit_config(&mut config);
             let config = Bytes::from(ocireg_v1::to_go_json(&config).unwrap());
             let mut manifest = Manifest::new(

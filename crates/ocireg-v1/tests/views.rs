@@ -278,12 +278,7 @@ impl TarballLike {
             diff_ids.push(tar.diff_id().await.unwrap());
             layers.push(Arc::new(tar));
         }
-        let config = ConfigFile {
-            architecture: "amd64".into(),
-            os: "linux".into(),
-            rootfs: RootFs::layers(Some(diff_ids)),
-            ..ConfigFile::default()
-        };
+        let config = ConfigFile::new("linux", "amd64").with_rootfs(RootFs::layers(Some(diff_ids)));
         Self {
             config: ocireg_v1::to_go_json(&config).unwrap().into(),
             layers,
@@ -372,7 +367,11 @@ fn empty_image_golden_vectors() {
         assert_eq!(cl.digest().await.unwrap(), m.config.digest);
         let by_digest = img.layer_by_digest(m.config.digest).await.unwrap();
         assert_eq!(by_digest.size().await.unwrap(), 115);
-        assert_eq!(img.artifact_type().await.unwrap(), None);
+        // As ggcr's partial.ArtifactType: the config media type of an ordinary image.
+        assert_eq!(
+            img.artifact_type().await.unwrap(),
+            Some(MediaType::DockerConfig)
+        );
         let desc = img.to_descriptor().await.unwrap();
         assert_eq!(desc.size, 264);
         assert_eq!(desc.digest.to_string(), empty::IMAGE_DIGEST);

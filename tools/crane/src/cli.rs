@@ -28,6 +28,41 @@ tried at most 5 times, 1 s to 30 s apart (Retry-After honoured up to 60 s).
 Listings stop after 10,000 pages or 1,000,000 entries. --timeout bounds
 the whole run.";
 
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  # Validate an image in a registry, downloading and hashing every layer
+  crane validate --remote registry.example/app:v1
+
+  # Only check that the layers exist
+  crane validate --remote registry.example/app:v1 --fast
+
+  # Validate the image in a docker save tarball
+  crane validate --tarball app.tar";
+
+const INDEX_LIST_EXAMPLES: &str = "\
+Examples:
+  # The children of an index, with their platforms
+  crane index list registry.example/app:v1
+
+  # The entries of an OCI image layout's index.json
+  crane index list ./layout";
+
+const INDEX_FILTER_EXAMPLES: &str = "\
+Examples:
+  # Keep linux/amd64 and linux/arm64, push the result to another tag
+  crane index filter registry.example/app:v1 --platform linux/amd64 --platform linux/arm64 -t registry.example/app:slim
+
+  # Keep every linux image, in place
+  crane index filter registry.example/app:v1 --platform linux";
+
+const INDEX_APPEND_EXAMPLES: &str = "\
+Examples:
+  # Make an index from two images
+  crane index append -m registry.example/app:amd64 -m registry.example/app:arm64 -t registry.example/app:v1
+
+  # Append an image to an existing index, in place
+  crane index append registry.example/app:v1 -m registry.example/app:s390x";
+
 const COPY_EXAMPLES: &str = "\
 Examples:
   # Copy an image to another registry, keeping its digest
@@ -237,9 +272,11 @@ pub(crate) struct Global {
         global = true,
         help_heading = GLOBAL,
         value_name = "PLATFORM",
-        default_value = "all"
+        default_value = "all",
+        action = clap::ArgAction::Append,
+        value_delimiter = ','
     )]
-    pub(crate) platform: String,
+    pub(crate) platform: Vec<String>,
 
     /// Enable debug logs (HTTP requests, redacted) and show the full cause of
     /// errors.
@@ -439,6 +476,24 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Layout(LayoutCommand),
 
+    /// Modify an image index.
+    #[command(subcommand)]
+    Index(IndexCommand),
+
+    /// Validate that an image is well-formed.
+    #[command(after_help = VALIDATE_EXAMPLES)]
+    Validate {
+        /// Name of remote image to validate (or ocidir://DIR[:TAG|@DIGEST]).
+        #[arg(long, required_unless_present = "tarball", conflicts_with = "tarball")]
+        remote: Option<String>,
+        /// Path to tarball to validate.
+        #[arg(long, value_name = "PATH")]
+        tarball: Option<PathBuf>,
+        /// Skip downloading/digesting layers.
+        #[arg(long)]
+        fast: bool,
+    },
+
     /// Print the version.
     #[command(after_help = VERSION_EXAMPLES)]
     Version,
@@ -520,9 +575,6 @@ pub(crate) enum Command {
     #[command(after_help = crate::cli_mutate::REBASE_EXAMPLES)]
     Rebase(crate::cli_mutate::RebaseArgs),
 
-    /// Modify an image index.
-    #[command(subcommand)]
-    Index(crate::cli_mutate::IndexCommand),
     // ---- End of the mutate family. ----
     /// Print a shell completion script.
     #[command(after_help = COMPLETION_EXAMPLES)]
@@ -581,6 +633,58 @@ pub(crate) enum AuthCommand {
         /// Scopes to mount from (repositories).
         #[arg(short, long, value_delimiter = ',')]
         mount: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IndexCommand {
+    /// List the manifests in an index.
+    #[command(after_help = INDEX_LIST_EXAMPLES)]
+    List {
+        /// The index: a registry reference, ocidir://DIR[:TAG], or an OCI image layout path.
+        reference: String,
+    },
+
+    /// Modifies a remote index by filtering based on platform.
+    ///
+    /// Keeps the children whose platform satisfies one of the --platform values
+    /// (repeatable, or a comma list); prints REPO@DIGEST.
+    #[command(after_help = INDEX_FILTER_EXAMPLES)]
+    Filter {
+        /// The index to filter.
+        reference: String,
+        /// Tag to apply to resulting image.
+        #[arg(short = 't', long)]
+        tag: Option<String>,
+        /// The --platform values (taken from the global flag, which may repeat here).
+        #[arg(skip)]
+        platforms: Vec<String>,
+    },
+
+    /// Append manifests to a remote index.
+    ///
+    /// Pushes an index based on an (optional) base index, with appended manifests. The
+    /// platform of each appended image is inferred from its config. A BASE that is a path
+    /// (it exists, or starts with . or /) is an OCI image layout, created when missing,
+    /// whose index.json is appended to.
+    #[command(after_help = INDEX_APPEND_EXAMPLES)]
+    Append {
+        /// The base index, then more manifests to append.
+        #[arg(value_name = "BASE [MANIFEST...]")]
+        args: Vec<String>,
+        /// References to manifests to append to the base index.
+        #[arg(short = 'm', long = "manifest", value_delimiter = ',')]
+        manifests: Vec<String>,
+        /// Tag to apply to resulting image.
+        #[arg(short = 't', long)]
+        tag: Option<String>,
+        /// If true, empty base index will have Docker media types instead of OCI.
+        #[arg(long)]
+        docker_empty_base: bool,
+        /// If true, appending an index will append each of its children rather than the
+        /// index itself.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+        flatten: bool,
     },
 }
 

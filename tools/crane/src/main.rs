@@ -34,6 +34,8 @@ fn main() -> ExitCode {
     };
     let printer = Printer::new(cli.global.quiet, cli.global.verbose);
     init_logging(&printer);
+    let mut cli = cli;
+    commands::take_filter_platforms(&mut cli.command, &mut cli.global);
     let opts = match commands::options(&cli.global) {
         Ok(opts) => opts,
         Err(e) => return fail(&printer, &anyhow::Error::new(e)),

@@ -36,16 +36,7 @@ async fn write_layout(dir: &Path) -> (Vec<ocireg_v1::Digest>, ocireg_v1::Digest)
         layers.push(l.digest().await.expect("d"));
         diff_ids.push(l.diff_id().await.expect("diff id"));
     }
-    let config = ConfigFile {
-        architecture: "amd64".into(),
-        os: "linux".into(),
-        rootfs: RootFs {
-            kind: "layers".into(),
-            diff_ids: Some(diff_ids),
-            ..RootFs::default()
-        },
-        ..ConfigFile::default()
-    };
+    let config = ConfigFile::new("linux", "amd64").with_rootfs(RootFs::layers(Some(diff_ids)));
     let raw_config = Bytes::from(ocireg_v1::to_go_json(&config).expect("json"));
     write_blob(dir, &raw_config);
     let mut m = Manifest::new(

@@ -138,17 +138,11 @@ pub(crate) async fn push_platform_index(
             .await
             .expect("bytes");
         push_blob(&t, repo, layer_bytes.clone()).await;
-        let config = ocireg_v1::ConfigFile {
-            architecture: platform.architecture.clone(),
-            os: platform.os.clone(),
-            variant: platform.variant.clone(),
-            rootfs: ocireg_v1::RootFs {
-                kind: "layers".into(),
-                diff_ids: Some(vec![layer.diff_id().await.expect("diff id")]),
-                ..ocireg_v1::RootFs::default()
-            },
-            ..ocireg_v1::ConfigFile::default()
-        };
+        let mut config = ocireg_v1::ConfigFile::new(&*platform.os, &*platform.architecture)
+            .with_rootfs(ocireg_v1::RootFs::layers(Some(vec![
+                layer.diff_id().await.expect("diff id"),
+            ])));
+        config.variant.clone_from(&platform.variant);
         let raw_config = Bytes::from(ocireg_v1::to_go_json(&config).expect("json"));
         push_blob(&t, repo, raw_config.clone()).await;
         let mut m = ocireg_v1::Manifest::new(

@@ -114,12 +114,8 @@ fn layers_from_tar_gz_and_zst_files() {
 fn hand_tarball(docker25: bool) -> (Vec<u8>, Bytes, Vec<Vec<u8>>) {
     let layers = vec![a_tar(7), a_tar(8)];
     let diff_ids: Vec<_> = layers.iter().map(ocireg_v1::sha256).collect();
-    let config = ConfigFile {
-        architecture: "amd64".into(),
-        os: "linux".into(),
-        rootfs: RootFs::layers(Some(diff_ids.clone())),
-        ..ConfigFile::default()
-    };
+    let config =
+        ConfigFile::new("linux", "amd64").with_rootfs(RootFs::layers(Some(diff_ids.clone())));
     let config = Bytes::from(ocireg_v1::to_go_json(&config).expect("json"));
     let config_name = if docker25 {
         format!("blobs/sha256/{}", ocireg_v1::sha256(&config).hex())

@@ -70,12 +70,10 @@ pub(crate) fn render(e: &(dyn std::error::Error + 'static)) -> String {
 /// Timeouts of `ms` milliseconds for everything.
 pub(crate) fn short_timeouts(ms: u64) -> Timeouts {
     let d = Duration::from_millis(ms);
-    Timeouts {
-        connect: d,
-        tls_handshake: d,
-        response_headers: d,
-        idle_read: d,
-        body_grace: d,
-        ..Timeouts::default()
-    }
+    Timeouts::default()
+        .with_connect(d)
+        .with_tls_handshake(d)
+        .with_response_headers(d)
+        .with_idle_read(d)
+        .with_body_grace(d)
 }

@@ -8,6 +8,7 @@ use crate::printer::Printer;
 
 mod auth;
 mod image;
+mod index;
 mod local;
 mod misc;
 mod mutate;
@@ -26,14 +27,35 @@ pub(crate) enum Outcome {
 /// The options every command shares, from the global flags (progress is set by the
 /// commands that move blobs).
 pub(crate) fn options(global: &Global) -> ocireg_crane::Result<Options> {
+    let platform = match global.platform.as_slice() {
+        [] => "all",
+        [one] => one.as_str(),
+        [..] => {
+            return Err(ocireg_crane::Error::InvalidArgument {
+                doing: format!("reading --platform {}", global.platform.join(",")),
+                reason: "only `crane index filter` takes several platforms; give one",
+            });
+        }
+    };
     let opts = Options::new()
         .with_insecure(global.insecure)
-        .with_platform_str(&global.platform)?
+        .with_platform_str(platform)?
         .with_jobs(global.jobs)
         .with_allow_nondistributable(global.allow_nondistributable_artifacts)
         .with_verbose(global.verbose)
         .with_user_agent_suffix(ocireg_crane::user_agent_suffix());
     Ok(opts)
+}
+
+/// Moves the global `--platform` values into `index filter`, the one command that keeps
+/// several (as ggcr's own `--platform` flag of that command does).
+pub(crate) fn take_filter_platforms(command: &mut Command, global: &mut Global) {
+    if let Command::Index(crate::cli::IndexCommand::Filter { platforms, .. }) = command {
+        *platforms = std::mem::take(&mut global.platform)
+            .into_iter()
+            .filter(|p| p != "all")
+            .collect();
+    }
 }
 
 /// Runs one command.
@@ -118,7 +140,12 @@ pub(crate) async fn run(
         Command::Flatten(args) => mutate::flatten(args, &opts, printer).await,
         Command::Export(args) => mutate::export(args, &opts).await,
         Command::Rebase(args) => mutate::rebase(args, &opts, printer).await,
-        Command::Index(command) => mutate::index(command, &opts, printer).await,
+        Command::Index(command) => index::run(command, &opts).await,
+        Command::Validate {
+            remote,
+            tarball,
+            fast,
+        } => index::validate(remote.as_deref(), tarball.as_deref(), fast, &opts).await,
         Command::Version => misc::version(),
         Command::Completion { shell } => misc::completion(shell),
     }

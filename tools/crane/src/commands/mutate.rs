@@ -6,9 +6,7 @@ use anyhow::Context as _;
 use ocireg_crane::{AppendOptions, MutateOptions, Options};
 
 use super::{Outcome, stdout};
-use crate::cli_mutate::{
-    AppendArgs, ExportArgs, FlattenArgs, IndexCommand, MutateArgs, RebaseArgs,
-};
+use crate::cli_mutate::{AppendArgs, ExportArgs, FlattenArgs, MutateArgs, RebaseArgs};
 use crate::printer::Printer;
 use crate::progress::Reporter;
 
@@ -150,38 +148,4 @@ pub(super) async fn rebase(
         Ok::<_, anyhow::Error>(Outcome::Done)
     };
     crate::progress::interruptible(reporter.as_deref(), Box::pin(run)).await
-}
-
-pub(super) async fn index(
-    command: IndexCommand,
-    opts: &Options,
-    printer: &Printer,
-) -> anyhow::Result<Outcome> {
-    match command {
-        IndexCommand::List { index } => {
-            let lines = ocireg_crane::index_list(&index, opts).await?;
-            stdout(Printer::lines(
-                lines.iter().map(|l| ocireg_crane::escape_text(l)),
-            ))?;
-            Ok(Outcome::Done)
-        }
-        IndexCommand::Append(args) => {
-            if args.base.is_none() {
-                printer.info("base unspecified, using empty index");
-            }
-            let mut a = ocireg_crane::IndexAppendOptions::default();
-            a.base = args.base;
-            a.manifests = args.manifest;
-            a.tag = args.tag;
-            a.docker_empty_base = args.docker_empty_base;
-            a.flatten = args.flatten;
-            let (opts, reporter) = with_progress(opts, printer);
-            let run = async {
-                let pushed = ocireg_crane::index_append(&a, &opts).await?;
-                stdout(Printer::line(&pushed))?;
-                Ok::<_, anyhow::Error>(Outcome::Done)
-            };
-            crate::progress::interruptible(reporter.as_deref(), Box::pin(run)).await
-        }
-    }
 }

@@ -9,6 +9,7 @@ mod blob;
 mod escapes;
 mod help;
 mod hostile;
+mod index;
 mod local;
 mod mutate;
 mod progress;
