@@ -81,14 +81,6 @@ pub enum Error {
         /// How many layers the image has.
         layers: usize,
     },
-    /// The change does not apply to this kind of image.
-    #[error("cannot {doing}: {reason}")]
-    Unsupported {
-        /// What was being done.
-        doing: &'static str,
-        /// Why not.
-        reason: String,
-    },
 }
 
 impl Error {

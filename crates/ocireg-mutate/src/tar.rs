@@ -871,6 +871,37 @@ mod tests {
     }
 
     #[test]
+    fn a_pax_size_wins_over_the_ustar_size_as_in_go() {
+        let records = pax_record("size", "10");
+        let mut tar = header_blocks(&Entry {
+            name: "PaxHeaders.0/f".into(),
+            typeflag: PAX_LOCAL,
+            size: records.len() as u64,
+            ..Entry::default()
+        })
+        .to_vec();
+        tar.extend_from_slice(records.as_bytes());
+        tar.resize(tar.len() + padding(records.len() as u64), 0);
+        // The ustar header says 0 bytes; the PAX record says 10.
+        tar.extend_from_slice(&header_blocks(&Entry {
+            name: "f".into(),
+            typeflag: REG,
+            ..Entry::default()
+        }));
+        tar.extend_from_slice(b"0123456789");
+        tar.resize(tar.len() + padding(10), 0);
+        tar.extend_from_slice(&end_of_archive());
+        let got = read_all(&tar, 100).expect("reads");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0.size, 10);
+        assert_eq!(got[0].1, b"0123456789");
+        // Written back, the size is in the ustar field: no differential left.
+        let again = header_blocks(&got[0].0);
+        assert_eq!(again.len(), BLOCK);
+        assert_eq!(&again[124..136], b"00000000012\0");
+    }
+
+    #[test]
     fn header_only_types_have_no_content_whatever_the_size_field_says() {
         // A directory header claiming 512 bytes, followed directly by the next header.
         let mut dir = Entry {
