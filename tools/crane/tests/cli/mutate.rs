@@ -262,13 +262,22 @@ fn mutate_moves_no_layer_and_pushes_by_digest_to_repo() {
     );
     // The layer was mounted, not moved, and the result is there by digest.
     assert!(
-        !out.stderr.contains("1e93cf090ac7 107 B uploaded"),
+        out.stderr.contains("1e93cf090ac7 107 B mounted"),
+        "the layer is mounted, neither downloaded nor uploaded: {out:?}"
+    );
+    assert!(
+        !out.stderr.contains("1e93cf090ac7 107 B downloaded"),
         "{out:?}"
     );
     let config = run(&crane, &["config", &printed]);
     assert!(config.ok().contains(r#""Labels":{"x":"y"}"#));
     // Pushing back to a digest reference pushes by digest.
     let again = run(&crane, &["mutate", &printed, "-e", "A=1"]);
+    assert!(
+        !again.stderr.contains("1e93cf090ac7 107 B downloaded")
+            && !again.stderr.contains("1e93cf090ac7 107 B uploaded"),
+        "pushing back to the same repository moves no layer byte: {again:?}"
+    );
     assert!(
         again.ok().starts_with(&format!("{host}/other@sha256:")),
         "{again:?}"
