@@ -33,10 +33,9 @@
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
 //! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy`, `manifest`, `digest`, `config`, `ls` |
-//! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`rebase`], [`export`] / [`export_to_file`] |
+//! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`rebase`], [`export`] / [`export_to_file`], [`edit_config`], [`edit_manifest`] |
 //!
-//! Still to come in the `mutate` family: `edit`. A
-//! reference to an image on disk (`ocidir://dir:tag`, `./dir`) given to a
+//! A reference to an image on disk (`ocidir://dir:tag`, `./dir`) given to a
 //! registry command is refused as a usage error ([`Error::LocalImage`]) rather
 //! than taken for a registry host.
 //!
@@ -161,8 +160,9 @@ pub use crate::local::{
     PullFormat, REF_NAME_ANNOTATION, layout_gc, pull, push, tarball_digest, write_image_refs,
 };
 pub use crate::mutate::{
-    AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, MutateOptions, append, export,
-    export_to_file, export_to_writer, flatten, mutate, rebase,
+    AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, MutateOptions, append,
+    edit_config, edit_in_editor, edit_manifest, export, export_to_file, export_to_writer, flatten,
+    mutate, rebase,
 };
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{

@@ -575,6 +575,9 @@ pub(crate) enum Command {
     #[command(after_help = crate::cli_mutate::REBASE_EXAMPLES)]
     Rebase(crate::cli_mutate::RebaseArgs),
 
+    /// Edit the contents of an image.
+    #[command(subcommand, hide = true)]
+    Edit(crate::cli_mutate::EditCommand),
     // ---- End of the mutate family. ----
     /// Print a shell completion script.
     #[command(after_help = COMPLETION_EXAMPLES)]

@@ -167,3 +167,46 @@ pub(crate) struct RebaseArgs {
     #[arg(long, hide = true, conflicts_with = "tag")]
     pub(crate) rebased: Option<String>,
 }
+
+pub(crate) const EDIT_CONFIG_EXAMPLES: &str = "\
+Examples:
+  # Edit ubuntu's config file
+  crane edit config ubuntu
+
+  # Overwrite ubuntu's config file with '{}'
+  echo '{}' | crane edit config ubuntu";
+
+pub(crate) const EDIT_MANIFEST_EXAMPLES: &str = "\
+Examples:
+  # Edit ubuntu's manifest
+  crane edit manifest ubuntu";
+
+/// `crane edit`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum EditCommand {
+    /// Edit an image's config file (in $EDITOR, or from stdin when it is not a
+    /// terminal); prints the reference pushed.
+    #[command(after_help = EDIT_CONFIG_EXAMPLES)]
+    Config {
+        /// The image.
+        image: String,
+        /// New tag reference to apply to mutated image. If not provided, uses original
+        /// tag or pushes a new digest.
+        #[arg(short = 't', long)]
+        tag: Option<String>,
+    },
+    /// Edit an image's manifest (in $EDITOR, or from stdin when it is not a
+    /// terminal); prints the reference pushed.
+    #[command(after_help = EDIT_MANIFEST_EXAMPLES)]
+    Manifest {
+        /// The image.
+        image: String,
+        /// New tag reference to apply to mutated image. If not provided, uses original
+        /// tag or pushes a new digest.
+        #[arg(short = 't', long)]
+        tag: Option<String>,
+        /// Override the mediaType used as the Content-Type for PUT.
+        #[arg(short = 'm', long = "media-type")]
+        media_type: Option<String>,
+    },
+}

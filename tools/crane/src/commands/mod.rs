@@ -140,6 +140,7 @@ pub(crate) async fn run(
         Command::Flatten(args) => mutate::flatten(args, &opts, printer).await,
         Command::Export(args) => mutate::export(args, &opts).await,
         Command::Rebase(args) => mutate::rebase(args, &opts, printer).await,
+        Command::Edit(command) => Box::pin(mutate::edit(command, &opts)).await,
         Command::Index(command) => index::run(command, &opts).await,
         Command::Validate {
             remote,

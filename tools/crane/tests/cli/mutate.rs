@@ -811,3 +811,64 @@ fn f1_index_append_matches_golden() {
     }
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+#[test]
+fn edit_config_and_manifest_from_stdin() {
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let img = format!("{host}/e/img:1");
+    run(
+        &crane,
+        &[
+            "append",
+            "-f",
+            golden("inputs/layer.tar.gz").to_str().expect("utf-8"),
+            "-t",
+            &img,
+        ],
+    )
+    .ok();
+    let config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:a32826ad161414ebdd8b3ab0c346437284f32d8a9cd48dee9d718213c6ece577\"]},\"config\":{}}\n";
+    let out = crane.run_with_stdin(
+        &["edit", "config", &img, "-t", &format!("{host}/e/img:2")],
+        config,
+    );
+    assert_eq!(out.ok(), format!("{host}/e/img:2\n"));
+    // The bytes are kept as given, and the manifest is written as ggcr writes it
+    // (checked against ggcr's crane v0.21.9 for this input).
+    assert_eq!(
+        run(&crane, &["config", &format!("{host}/e/img:2")]).ok(),
+        config
+    );
+    assert_eq!(
+        run(&crane, &["digest", &format!("{host}/e/img:2")])
+            .ok()
+            .trim(),
+        "sha256:063809d2e7edf8dc5915b7d26038bcc540ee1b573b2f8fc08a197178dc8d9391"
+    );
+    // A manifest edited: put as given.
+    let manifest = read("a3-append-docker-gz/manifest.json").replace(
+        "\"layers\"",
+        "\"annotations\":{\"edited\":\"yes\"},\"layers\"",
+    );
+    let out = crane.run_with_stdin(
+        &["edit", "manifest", &img, "-t", &format!("{host}/e/img:m")],
+        &manifest,
+    );
+    out.ok();
+    assert_eq!(
+        run(&crane, &["manifest", &format!("{host}/e/img:m")]).ok(),
+        manifest
+    );
+    // By digest: pushed by the new digest.
+    let digest = run(&crane, &["digest", &img]).ok().trim().to_owned();
+    let by_digest = format!("{host}/e/img@{digest}");
+    let out = crane.run_with_stdin(&["edit", "manifest", &by_digest], &manifest);
+    assert_eq!(
+        out.ok().trim(),
+        format!("{host}/e/img@{}", ocireg_v1::sha256(manifest.as_bytes()))
+    );
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
