@@ -26,7 +26,9 @@ pub fn docker_config_dir(env: &Environment) -> Result<PathBuf> {
 }
 
 async fn is_file(path: &Path) -> bool {
-    tokio::fs::metadata(path).await.is_ok_and(|m| m.is_file())
+    fs_err::tokio::metadata(path)
+        .await
+        .is_ok_and(|m| m.is_file())
 }
 
 /// Finds the config file to read credentials from, in ggcr's order:

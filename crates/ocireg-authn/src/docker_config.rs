@@ -239,7 +239,7 @@ impl DockerConfigFile {
     /// Reads and parses `path`; a missing file is an empty config.
     pub async fn load(path: impl Into<PathBuf>, kind: ConfigKind) -> Result<Self> {
         let path = path.into();
-        match tokio::fs::read(&path).await {
+        match fs_err::tokio::read(&path).await {
             Ok(bytes) => Self::parse(path, kind, &bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::empty(path, kind)),
             Err(source) => Err(Error::ReadConfig { path, source }),
@@ -504,8 +504,8 @@ fn empty_object() -> Box<RawValue> {
 fn resolve_target(path: &Path) -> PathBuf {
     let mut current = path.to_owned();
     for _ in 0..40 {
-        match std::fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_symlink() => match std::fs::read_link(&current) {
+        match fs_err::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => match fs_err::read_link(&current) {
                 Ok(next) => {
                     current = if next.is_absolute() {
                         next
@@ -522,6 +522,10 @@ fn resolve_target(path: &Path) -> PathBuf {
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[expect(
+        clippy::disallowed_types,
+        reason = "fs_err has no blocking DirBuilder; the error is worded to name the path below"
+    )]
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -529,7 +533,18 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt as _;
         builder.mode(0o700);
     }
-    builder.create(dir)
+    builder
+        .create(dir)
+        .map_err(|e| named(dir, "create directory", &e))
+}
+
+/// `source` worded as `fs_err` words its errors (`failed to <doing> `<path>`: <cause>`),
+/// for the few operations it does not wrap.
+fn named(path: &Path, doing: &str, source: &std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        source.kind(),
+        format!("failed to {doing} `{}`: {source}", path.display()),
+    )
 }
 
 /// Writes `contents` to `path` through a temp file in the same directory and
@@ -550,7 +565,13 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".config.json.")
         .suffix(".tmp")
-        .tempfile_in(&dir)
+        .make_in(&dir, |p| {
+            let mut options = fs_err::OpenOptions::new();
+            options.read(true).write(true).create_new(true);
+            #[cfg(unix)]
+            fs_err::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options.open(p)
+        })
         .map_err(write_err(&dir))?;
     #[cfg(unix)]
     {
@@ -559,11 +580,19 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
             .set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(write_err(tmp.path()))?;
     }
-    tmp.write_all(contents).map_err(write_err(&target))?;
+    // Through the fs_err file, whose errors name it (tempfile's own would name it again).
+    tmp.as_file_mut()
+        .write_all(contents)
+        .map_err(write_err(&target))?;
     tmp.as_file().sync_all().map_err(write_err(&target))?;
+    let temp_path = tmp.path().to_owned();
     tmp.persist(&target).map_err(|e| Error::WriteConfig {
+        source: named(
+            &temp_path,
+            &format!("rename to `{}` from", target.display()),
+            &e.error,
+        ),
         path: target.clone(),
-        source: e.error,
     })?;
     tracing::debug!(path = %target.display(), "saved credentials file");
     Ok(())
@@ -572,7 +601,7 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
 #[cfg(unix)]
 fn warn_if_loose(path: &Path) {
     use std::os::unix::fs::PermissionsExt as _;
-    if let Ok(meta) = std::fs::metadata(path) {
+    if let Ok(meta) = fs_err::metadata(path) {
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             tracing::warn!(
@@ -599,6 +628,46 @@ mod tests {
 
     fn parse(json: &str) -> DockerConfigFile {
         DockerConfigFile::parse("/x/config.json", ConfigKind::Docker, json.as_bytes()).unwrap()
+    }
+
+    /// The error and its causes, as a report shows them on one line.
+    fn chain(err: &Error) -> String {
+        let mut shown = err.to_string();
+        let mut cause = std::error::Error::source(err);
+        while let Some(c) = cause {
+            shown = format!("{shown}: {c}");
+            cause = c.source();
+        }
+        shown
+    }
+
+    #[tokio::test]
+    async fn file_errors_name_the_path_once() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: reading it fails (it is not missing).
+        let err = DockerConfigFile::load(dir.path(), ConfigKind::Docker)
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, Error::ReadConfig { path, .. } if path == dir.path()));
+        let shown = chain(&err);
+        let path = dir.path().display().to_string();
+        assert_eq!(shown.matches(&*path).count(), 1, "{shown}");
+        assert!(
+            shown.starts_with("reading credentials file: failed to "),
+            "{shown}"
+        );
+
+        // Writing through a file where the directory should be.
+        let blocker = dir.path().join("blocker");
+        fs_err::write(&blocker, b"").unwrap();
+        let err = write_atomically(&blocker.join("config.json"), b"{}").unwrap_err();
+        let shown = chain(&err);
+        let path = blocker.display().to_string();
+        assert_eq!(shown.matches(&*path).count(), 1, "{shown}");
+        assert!(
+            shown.starts_with("writing credentials file: failed to "),
+            "{shown}"
+        );
     }
 
     #[test]

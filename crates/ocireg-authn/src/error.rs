@@ -14,8 +14,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A docker or podman config file could not be read.
-    #[error("reading credentials file {path}")]
+    /// A docker or podman config file could not be read. The cause names the
+    /// path (an `fs_err` error), so the message does not repeat it.
+    #[error("reading credentials file")]
     ReadConfig {
         /// The file.
         path: PathBuf,
@@ -47,8 +48,9 @@ pub enum Error {
         reason: AuthFieldProblem,
     },
 
-    /// A docker config file could not be written.
-    #[error("writing credentials file {path}")]
+    /// A docker config file could not be written. The cause names the path
+    /// (an `fs_err` error, or one worded as it), so the message does not repeat it.
+    #[error("writing credentials file")]
     WriteConfig {
         /// The file (or its directory).
         path: PathBuf,

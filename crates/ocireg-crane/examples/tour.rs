@@ -57,7 +57,7 @@ async fn tour() -> Result<()> {
     // 5. `crane attach` and `crane refs`: an SBOM that refers to the image.
     let dir = tempfile::tempdir()?;
     let sbom = dir.path().join("sbom.spdx.json");
-    std::fs::write(&sbom, r#"{"spdxVersion":"SPDX-2.3","name":"app"}"#)?;
+    fs_err::write(&sbom, r#"{"spdxVersion":"SPDX-2.3","name":"app"}"#)?;
     let sbom_type = "application/spdx+json";
     let artifact = ocireg_crane::attach(&sbom, sbom_type, sbom_type, &app, &opts).await?;
     let referrers = ocireg_crane::referrers(&app, None, &opts).await?;

@@ -68,7 +68,7 @@ pub(crate) async fn copy_referrers(
 /// The artifact manifest `attach` writes: an OCI 1.1 image manifest of type
 /// `artifact_type` with the empty config, `layer` as its one layer and `subject` as its
 /// subject, as Go JSON in [`Manifest`]'s field order (the bytes ggcr writes for it).
-fn artifact_manifest(
+pub(crate) fn artifact_manifest(
     artifact_type: &str,
     layer: Descriptor,
     subject: Descriptor,
@@ -85,6 +85,10 @@ fn artifact_manifest(
 /// 1.1 image manifest with `artifactType`, the empty config and `subject` =
 /// the image's descriptor. On registries without the referrers API the
 /// `sha256-<hex>` fallback tag is updated. Returns the artifact's `repo@digest`.
+///
+/// With `image` = `ocidir://DIR[:TAG|@DIGEST]`, the blobs and the manifest are written into
+/// the OCI image layout and the manifest listed (untagged) in its `index.json`, where
+/// [`referrers`](crate::referrers) finds it; returns `ocidir://DIR@DIGEST`.
 pub async fn attach(
     file: &Path,
     media_type: &str,
@@ -92,11 +96,20 @@ pub async fn attach(
     image: &str,
     opts: &Options,
 ) -> Result<String> {
-    let r = opts.parse_reference(image)?;
-    let bytes = std::fs::read(file).map_err(|source| Error::Io {
-        doing: format!("reading {}", file.display()),
+    let r = if crate::ocidir::is_ocidir(image) {
+        None
+    } else {
+        Some(opts.parse_reference(image)?)
+    };
+    // fs_err's error names the path.
+    let bytes = fs_err::read(file).map_err(|source| Error::Io {
+        doing: "reading the file to attach".to_owned(),
         source,
     })?;
+    let Some(r) = r else {
+        let dir = crate::ocidir::parse(image)?;
+        return crate::ocidir::attach(&dir, bytes, media_type, artifact_type).await;
+    };
     let remote = remote_options(opts, None).await?;
     let subject = ocireg_remote::head(&r, &remote)
         .await

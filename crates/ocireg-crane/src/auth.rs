@@ -362,7 +362,7 @@ mod tests {
             .await
             .expect("login");
         assert_eq!(out.key, "r.example");
-        let text = std::fs::read_to_string(dir.path().join("docker/config.json")).expect("read");
+        let text = fs_err::read_to_string(dir.path().join("docker/config.json")).expect("read");
         assert!(!text.contains("hunter2"), "stored base64, not in the clear");
 
         let got = auth_get("r.example", &opts)

@@ -143,11 +143,10 @@ pub enum Error {
     },
 
     /// A reference names an image on disk (`ocidir://dir:tag`, `./dir`, `/abs/dir`,
-    /// `dir/`): OCI image layouts are not supported yet, and such a name would otherwise be
-    /// taken for a registry host.
-    #[error(
-        "{reference:?}: ocidir:// references (OCI image layouts on disk) are not supported yet"
-    )]
+    /// `dir/`) where the operation takes registry references only (or a path where an
+    /// `ocidir://` reference is wanted): such a name would otherwise be taken for a
+    /// registry host.
+    #[error("{reference:?}: images on disk (OCI image layouts) are not supported here")]
     LocalImage {
         /// The reference as given.
         reference: String,
@@ -341,7 +340,8 @@ impl Error {
                 Some("use os/arch[/variant][:osversion], e.g. linux/arm64/v8, or `all`".to_owned())
             }
             Self::LocalImage { .. } => Some(
-                "crane reads and writes images in registries only for now: give \
+                "name an image on disk as ocidir://DIR[:TAG|@DIGEST] (copy, manifest, digest, \
+                 config, blob, ls, tag, delete, refs and attach take it); elsewhere give \
                  REGISTRY/REPOSITORY[:TAG|@DIGEST], e.g. registry.example/team/app:v1"
                     .to_owned(),
             ),

@@ -32,12 +32,14 @@
 //! | artifacts | `artifacts` | [`attach`]; the referrers a `copy --referrers` carries along |
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
-//! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy`, `manifest`, `digest`, `config`, `ls` |
-//! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`rebase`], [`export`] / [`export_to_file`], [`edit_config`], [`edit_manifest`] |
+//! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy` (and `--all-tags`), `manifest`, `digest`, `config`, `blob`, `ls`, `tag`, `delete`, `attach`, `refs` |
+//! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`rebase`], [`export`] / [`export_to_file`] |
 //!
-//! A reference to an image on disk (`ocidir://dir:tag`, `./dir`) given to a
-//! registry command is refused as a usage error ([`Error::LocalImage`]) rather
-//! than taken for a registry host.
+//! A
+//! reference to an image on disk (`ocidir://dir:tag`, `./dir`) given to a
+//! command that does not take it (`auth token`; a path without `ocidir://`
+//! anywhere) is refused as a usage error ([`Error::LocalImage`]) rather than
+//! taken for a registry host.
 //!
 //! # Three things people come for
 //!
@@ -98,7 +100,7 @@
 //! # ocireg_remote::write_image(&format!("{host}/team/app:v1").parse()?, image, &remote).await?;
 //! # let dir = tempfile::tempdir()?;
 //! # let sbom = dir.path().join("sbom.json");
-//! # std::fs::write(&sbom, r#"{"spdxVersion":"SPDX-2.3"}"#)?;
+//! # fs_err::write(&sbom, r#"{"spdxVersion":"SPDX-2.3"}"#)?;
 //! use ocireg_crane::Options;
 //!
 //! let opts = Options::new();
@@ -152,6 +154,7 @@ pub use crate::auth::{
     CREDENTIALS_NOT_FOUND, Credentials, Token, auth_get, auth_login, auth_logout, auth_token,
     read_password,
 };
+pub use crate::edit::{edit_config, edit_manifest};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::index::{
     AppendBase, IndexEntry, index_append, index_filter, index_list, is_layout_path,
@@ -160,9 +163,8 @@ pub use crate::local::{
     PullFormat, REF_NAME_ANNOTATION, layout_gc, pull, push, tarball_digest, write_image_refs,
 };
 pub use crate::mutate::{
-    AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, MutateOptions, append,
-    edit_config, edit_in_editor, edit_manifest, export, export_to_file, export_to_writer, flatten,
-    mutate, rebase,
+    AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, MutateOptions, append, export,
+    export_to_file, export_to_writer, flatten, mutate, rebase,
 };
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{
@@ -208,6 +210,8 @@ mod warnings;
 // The families of operations.
 mod artifacts;
 mod auth;
+mod cache;
+mod edit;
 mod index;
 mod local;
 mod mutate;

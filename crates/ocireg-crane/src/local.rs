@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use ocireg_layout::{AppendOptions, Layout};
 use ocireg_name::Reference;
+use ocireg_v1::progress::{BlobOutcome, Direction, Progress, ProgressEvent};
 use ocireg_v1::{Image, ImageIndex};
 
+use crate::cache::{CachedImage, CachedIndex, LayerCache};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::progress::Operation;
@@ -68,11 +70,18 @@ fn tarball_err(doing: &'static str, path: &Path) -> impl FnOnce(ocireg_tarball::
 ///
 /// An index is pulled whole into a layout unless [`Options::platform`] is set; into a
 /// tarball, the image for the platform (the host's by default) is pulled.
+///
+/// With `cache` (crane's `-c/--cache_path`), compressed layers are kept in that directory
+/// by digest (`sha256:<hex>`, as ggcr names them) and read from there by later pulls
+/// instead of from the registry: a cached file is used only when its size and digest are
+/// right, and a layer enters the cache only once it has arrived whole and verified
+/// (written beside its name, fsynced, renamed).
 pub async fn pull(
     images: &[String],
     path: &Path,
     format: PullFormat,
     annotate_ref: bool,
+    cache: Option<&Path>,
     opts: &Options,
 ) -> Result<()> {
     let refs = images
@@ -81,20 +90,44 @@ pub async fn pull(
         .collect::<Result<Vec<Reference>>>()?;
     let what = format!("pulling {} to {}", images.join(", "), path.display());
     let op = Operation::start(opts, &what);
-    let result = pull_refs(&refs, path, format, annotate_ref, opts, op.as_ref()).await;
+    let cache = cache.map(LayerCache::new).transpose()?;
+    let pull = Pull {
+        format,
+        annotate_ref,
+        cache,
+    };
+    let result = pull_refs(&refs, path, &pull, opts, op.as_ref()).await;
     Operation::end(op.as_ref(), &result);
     result
+}
+
+/// How to pull.
+struct Pull {
+    format: PullFormat,
+    annotate_ref: bool,
+    cache: Option<Arc<LayerCache>>,
 }
 
 async fn pull_refs(
     refs: &[Reference],
     path: &Path,
-    format: PullFormat,
-    annotate_ref: bool,
+    how: &Pull,
     opts: &Options,
     op: Option<&Arc<Operation>>,
 ) -> Result<()> {
-    let remote = remote_options(opts, Operation::sink(op)).await?;
+    let (format, annotate_ref) = (how.format, how.annotate_ref);
+    // Into a layout, the registry client reports the downloads; into a tarball, the
+    // tarball writer reports each blob as it writes it (the same bytes, read from the
+    // registry as they are written), shown as the pull it is.
+    let (remote_sink, tarball_sink) = match (format, Operation::sink(op)) {
+        (PullFormat::Oci, sink) => (sink, None),
+        (_, sink) => (None, sink.map(|s| Arc::new(AsPull(s)) as Arc<dyn Progress>)),
+    };
+    let mut write_options = ocireg_tarball::WriteOptions::new();
+    if let Some(sink) = tarball_sink {
+        write_options = write_options.progress(sink);
+    }
+    let remote = remote_options(opts, remote_sink).await?;
     let mut pulled = Vec::with_capacity(refs.len());
     for r in refs {
         let desc = ocireg_remote::get(r, &remote)
@@ -111,6 +144,11 @@ async fn pull_refs(
                     .await
                     .map_err(remote_err(Doing::on("resolving the image of", r)))?,
             )
+        };
+        let item = match (&how.cache, item) {
+            (Some(cache), Pulled::Image(img)) => Pulled::Image(CachedImage::wrap(img, cache)),
+            (Some(cache), Pulled::Index(idx)) => Pulled::Index(CachedIndex::wrap(idx, cache)),
+            (None, item) => item,
         };
         pulled.push((r.clone(), item));
     }
@@ -135,11 +173,11 @@ async fn pull_refs(
                 tagged.push((r, img));
             }
             if format == PullFormat::Tarball {
-                ocireg_tarball::write_to_file(path, &tagged)
+                ocireg_tarball::write_to_file_with(path, &tagged, write_options)
                     .await
                     .map_err(tarball_err("writing the tarball", path))?;
             } else {
-                ocireg_tarball::legacy::write_to_file(path, &tagged)
+                ocireg_tarball::legacy::write_to_file_with(path, &tagged, write_options)
                     .await
                     .map_err(tarball_err("writing the legacy tarball", path))?;
             }
@@ -164,6 +202,31 @@ async fn pull_refs(
     Ok(())
 }
 
+/// The tarball writer's progress as crane shows a pull: a blob written into the tarball
+/// (read from the registry as it is written) is a blob downloaded.
+struct AsPull(Arc<dyn Progress>);
+
+impl Progress for AsPull {
+    fn update(&self, event: &ProgressEvent) {
+        let event = match event {
+            ProgressEvent::BlobStarted { digest, total, .. } => ProgressEvent::BlobStarted {
+                digest: *digest,
+                total: *total,
+                direction: Direction::Pull,
+            },
+            ProgressEvent::BlobDone {
+                digest,
+                outcome: BlobOutcome::Uploaded,
+            } => ProgressEvent::BlobDone {
+                digest: *digest,
+                outcome: BlobOutcome::Downloaded,
+            },
+            other => other.clone(),
+        };
+        self.0.update(&event);
+    }
+}
+
 /// What `push` read from disk.
 enum Local {
     Image(Arc<dyn Image>),
@@ -173,16 +236,24 @@ enum Local {
 /// Reads the image at `path` as ggcr's `crane push` does: a file is a `docker save`
 /// tarball holding one image; a directory is an OCI image layout, whose root index is
 /// pushed with `index`, or else whose one entry (image or index) is.
-async fn load(path: &Path, index: bool) -> Result<Local> {
-    let meta = tokio::fs::metadata(path)
+async fn load(path: &Path, index: bool, progress: Option<Arc<dyn Progress>>) -> Result<Local> {
+    // fs_err's error names the path.
+    let meta = fs_err::tokio::metadata(path)
         .await
-        .map_err(|source| Error::File {
-            action: "reading",
-            path: path.to_owned(),
+        .map_err(|source| Error::Io {
+            doing: "reading the image to push".to_owned(),
             source,
         })?;
     if !meta.is_dir() {
-        let img = ocireg_tarball::image_from_path(path, None)
+        let mut tarball = ocireg_tarball::Tarball::open(path)
+            .await
+            .map_err(tarball_err("reading the tarball", path))?;
+        if let Some(sink) = progress {
+            // Reads of its layers are the pull half of the push (one blob each).
+            tarball = tarball.with_progress(sink);
+        }
+        let img = tarball
+            .image(None)
             .await
             .map_err(tarball_err("reading the tarball", path))?;
         return Ok(Local::Image(img));
@@ -241,9 +312,9 @@ async fn load(path: &Path, index: bool) -> Result<Local> {
 /// Returns what was pushed as `REPOSITORY@DIGEST`.
 pub async fn push(path: &Path, image: &str, index: bool, opts: &Options) -> Result<String> {
     let r = opts.parse_reference(image)?;
-    let local = load(path, index).await?;
     let op = Operation::start(opts, &format!("pushing {} to {r}", path.display()));
     let result = async {
+        let local = load(path, index, Operation::sink(op.as_ref())).await?;
         let remote = remote_options(opts, Operation::sink(op.as_ref())).await?;
         let doing = format!("pushing {} to {r}", path.display());
         let written = match local {

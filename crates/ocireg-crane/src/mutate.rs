@@ -176,7 +176,10 @@ async fn spool_stdin() -> Result<tempfile::TempPath> {
         &std::env::temp_dir(),
     ))?;
     let (file, path) = temp.into_parts();
-    let mut file = tokio::fs::File::from_std(file);
+    drop(file);
+    let mut file = fs_err::tokio::File::create(&path)
+        .await
+        .map_err(file_err("opening", &path))?;
     let mut stdin = tokio::io::stdin();
     tokio::io::copy(&mut stdin, &mut file)
         .await
@@ -188,7 +191,7 @@ async fn spool_stdin() -> Result<tempfile::TempPath> {
 /// Whether the file starts with the zstd magic.
 fn is_zstd(path: &Path) -> Result<bool> {
     let mut magic = [0u8; 4];
-    let mut f = std::fs::File::open(path).map_err(file_err("opening", path))?;
+    let mut f = fs_err::File::open(path).map_err(file_err("opening", path))?;
     let n = f.read(&mut magic).map_err(file_err("reading", path))?;
     Ok(n == 4 && magic == ocireg_v1::ZSTD_MAGIC)
 }
@@ -649,7 +652,10 @@ pub async fn export_to_file(image: &str, path: &Path, opts: &Options) -> Result<
     let temp = tempfile::NamedTempFile::new_in(&dir)
         .map_err(file_err("creating a temporary file beside", path))?;
     let (file, temp_path) = temp.into_parts();
-    let mut file = tokio::fs::File::from_std(file);
+    drop(file);
+    let mut file = fs_err::tokio::File::create(&temp_path)
+        .await
+        .map_err(file_err("opening", &temp_path))?;
     let mut written = 0u64;
     while let Some(chunk) = blob.next().await {
         let chunk = chunk
@@ -669,7 +675,7 @@ pub async fn export_to_file(image: &str, path: &Path, opts: &Options) -> Result<
         path: path.to_owned(),
         source: e.error,
     })?;
-    if let Ok(d) = std::fs::File::open(&dir) {
+    if let Ok(d) = fs_err::File::open(&dir) {
         let _ = d.sync_all();
     }
     Ok(written)
@@ -783,153 +789,4 @@ pub async fn rebase(
     .await;
     Operation::end(op.as_ref(), &result);
     result
-}
-
-/// Opens `$EDITOR` (else `vi`) on `initial` in a temporary `.json` file and
-/// returns what was saved (ggcr's `edit` in a terminal).
-pub async fn edit_in_editor(initial: Vec<u8>) -> Result<Vec<u8>> {
-    tokio::task::spawn_blocking(move || {
-        let temp = tempfile::Builder::new()
-            .suffix(".json")
-            .tempfile()
-            .map_err(file_err(
-                "creating a temporary file in",
-                &std::env::temp_dir(),
-            ))?;
-        let path = temp.path().to_owned();
-        std::fs::write(&path, &initial).map_err(file_err("writing", &path))?;
-        let editor = std::env::var("EDITOR")
-            .ok()
-            .filter(|e| !e.trim().is_empty())
-            .unwrap_or_else(|| "vi".to_owned());
-        // `$EDITOR` may hold arguments (`code --wait`): run it through the shell.
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{editor} \"$1\""))
-            .arg("sh")
-            .arg(&path)
-            .status()
-            .map_err(file_err("running $EDITOR on", &path))?;
-        if !status.success() {
-            return Err(Error::InvalidArgument {
-                doing: format!("editing {} with {editor}", path.display()),
-                reason: "the editor failed",
-            });
-        }
-        std::fs::read(&path).map_err(file_err("reading", &path))
-    })
-    .await
-    .map_err(|e| Error::Io {
-        doing: "running the editor".into(),
-        source: std::io::Error::other(e),
-    })?
-}
-
-/// Where an edited manifest goes: `tag`, else the image itself (by the new
-/// digest when it was named by digest).
-fn edit_target(
-    image: &str,
-    tag: Option<&str>,
-    digest: ocireg_v1::Digest,
-    opts: &Options,
-) -> Result<Reference> {
-    match tag {
-        Some(t) => opts.parse_reference(t),
-        None => match opts.parse_reference(image)? {
-            Reference::Digest(d) => Ok(Reference::Digest(d.repository().digest(digest))),
-            r @ Reference::Tag(_) => Ok(r),
-        },
-    }
-}
-
-/// `crane edit config`: the image's config replaced by `edited` (bytes kept
-/// as given, e.g. from `$EDITOR` or stdin), the manifest's config
-/// descriptor updated as ggcr does (the manifest re-written as a JSON object
-/// with sorted keys), pushed to `tag` or back. Returns the reference pushed.
-pub async fn edit_config(
-    image: &str,
-    edited: Vec<u8>,
-    tag: Option<&str>,
-    opts: &Options,
-) -> Result<String> {
-    let remote = remote_options(opts, None).await?;
-    let img = load(image, opts, &remote).await?;
-    let doing = || format!("editing the config of {image}");
-    let raw = img.raw_manifest().await.map_err(view_err(doing()))?;
-    let media_type = img.media_type().await.map_err(view_err(doing()))?;
-    // As ggcr: the manifest read as a JSON object (written back with sorted
-    // keys), its config as a descriptor (written back in descriptor order).
-    let bad = |reason: &'static str| Error::InvalidArgument {
-        doing: doing(),
-        reason,
-    };
-    let manifest: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(&raw).map_err(|_| bad("the manifest is not a JSON object"))?;
-    let mut config: ocireg_v1::Descriptor = manifest
-        .get("config")
-        .cloned()
-        .and_then(|c| serde_json::from_value(c).ok())
-        .ok_or_else(|| bad("the manifest has no config descriptor"))?;
-    config.digest = ocireg_v1::sha256(&edited);
-    config.size = edited.len() as u64;
-    let mut body = b"{".to_vec();
-    for (i, (key, value)) in manifest.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend(ocireg_v1::to_go_json(key).map_err(view_err(doing()))?);
-        body.push(b':');
-        let value = if key == "config" {
-            ocireg_v1::to_go_json(&config)
-        } else {
-            ocireg_v1::to_go_json(value)
-        };
-        body.extend(value.map_err(view_err(doing()))?);
-    }
-    body.push(b'}');
-    let target = edit_target(image, tag, ocireg_v1::sha256(&body), opts)?;
-    let layer: Arc<dyn Layer> = Arc::new(ocireg_v1::StaticLayer::new(edited, config.media_type));
-    ocireg_remote::write_layer(target.repository(), layer, &remote)
-        .await
-        .map_err(remote_err(Doing::on("pushing the config to", &target)))?;
-    let raw = ocireg_remote::RawManifest::new(body, media_type);
-    ocireg_remote::put(&target, &raw, &remote)
-        .await
-        .map_err(remote_err(Doing::on("pushing", &target)))?;
-    Ok(target.to_string())
-}
-
-/// `crane edit manifest`: the image's manifest replaced by `edited` (bytes
-/// kept as given), put under `media_type` (else the edited document's
-/// `mediaType`, else the original's) to `tag` or back. Returns the reference
-/// pushed.
-pub async fn edit_manifest(
-    image: &str,
-    edited: Vec<u8>,
-    tag: Option<&str>,
-    media_type: Option<&str>,
-    opts: &Options,
-) -> Result<String> {
-    let remote = remote_options(opts, None).await?;
-    let r = opts.parse_reference(image)?;
-    let desc = ocireg_remote::get(&r, &remote)
-        .await
-        .map_err(remote_err(Doing::on("fetching the manifest of", &r)))?;
-    let media_type = match media_type {
-        Some(mt) => MediaType::from(mt.to_owned()),
-        None => serde_json::from_slice::<serde_json::Value>(&edited)
-            .ok()
-            .and_then(|v| {
-                v.get("mediaType")?
-                    .as_str()
-                    .map(|s| MediaType::from(s.to_owned()))
-            })
-            .unwrap_or_else(|| desc.media_type().clone()),
-    };
-    let target = edit_target(image, tag, ocireg_v1::sha256(&edited), opts)?;
-    let raw = ocireg_remote::RawManifest::new(edited, media_type);
-    ocireg_remote::put(&target, &raw, &remote)
-        .await
-        .map_err(remote_err(Doing::on("pushing", &target)))?;
-    Ok(target.to_string())
 }

@@ -483,9 +483,8 @@ mod tests {
                 assert!(matches!(err, Error::LocalImage { .. }), "{local}: {err:?}");
                 assert_eq!(err.kind(), ErrorKind::Usage, "{local}");
                 assert!(
-                    err.to_string().ends_with(
-                        "ocidir:// references (OCI image layouts on disk) are not supported yet"
-                    ),
+                    err.to_string()
+                        .ends_with("images on disk (OCI image layouts) are not supported here"),
                     "{err}"
                 );
             }
@@ -528,7 +527,7 @@ mod tests {
     #[tokio::test]
     async fn client_builds_once_and_is_shared() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(
+        fs_err::write(
             dir.path().join("config.json"),
             r#"{"HttpHeaders": {"X-Meta": "yes", "User-Agent": "docker"}}"#,
         )

@@ -134,6 +134,18 @@ async fn open_blob(d: &DigestReference, opts: &Options) -> Result<(Doing, ocireg
     Ok((doing, blob))
 }
 
+/// Opens the blob `reference`: `REPO@DIGEST` in a registry, or `ocidir://DIR@DIGEST` in an
+/// image layout (the file verified as it is read).
+async fn open_any_blob(reference: &str, opts: &Options) -> Result<(Doing, ocireg_v1::Blob)> {
+    if crate::ocidir::is_ocidir(reference) {
+        let r = crate::ocidir::parse(reference)?;
+        let blob = crate::ocidir::blob(&r).await?;
+        return Ok((Doing::on("reading blob", &r), blob));
+    }
+    let r = blob_reference(reference, opts)?;
+    open_blob(&r, opts).await
+}
+
 /// Passes each chunk of `blob` to `write` as it arrives; the byte count at the clean end.
 async fn stream_blob(
     doing: &Doing,
@@ -149,8 +161,9 @@ async fn stream_blob(
     Ok(written)
 }
 
-/// Streams the blob `reference` (`REPO@DIGEST`) into `out` as it arrives (crane's `blob`).
-/// Returns the byte count.
+/// Streams the blob `reference` (`REPO@DIGEST`, or `ocidir://DIR@DIGEST` for a blob of an
+/// OCI image layout on disk) into `out` as it arrives (crane's `blob`). Returns the byte
+/// count.
 ///
 /// The registry is asked for the blob's size first (`HEAD`); a size over
 /// [`MAX_BLOB_SIZE`] or a `Docker-Content-Digest` naming another blob is refused before a
@@ -161,8 +174,7 @@ async fn stream_blob(
 /// must discard them when this returns an error. [`blob_to_file`] gives a file only once it
 /// is verified.
 pub async fn blob(reference: &str, out: &mut (dyn Write + Send), opts: &Options) -> Result<u64> {
-    let r = blob_reference(reference, opts)?;
-    let (doing, stream) = open_blob(&r, opts).await?;
+    let (doing, stream) = open_any_blob(reference, opts).await?;
     stream_blob(&doing, stream, |chunk| {
         out.write_all(chunk).map_err(|source| Error::Io {
             doing: "writing the blob to stdout".to_owned(),
@@ -183,7 +195,9 @@ pub async fn blob(reference: &str, out: &mut (dyn Write + Send), opts: &Options)
 /// rename, the error is returned and the verified file stays.) Errors about the file name
 /// `path`.
 pub async fn blob_to_file(reference: &str, path: &Path, opts: &Options) -> Result<u64> {
-    let r = blob_reference(reference, opts)?;
+    if !crate::ocidir::is_ocidir(reference) {
+        blob_reference(reference, opts)?;
+    }
     let file_err = |action: &'static str| {
         let path = path.to_owned();
         move |source| Error::File {
@@ -213,7 +227,7 @@ pub async fn blob_to_file(reference: &str, path: &Path, opts: &Options) -> Resul
     let mut tmp = builder
         .tempfile_in(dir)
         .map_err(file_err("creating a temporary file beside"))?;
-    let (doing, stream) = open_blob(&r, opts).await?;
+    let (doing, stream) = open_any_blob(reference, opts).await?;
     let written = stream_blob(&doing, stream, |chunk| {
         tmp.write_all(chunk)
             .map_err(file_err("writing a temporary file beside"))
@@ -232,7 +246,7 @@ pub async fn blob_to_file(reference: &str, path: &Path, opts: &Options) -> Resul
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        std::fs::File::open(dir)?.sync_all()
+        fs_err::File::open(dir)?.sync_all()
     }
     #[cfg(not(unix))]
     {
@@ -283,6 +297,11 @@ pub async fn list_tags(
 /// `registry/repo`. The names are as the registry sent them: pass them through
 /// [`escape_text`](crate::escape_text) before printing.
 pub async fn catalog(registry: &str, full_ref: bool, opts: &Options) -> Result<Vec<String>> {
+    if crate::ocidir::is_ocidir(registry) {
+        return Err(Error::LocalImage {
+            reference: registry.to_owned(),
+        });
+    }
     let reg = opts.parse_registry(registry)?;
     let remote = remote_options(opts, None).await?;
     let repos = ocireg_remote::catalog(&reg, &remote)
@@ -312,6 +331,9 @@ pub async fn referrers(
     artifact_type: Option<&str>,
     opts: &Options,
 ) -> Result<Vec<u8>> {
+    if crate::ocidir::is_ocidir(image) {
+        return crate::ocidir::referrers(&crate::ocidir::parse(image)?, artifact_type).await;
+    }
     let r = opts.parse_reference(image)?;
     let remote = remote_options(opts, None).await?;
     let subject = if let Some(d) = r.as_digest() {

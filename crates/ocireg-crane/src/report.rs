@@ -24,7 +24,8 @@ use crate::text::escape_text;
 /// - under `parsing reference "x"`, the name parser's `invalid reference "x"`
 ///   gives way to the rule that was broken;
 /// - a ping failure, which sums up its own cause in its message, is not
-///   followed by that cause again;
+///   followed by that cause again, nor is a layout's file error (`open <path>: <why>`,
+///   or `fs_err`'s ``failed to open file `<path>`: <why>``);
 ///
 /// and registry error details (`{"Tag":"v1"}`) are not shown. The verbose form
 /// lists every cause on its own line, details included (the alternate `{:#}`
@@ -89,12 +90,17 @@ impl Error {
 }
 
 /// Whether `err`'s message sums up its own cause chain already (a ping that failed over
-/// https and over http says how each failed).
+/// https and over http says how each failed; a layout's file error ends with its cause,
+/// which names the file).
 fn sums_up_its_cause(err: &(dyn StdError + 'static)) -> bool {
+    let layout = err.downcast_ref::<ocireg_layout::Error>().or_else(|| {
+        err.downcast_ref::<Box<ocireg_layout::Error>>()
+            .map(|b| &**b)
+    });
     matches!(
         err.downcast_ref::<TransportError>(),
         Some(TransportError::Ping { .. })
-    )
+    ) || matches!(layout, Some(ocireg_layout::Error::Io { .. }))
 }
 
 /// `err`'s causes, outermost first.
@@ -343,5 +349,26 @@ mod tests {
             "reading the password from stdin\n  caused by: connection refused"
         );
         assert_eq!(err.kind(), ErrorKind::Other);
+    }
+
+    #[tokio::test]
+    async fn a_layout_file_error_says_its_path_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blocker = dir.path().join("file");
+        fs_err::write(&blocker, b"").expect("write");
+        let layout = blocker.join("layout");
+        let Err(source) = ocireg_layout::Layout::create(&layout).await else {
+            panic!("a file is in the way of {}", layout.display());
+        };
+        let err = Error::Layout {
+            doing: "writing the image layout",
+            path: layout.clone(),
+            source: Box::new(source),
+        };
+        // Crane names the layout; fs_err, in the layout's error, the directory that failed.
+        let line = Report::new(&err, false).to_string();
+        let failed = layout.join("blobs").display().to_string();
+        assert_eq!(line.matches(&*failed).count(), 1, "{line}");
+        assert!(line.contains(": failed to create directory `"), "{line}");
     }
 }

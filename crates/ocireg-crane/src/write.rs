@@ -81,6 +81,9 @@ pub async fn copy(src: &str, dst: &str, opts: &Options) -> Result<Digest> {
 /// at a time (crane's `copy --all-tags`); with [`Options::no_clobber`] tags
 /// already in `dst` are skipped. Returns the tags copied.
 pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec<String>> {
+    if crate::ocidir::is_ocidir(src) || crate::ocidir::is_ocidir(dst) {
+        return crate::ocidir::copy_all_tags(src, dst, opts).await;
+    }
     let src_repo = opts.parse_repository(src)?;
     let dst_repo = opts.parse_repository(dst)?;
     let op = Operation::start(
@@ -135,8 +138,14 @@ pub async fn copy_repository(src: &str, dst: &str, opts: &Options) -> Result<Vec
 }
 
 /// Tags the manifest of `reference` as `tag` in the same repository
-/// (crane's `tag`): the manifest bytes are put again under the new tag.
+/// (crane's `tag`): the manifest bytes are put again under the new tag. For
+/// `ocidir://DIR:TAG` the entry is listed again in `index.json` with the new
+/// `org.opencontainers.image.ref.name` (replacing the entry that had it), in one
+/// atomic change under the layout's lock.
 pub async fn tag(reference: &str, tag: &str, opts: &Options) -> Result<()> {
+    if crate::ocidir::is_ocidir(reference) {
+        return crate::ocidir::tag(&crate::ocidir::parse(reference)?, tag).await;
+    }
     let r = opts.parse_reference(reference)?;
     let new_tag: Tag = r
         .repository()
@@ -157,8 +166,15 @@ pub async fn tag(reference: &str, tag: &str, opts: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Deletes the manifest `reference` (crane's `delete`).
+/// Deletes the manifest `reference` (crane's `delete`). For `ocidir://DIR:TAG` (or
+/// `@DIGEST`) the entry is removed from the layout's `index.json` (every entry with that
+/// digest); its blobs stay until [`layout_gc`](crate::layout_gc).
 pub async fn delete(reference: &str, opts: &Options) -> Result<()> {
+    if crate::ocidir::is_ocidir(reference) {
+        return crate::ocidir::delete(&crate::ocidir::parse(reference)?)
+            .await
+            .map(drop);
+    }
     let r = opts.parse_reference(reference)?;
     let remote = remote_options(opts, None).await?;
     ocireg_remote::delete(&r, &remote)

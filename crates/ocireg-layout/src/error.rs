@@ -13,9 +13,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A file system operation failed.
-    #[error("{op} {}: {source}", path.display())]
+    #[error("{}{source}", io_context(op, path))]
     Io {
-        /// What was being done (`open`, `read`, `rename`...).
+        /// What was being done (`open`, `read`, `rename`...), or empty when the
+        /// cause (an `fs_err` error) says it and names the path itself.
         op: &'static str,
         /// The file or directory concerned.
         path: PathBuf,
@@ -104,13 +105,29 @@ pub enum Error {
     Task(String),
 }
 
+/// What an [`Error::Io`] message says before its cause: `<op> <path>: `, unless the cause
+/// says both (an `fs_err` error).
+fn io_context(op: &str, path: &std::path::Path) -> String {
+    if op.is_empty() {
+        String::new()
+    } else {
+        format!("{op} {}: ", path.display())
+    }
+}
+
 impl Error {
+    /// An IO error whose cause does not name the path (a `rustix` call).
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         Self::Io {
             op,
             path: path.into(),
             source,
         }
+    }
+
+    /// An IO error from `fs_err`, which says what was done and names the path.
+    pub(crate) fn fs(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Self::io("", path, source)
     }
 
     pub(crate) fn content(
@@ -267,6 +284,21 @@ mod tests {
         );
         assert!(e.to_string().contains("/x/blobs/sha256/ab"), "{e}");
         assert!(!e.is_transient());
+        // fs_err's error says what was done and names the path: the message says it once.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("index.json");
+        let e = Error::fs(
+            &missing,
+            fs_err::File::open(&missing).map(drop).expect_err("missing"),
+        );
+        let shown = e.to_string();
+        assert_eq!(
+            shown.matches(&*missing.display().to_string()).count(),
+            1,
+            "{shown}"
+        );
+        assert!(shown.starts_with("failed to open file `"), "{shown}");
+        assert_eq!(e.path(), Some(missing.as_path()));
         let t = Error::io("read", "/x", io::Error::from(io::ErrorKind::Interrupted));
         assert!(t.is_transient());
         let v1: ocireg_v1::Error = t.into();

@@ -2,7 +2,7 @@
 //! directory fsyncs and advisory locks. All blocking; callers run them in
 //! [`blocking`].
 
-use std::fs::File;
+use fs_err::File;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,7 +62,7 @@ pub(crate) fn open_regular(path: &Path) -> Result<(File, u64)> {
     rustix::fs::fcntl_setfl(&fd, OFlags::empty())
         .map_err(|e| Error::io("fcntl", path, e.into()))?;
     let len = u64::try_from(st.st_size).unwrap_or(0);
-    Ok((File::from(fd), len))
+    Ok((File::from_parts(fd.into(), path), len))
 }
 
 /// What is at `path` without following symlinks: `None` when nothing.
@@ -87,7 +87,7 @@ pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     file.take(limit + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| Error::io("read", path, e))?;
+        .map_err(|e| Error::fs(path, e))?;
     if buf.len() as u64 > limit {
         return Err(Error::TooLarge {
             path: path.to_owned(),
@@ -100,8 +100,8 @@ pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {
 
 /// Fsyncs a directory, so that a rename in it is durable.
 pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
-    let d = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
-    d.sync_all().map_err(|e| Error::io("fsync", dir, e))
+    let d = File::open(dir).map_err(|e| Error::fs(dir, e))?;
+    d.sync_all().map_err(|e| Error::fs(dir, e))
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -121,14 +121,13 @@ pub(crate) fn temp_beside(path: &Path) -> PathBuf {
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_beside(path);
     let result = (|| {
-        let mut f = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-        f.write_all(bytes)
-            .map_err(|e| Error::io("write", &tmp, e))?;
-        f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))
+        let mut f = File::create(&tmp).map_err(|e| Error::fs(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| Error::fs(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::fs(&tmp, e))?;
+        fs_err::rename(&tmp, path).map_err(|e| Error::fs(path, e))
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = fs_err::remove_file(&tmp);
     }
     result?;
     if let Some(dir) = path.parent() {
@@ -150,15 +149,25 @@ impl Lock {
     /// the lock this checks that `path` still names the locked file, and
     /// starts again if not: two holders never lock different files of one name.
     pub(crate) fn exclusive(path: &Path) -> Result<Self> {
+        Self::take(path, rustix::fs::FlockOperation::LockExclusive)
+    }
+
+    /// Takes a shared lock on `path` (created if missing), waiting while an
+    /// exclusive one is held; as [`Lock::exclusive`] otherwise.
+    pub(crate) fn shared(path: &Path) -> Result<Self> {
+        Self::take(path, rustix::fs::FlockOperation::LockShared)
+    }
+
+    fn take(path: &Path, op: rustix::fs::FlockOperation) -> Result<Self> {
         loop {
-            let file = std::fs::OpenOptions::new()
+            let file = fs_err::OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(false)
                 .open(path)
-                .map_err(|e| Error::io("open lock file", path, e))?;
-            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+                .map_err(|e| Error::fs(path, e))?;
+            rustix::fs::flock(&file, op)
                 .map_err(|e| Error::io("lock", path, io::Error::from(e)))?;
             let held = rustix::fs::fstat(&file).map_err(|e| Error::io("stat", path, e.into()))?;
             match rustix::fs::stat(path) {
@@ -181,13 +190,13 @@ mod tests {
     fn capped_reads_and_special_files() {
         let dir = tempfile::tempdir().expect("tmp");
         let f = dir.path().join("f");
-        std::fs::write(&f, b"0123456789").expect("write");
+        fs_err::write(&f, b"0123456789").expect("write");
         assert_eq!(read_capped(&f, 10).expect("read"), b"0123456789");
         let err = read_capped(&f, 9).expect_err("too large");
         assert!(matches!(err, Error::TooLarge { size: 10, .. }), "{err}");
 
         let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&f, &link).expect("symlink");
+        fs_err::os::unix::fs::symlink(&f, &link).expect("symlink");
         let err = open_regular(&link).expect_err("symlink");
         assert!(
             matches!(
@@ -222,8 +231,8 @@ mod tests {
         let f = dir.path().join("index.json");
         atomic_write(&f, b"one").expect("write");
         atomic_write(&f, b"two").expect("write");
-        assert_eq!(std::fs::read(&f).expect("read"), b"two");
-        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
+        assert_eq!(fs_err::read(&f).expect("read"), b"two");
+        assert_eq!(fs_err::read_dir(dir.path()).expect("ls").count(), 1);
     }
 
     #[test]
@@ -232,7 +241,7 @@ mod tests {
         let path = dir.path().join(".lock");
         let first = Lock::exclusive(&path).expect("lock");
         // The holder removes the name; a new taker gets a fresh file at once.
-        std::fs::remove_file(&path).expect("rm");
+        fs_err::remove_file(&path).expect("rm");
         let second = Lock::exclusive(&path).expect("lock again");
         drop((first, second));
     }

@@ -29,7 +29,9 @@
 //!   are compared with the start of the source and only the rest is written;
 //! - every change of `index.json` is atomic (temp file, fsync, rename) and
 //!   taken under an exclusive advisory lock (`flock` on `.ocireg.lock`), so
-//!   two processes appending tags to one layout lose nothing.
+//!   two processes appending tags to one layout lose nothing;
+//! - garbage collection waits for writes in progress ([`Layout::write_guard`]),
+//!   so a `gc` during an append never removes the blobs being appended.
 //!
 //! IO runs on tokio (its blocking pool): use this crate inside a tokio runtime.
 //!
@@ -81,5 +83,6 @@ mod write;
 pub use error::{Error, Result};
 pub use read::{
     INDEX_FILE, LAYOUT_VERSION, LOCK_FILE, Layout, LayoutImage, LayoutIndex, OCI_LAYOUT_FILE,
+    WRITERS_LOCK_FILE,
 };
-pub use write::{AppendOptions, BlobWrite};
+pub use write::{AppendOptions, BlobWrite, WriteGuard};

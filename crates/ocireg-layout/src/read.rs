@@ -24,6 +24,9 @@ pub const INDEX_FILE: &str = "index.json";
 pub const LAYOUT_VERSION: &str = "1.0.0";
 /// The advisory lock file taken while `index.json` changes.
 pub const LOCK_FILE: &str = ".ocireg.lock";
+/// The lock file that keeps [`Layout::garbage_collect`] (exclusive) and writers of
+/// blobs not yet listed in `index.json` (shared, [`Layout::write_guard`]) apart.
+pub const WRITERS_LOCK_FILE: &str = ".ocireg.writers.lock";
 
 const CHUNK: usize = 64 * 1024;
 
@@ -67,7 +70,7 @@ impl Layout {
         let blobs = layout.root.join("blobs");
         blocking(move || {
             let mut dirs = vec![blobs.clone()];
-            if let Ok(entries) = std::fs::read_dir(&blobs) {
+            if let Ok(entries) = fs_err::read_dir(&blobs) {
                 dirs.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
             }
             for dir in dirs {
@@ -151,7 +154,7 @@ impl Layout {
                 },
             ));
         }
-        let file = tokio::fs::File::from_std(file);
+        let file = fs_err::tokio::File::from_std(file);
         let read_path = path.clone();
         let stream = futures_util::stream::unfold(Some(file), move |state| {
             let read_path = read_path.clone();
@@ -161,7 +164,7 @@ impl Layout {
                 match file.read_buf(&mut buf).await {
                     Ok(0) => None,
                     Ok(_) => Some((Ok(buf.freeze()), Some(file))),
-                    Err(e) => Some((Err(Error::io("read", read_path, e)), None)),
+                    Err(e) => Some((Err(Error::fs(read_path, e)), None)),
                 }
             }
         });

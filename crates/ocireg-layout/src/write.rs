@@ -14,7 +14,9 @@ use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
 
 use crate::error::from_v1;
 use crate::fsutil::{self, Lock, blocking};
-use crate::read::{INDEX_FILE, LAYOUT_VERSION, LOCK_FILE, Layout, OCI_LAYOUT_FILE};
+use crate::read::{
+    INDEX_FILE, LAYOUT_VERSION, LOCK_FILE, Layout, OCI_LAYOUT_FILE, WRITERS_LOCK_FILE,
+};
 use crate::{Error, Result};
 
 /// How many layers of one image are written at once.
@@ -34,6 +36,15 @@ pub enum BlobWrite {
         /// How many bytes of the partial file were kept.
         reused: u64,
     },
+}
+
+/// A write in progress: while one is held (by this or any process),
+/// [`Layout::garbage_collect`] waits, so blobs written but not yet listed in
+/// `index.json` are not collected. Released on drop. See [`Layout::write_guard`].
+#[derive(Debug)]
+#[must_use = "the guard protects the write only while it is held"]
+pub struct WriteGuard {
+    _lock: Lock,
 }
 
 /// Options for appending or replacing a descriptor in `index.json`
@@ -162,8 +173,7 @@ impl Layout {
         let r = root.clone();
         blocking(move || {
             let blobs = r.join("blobs").join("sha256");
-            std::fs::create_dir_all(&blobs)
-                .map_err(|e| Error::io("create directory", &blobs, e))?;
+            fs_err::create_dir_all(&blobs).map_err(|e| Error::fs(&blobs, e))?;
             let marker = r.join(OCI_LAYOUT_FILE);
             if fsutil::lstat_kind(&marker)?.is_none() {
                 let body = format!("{{\n    \"imageLayoutVersion\": \"{LAYOUT_VERSION}\"\n}}");
@@ -181,6 +191,20 @@ impl Layout {
         })
         .await?;
         Self::open(&root).await
+    }
+
+    /// Marks a write in progress until the guard is dropped: a shared lock on
+    /// [`WRITERS_LOCK_FILE`], which [`Layout::garbage_collect`] takes
+    /// exclusively. Hold it from the first blob written until the descriptor
+    /// that refers to them is in `index.json`. `append_*`, `replace_*` and
+    /// [`Layout::write`] take one themselves; a caller that writes blobs with
+    /// [`Layout::write_blob`] or [`Layout::write_image`] and lists them later
+    /// takes one around both. (Do not collect garbage while holding one: the
+    /// collection would wait for it.)
+    pub async fn write_guard(&self) -> Result<WriteGuard> {
+        let path = self.path().join(WRITERS_LOCK_FILE);
+        let lock = blocking(move || Lock::shared(&path)).await?;
+        Ok(WriteGuard { _lock: lock })
     }
 
     /// Changes `index.json` under the layout's exclusive lock: reads it, lets
@@ -256,6 +280,7 @@ impl Layout {
         img: &dyn Image,
         options: &AppendOptions,
     ) -> Result<Descriptor> {
+        let _writing = self.write_guard().await?;
         let mut desc = self.write_image(img).await?;
         options.apply(&mut desc);
         self.append_descriptor(desc.clone()).await?;
@@ -268,6 +293,7 @@ impl Layout {
         idx: &dyn ImageIndex,
         options: &AppendOptions,
     ) -> Result<Descriptor> {
+        let _writing = self.write_guard().await?;
         let mut desc = self.write_index(idx).await?;
         options.apply(&mut desc);
         self.append_descriptor(desc.clone()).await?;
@@ -282,6 +308,7 @@ impl Layout {
         matcher: Matcher,
         options: &AppendOptions,
     ) -> Result<Descriptor> {
+        let _writing = self.write_guard().await?;
         let mut desc = self.write_image(img).await?;
         options.apply(&mut desc);
         self.replace_descriptor(desc.clone(), matcher).await?;
@@ -296,6 +323,7 @@ impl Layout {
         matcher: Matcher,
         options: &AppendOptions,
     ) -> Result<Descriptor> {
+        let _writing = self.write_guard().await?;
         let mut desc = self.write_index(idx).await?;
         options.apply(&mut desc);
         self.replace_descriptor(desc.clone(), matcher).await?;
@@ -306,6 +334,7 @@ impl Layout {
     /// manifest, with every child written (ggcr `layout.Write`).
     pub async fn write(path: impl AsRef<Path>, idx: &dyn ImageIndex) -> Result<Self> {
         let layout = Self::create(path).await?;
+        let _writing = layout.write_guard().await?;
         layout.write_children(idx).await?;
         let raw = idx.raw_manifest().await.map_err(from_v1)?;
         layout.set_raw_index(raw).await?;
@@ -434,7 +463,7 @@ impl Layout {
         }
         // A symlink, FIFO or wrong bytes: never trusted, replaced.
         let p = path.clone();
-        blocking(move || std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))).await?;
+        blocking(move || fs_err::remove_file(&p).map_err(|e| Error::fs(&p, e))).await?;
         Ok(false)
     }
 
@@ -459,7 +488,7 @@ impl Layout {
             // Size unknown: accept whatever size the file has.
             let p = self.blob_path(&digest);
             if let Some(len) = blocking(move || {
-                Ok(std::fs::symlink_metadata(&p)
+                Ok(fs_err::symlink_metadata(&p)
                     .ok()
                     .filter(std::fs::Metadata::is_file)
                     .map(|m| m.len()))
@@ -478,10 +507,7 @@ impl Layout {
             .map_or_else(|| self.path().to_owned(), Path::to_owned);
         let partial = dir.join(format!(".{}.partial", digest.hex()));
         let d = dir.clone();
-        blocking(move || {
-            std::fs::create_dir_all(&d).map_err(|e| Error::io("create directory", &d, e))
-        })
-        .await?;
+        blocking(move || fs_err::create_dir_all(&d).map_err(|e| Error::fs(&d, e))).await?;
 
         // Hold a lock on the partial file's name so two writers of one blob
         // take turns; the second then finds the blob in place.
@@ -497,7 +523,7 @@ impl Layout {
         }
         .await;
         drop(lock);
-        let _ = tokio::fs::remove_file(&lock_path).await;
+        let _ = fs_err::tokio::remove_file(&lock_path).await;
         result
     }
 
@@ -514,26 +540,27 @@ impl Layout {
             None => Ok(false),
             Some(rustix::fs::FileType::RegularFile) => Ok(true),
             Some(_) => {
-                std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))?;
+                fs_err::remove_file(&p).map_err(|e| Error::fs(&p, e))?;
                 Ok(false)
             }
         })
         .await?;
-        let mut file = tokio::fs::OpenOptions::new()
+        let mut file = fs_err::tokio::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(partial)
             .await
-            .map_err(|e| Error::io("open", partial, e))?;
+            .map_err(|e| Error::fs(partial, e))?;
         let mut stream = source.verified(digest, size);
         // Phase 1: compare the partial file with the start of the source.
         let mut pos: u64 = 0;
         let mut comparing = existing;
         let mut reused: u64 = 0;
         let mut buf = Vec::new();
-        let io = |op, e| Error::io(op, partial, e);
+        // fs_err's errors say what was done to the file, and name it.
+        let io = |_op: &'static str, e| Error::fs(partial, e);
         while let Some(chunk) = stream.next().await {
             let chunk = match chunk {
                 Ok(c) => c,
@@ -545,7 +572,7 @@ impl Layout {
                             | ocireg_v1::Error::SizeMismatch { .. }
                     ) {
                         drop(file);
-                        let _ = tokio::fs::remove_file(partial).await;
+                        let _ = fs_err::tokio::remove_file(partial).await;
                         return Err(Error::content(partial, Some(digest), e));
                     }
                     // Keep the partial file: the next run resumes from it.
@@ -598,7 +625,7 @@ impl Layout {
         drop(file);
         let (from, to) = (partial.to_owned(), final_path.to_owned());
         blocking(move || {
-            std::fs::rename(&from, &to).map_err(|e| Error::io("rename", &to, e))?;
+            fs_err::rename(&from, &to).map_err(|e| Error::fs(&to, e))?;
             if let Some(dir) = to.parent() {
                 fsutil::fsync_dir(dir)?;
             }
@@ -615,8 +642,7 @@ impl Layout {
     /// Removes one blob file (ggcr `RemoveBlob`).
     pub async fn remove_blob(&self, digest: &Digest) -> Result<()> {
         let path = self.blob_path(digest);
-        blocking(move || std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e)))
-            .await
+        blocking(move || fs_err::remove_file(&path).map_err(|e| Error::fs(&path, e))).await
     }
 
     /// Every blob reachable from `index.json`: root descriptors, and
@@ -663,41 +689,65 @@ impl Layout {
             .collect())
     }
 
-    /// Removes unreferenced blobs and returns them. Runs under the
-    /// `index.json` lock; a blob written by a concurrent writer that has not
-    /// yet appended its descriptor may be removed, so run it when no write
-    /// is in flight.
+    /// Removes unreferenced blobs and returns them.
+    ///
+    /// Takes the writers' lock exclusively (waiting for every write in
+    /// progress, see [`Layout::write_guard`], and holding new ones off), then
+    /// the `index.json` lock: a collection during an append (by this or
+    /// another process) never removes the blobs of the entry being appended.
+    /// Temporary `index.json` files left by killed processes are removed too;
+    /// partial blob files are kept (the next write of their blob resumes from
+    /// them).
     pub async fn garbage_collect(&self) -> Result<Vec<Digest>> {
+        let writers = self.path().join(WRITERS_LOCK_FILE);
+        let _writers = blocking(move || Lock::exclusive(&writers)).await?;
         let lock_path = self.path().join(LOCK_FILE);
         let _lock = blocking(move || Lock::exclusive(&lock_path)).await?;
         let garbage = self.unreferenced_blobs().await?;
         for d in &garbage {
             self.remove_blob(d).await?;
         }
+        // With both locks held no `index.json` change is under way: a temporary
+        // `index.json` is what a killed process left.
+        let root = self.path().to_owned();
+        blocking(move || remove_index_temps(&root)).await?;
         Ok(garbage)
     }
+}
+
+/// Removes the temporary `index.json` files (`.index.json.<pid>.<n>.tmp`) in `root`.
+fn remove_index_temps(root: &Path) -> Result<()> {
+    let entries = fs_err::read_dir(root).map_err(|e| Error::fs(root, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::fs(root, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let temp = Path::new(&name).extension().is_some_and(|e| e == "tmp");
+        if temp && name.starts_with(&format!(".{INDEX_FILE}.")) {
+            let path = entry.path();
+            fs_err::remove_file(&path).map_err(|e| Error::fs(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Every `blobs/<alg>/<hex>` file whose name parses as a digest (temp and
 /// partial files start with a dot and are skipped).
 fn list_blobs(blobs: &PathBuf) -> Result<Vec<Digest>> {
     let mut out = Vec::new();
-    let algs = match std::fs::read_dir(blobs) {
+    let algs = match fs_err::read_dir(blobs) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(Error::io("read directory", blobs, e)),
+        Err(e) => return Err(Error::fs(blobs, e)),
     };
     for alg in algs {
-        let alg = alg.map_err(|e| Error::io("read directory", blobs, e))?;
+        let alg = alg.map_err(|e| Error::fs(blobs, e))?;
         let alg_path = alg.path();
         if !alg.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         let alg_name = alg.file_name().to_string_lossy().into_owned();
-        for entry in
-            std::fs::read_dir(&alg_path).map_err(|e| Error::io("read directory", &alg_path, e))?
-        {
-            let entry = entry.map_err(|e| Error::io("read directory", &alg_path, e))?;
+        for entry in fs_err::read_dir(&alg_path).map_err(|e| Error::fs(&alg_path, e))? {
+            let entry = entry.map_err(|e| Error::fs(&alg_path, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') {
                 continue;

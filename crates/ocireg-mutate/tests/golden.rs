@@ -14,7 +14,7 @@ fn golden(path: &str) -> PathBuf {
 }
 
 fn read(path: &str) -> Vec<u8> {
-    std::fs::read(golden(path)).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    fs_err::read(golden(path)).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
 async fn layer(path: &str) -> Arc<dyn Layer> {

@@ -37,7 +37,7 @@ enum Kind {
         remaining: u64,
     },
     File {
-        file: tokio::fs::File,
+        file: fs_err::tokio::File,
         remaining: u64,
     },
 }
@@ -71,7 +71,7 @@ impl ResponseBody {
     }
 
     /// `len` bytes of `file` from its current position.
-    pub(crate) fn file(file: tokio::fs::File, len: u64) -> Self {
+    pub(crate) fn file(file: fs_err::tokio::File, len: u64) -> Self {
         Self {
             kind: Kind::File {
                 file,
@@ -242,11 +242,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("blob");
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let mut f = tokio::fs::File::create(&path).await.expect("create");
+        let mut f = fs_err::tokio::File::create(&path).await.expect("create");
         f.write_all(&data).await.expect("write");
         f.flush().await.expect("flush");
         drop(f);
-        let file = tokio::fs::File::open(&path).await.expect("open");
+        let file = fs_err::tokio::File::open(&path).await.expect("open");
         let mut body = ResponseBody::file(file, 150_000);
         let mut got = Vec::new();
         let mut frames = 0;
@@ -265,8 +265,8 @@ mod tests {
     async fn truncated_file_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("blob");
-        tokio::fs::write(&path, b"short").await.expect("write");
-        let file = tokio::fs::File::open(&path).await.expect("open");
+        fs_err::tokio::write(&path, b"short").await.expect("write");
+        let file = fs_err::tokio::File::open(&path).await.expect("open");
         let result = ResponseBody::file(file, 10).collect().await;
         assert!(result.is_err());
     }

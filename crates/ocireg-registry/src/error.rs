@@ -8,6 +8,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 use crate::body::ResponseBody;
+use crate::memory::MemoryFull;
 
 /// What can go wrong while building or running a [`Registry`](crate::Registry).
 ///
@@ -17,7 +18,8 @@ use crate::body::ResponseBody;
 #[non_exhaustive]
 pub enum Error {
     /// A directory of the disk storage could not be created.
-    #[error("creating the storage directory {path}")]
+    /// The cause (an `fs_err` error) names the path, so the message does not repeat it.
+    #[error("creating the storage directory")]
     CreateDir {
         /// The directory.
         path: PathBuf,
@@ -220,7 +222,13 @@ impl ApiError {
     /// or the memory cap reached), else logged and answered with 500.
     pub(crate) fn internal(what: &str, err: &io::Error) -> Self {
         if err.kind() == io::ErrorKind::StorageFull {
-            return Self::storage_full(what, err);
+            // The memory cap says what it is; a full disk's error names a file of ours
+            // (fs_err), which a client has no business seeing: it is logged instead.
+            if let Some(full) = err.get_ref().and_then(|e| e.downcast_ref::<MemoryFull>()) {
+                return Self::storage_full(what, full);
+            }
+            tracing::warn!(error = %err, "registry storage full while {what}");
+            return Self::storage_full(what, &"the registry's disk is full");
         }
         tracing::warn!(error = %err, "registry storage failure while {what}");
         Self::new(
@@ -279,6 +287,62 @@ mod tests {
         assert_eq!(json["errors"][0]["code"], "BLOB_UNKNOWN");
         assert_eq!(json["errors"][0]["detail"]["digest"], "sha256:abc");
         assert!(json["errors"][0]["message"].is_string());
+    }
+
+    #[test]
+    fn a_full_disk_does_not_show_our_paths_to_clients() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(".upload-x");
+        // An fs_err error names the file; the client sees only that the disk is full.
+        let disk_full = fs_err::File::open(&path)
+            .map(drop)
+            .map_err(|e| io::Error::new(io::ErrorKind::StorageFull, e))
+            .expect_err("no such file");
+        assert!(disk_full.to_string().contains(&*path.display().to_string()));
+        let answer = ApiError::internal("writing an upload", &disk_full);
+        assert_eq!(answer.status, StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(
+            answer.message,
+            "no room left while writing an upload: the registry's disk is full"
+        );
+        // The memory cap says what it is.
+        let full = MemoryFull {
+            requested: 2,
+            used: 9,
+            limit: 10,
+        };
+        let answer = ApiError::internal(
+            "writing an upload",
+            &io::Error::new(io::ErrorKind::StorageFull, full),
+        );
+        assert!(
+            answer.message.contains("memory limit of 10 bytes"),
+            "{}",
+            answer.message
+        );
+    }
+
+    #[test]
+    fn storage_directory_errors_name_the_path_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blocker = dir.path().join("file");
+        fs_err::write(&blocker, b"").expect("write");
+        let err = crate::storage::BlobStore::open(
+            &crate::Storage::Disk(blocker.clone()),
+            &crate::memory::MemoryBudget::new(0),
+        )
+        .map(drop)
+        .expect_err("a file is in the way");
+        let shown = format!("{err}: {}", std::error::Error::source(&err).expect("cause"));
+        assert_eq!(
+            shown.matches(&*blocker.display().to_string()).count(),
+            1,
+            "{shown}"
+        );
+        assert!(
+            shown.starts_with("creating the storage directory: failed to create directory `"),
+            "{shown}"
+        );
     }
 
     #[tokio::test]

@@ -89,7 +89,7 @@ fn to_usize(n: u64) -> usize {
 /// A blob opened for reading.
 pub(crate) enum BlobReader {
     Memory(MemBlob),
-    File { file: tokio::fs::File, len: u64 },
+    File { file: fs_err::tokio::File, len: u64 },
 }
 
 impl BlobReader {
@@ -149,7 +149,7 @@ impl BlobStore {
                     blobs.join(Algorithm::Sha512.as_str()),
                     uploads.clone(),
                 ] {
-                    std::fs::create_dir_all(&dir)
+                    fs_err::create_dir_all(&dir)
                         .map_err(|source| Error::CreateDir { path: dir, source })?;
                 }
                 remove_stale_uploads(&uploads);
@@ -175,7 +175,7 @@ impl BlobStore {
         match self {
             Self::Memory { blobs, .. } => Ok(Self::mem(blobs).get(digest).map(|b| b.len)),
             Self::Disk { blobs, .. } => {
-                match tokio::fs::metadata(Self::blob_path(blobs, digest)).await {
+                match fs_err::tokio::metadata(Self::blob_path(blobs, digest)).await {
                     Ok(meta) => Ok(Some(meta.len())),
                     Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(e),
@@ -192,7 +192,7 @@ impl BlobStore {
                 .cloned()
                 .map(BlobReader::Memory)),
             Self::Disk { blobs, .. } => {
-                match tokio::fs::File::open(Self::blob_path(blobs, digest)).await {
+                match fs_err::tokio::File::open(Self::blob_path(blobs, digest)).await {
                     Ok(file) => {
                         let len = file.metadata().await?.len();
                         Ok(Some(BlobReader::File { file, len }))
@@ -212,7 +212,7 @@ impl BlobStore {
                 Ok(())
             }
             Self::Disk { blobs, .. } => {
-                match tokio::fs::remove_file(Self::blob_path(blobs, digest)).await {
+                match fs_err::tokio::remove_file(Self::blob_path(blobs, digest)).await {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                     _ => Ok(()),
                 }
@@ -238,7 +238,7 @@ impl BlobStore {
                 .map_err(io::Error::other)??;
                 let (file, path) = temp.into_parts();
                 Data::Disk {
-                    file: tokio::fs::File::from_std(file),
+                    file: fs_err::tokio::File::from_std(fs_err::File::from_parts(file, &*path)),
                     path,
                     dirty: false,
                 }
@@ -290,7 +290,7 @@ impl BlobStore {
 /// live in memory, so nothing can resume them). Failures are logged: they
 /// only cost disk space.
 fn remove_stale_uploads(uploads: &Path) {
-    let entries = match std::fs::read_dir(uploads) {
+    let entries = match fs_err::read_dir(uploads) {
         Ok(entries) => entries,
         Err(err) => {
             tracing::warn!(error = %err, dir = %uploads.display(), "listing stale uploads");
@@ -303,7 +303,7 @@ fn remove_stale_uploads(uploads: &Path) {
             .to_string_lossy()
             .starts_with(UPLOAD_PREFIX)
             && entry.file_type().is_ok_and(|t| t.is_file());
-        if stale && let Err(err) = std::fs::remove_file(entry.path()) {
+        if stale && let Err(err) = fs_err::remove_file(entry.path()) {
             tracing::warn!(error = %err, file = %entry.path().display(), "removing a stale upload");
         }
     }
@@ -323,7 +323,7 @@ enum Data {
     /// The chunks received, charged to the memory budget.
     Memory { parts: Vec<Bytes>, charge: Charge },
     Disk {
-        file: tokio::fs::File,
+        file: fs_err::tokio::File,
         /// Deletes the temporary file when dropped, unless persisted.
         path: TempPath,
         /// A write may have been cut off (its future dropped): the file may
@@ -384,7 +384,7 @@ impl UploadBytes {
             }
             Data::Disk { file, path, .. } => {
                 file.flush().await?;
-                let reader = tokio::fs::File::open(&**path).await?;
+                let reader = fs_err::tokio::File::open(&**path).await?;
                 let mut reader = reader.take(self.len);
                 let mut buf = BytesMut::with_capacity(64 * 1024);
                 loop {
@@ -522,21 +522,21 @@ mod tests {
             .await
             .expect("write");
         let uploads = dir.path().join("uploads");
-        assert_eq!(std::fs::read_dir(&uploads).expect("list").count(), 1);
+        assert_eq!(fs_err::read_dir(&uploads).expect("list").count(), 1);
         drop(up);
-        assert_eq!(std::fs::read_dir(&uploads).expect("list").count(), 0);
+        assert_eq!(fs_err::read_dir(&uploads).expect("list").count(), 0);
     }
 
     #[test]
     fn stale_upload_files_are_removed_at_open() {
         let dir = tempfile::tempdir().expect("tempdir");
         let uploads = dir.path().join("uploads");
-        std::fs::create_dir_all(&uploads).expect("mkdir");
-        std::fs::write(uploads.join(".upload-crashed"), b"partial").expect("write");
-        std::fs::write(uploads.join("not-ours"), b"kept").expect("write");
+        fs_err::create_dir_all(&uploads).expect("mkdir");
+        fs_err::write(uploads.join(".upload-crashed"), b"partial").expect("write");
+        fs_err::write(uploads.join("not-ours"), b"kept").expect("write");
         BlobStore::open(&Storage::Disk(dir.path().to_owned()), &MemoryBudget::new(0))
             .expect("open");
-        let left: Vec<String> = std::fs::read_dir(&uploads)
+        let left: Vec<String> = fs_err::read_dir(&uploads)
             .expect("list")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();

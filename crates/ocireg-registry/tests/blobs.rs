@@ -488,7 +488,7 @@ async fn interrupted_patch_keeps_received_bytes_for_resumption() {
 }
 
 fn upload_dir_entries(root: &std::path::Path) -> usize {
-    std::fs::read_dir(root.join("uploads"))
+    fs_err::read_dir(root.join("uploads"))
         .expect("uploads dir")
         .count()
 }
@@ -500,7 +500,7 @@ async fn disk_storage_round_trip_and_no_leftovers() {
     let data = pseudo_random(300_000, 7);
     let digest = h.push_blob("disk", &data).await;
     let blob_file = dir.path().join("blobs/sha256").join(digest.hex());
-    assert_eq!(std::fs::read(&blob_file).expect("blob file"), data);
+    assert_eq!(fs_err::read(&blob_file).expect("blob file"), data);
     let resp = h.get(&format!("/v2/disk/blobs/{digest}")).await;
     assert_eq!(&resp.body[..], &data[..]);
     let resp = h

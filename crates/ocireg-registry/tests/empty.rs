@@ -143,7 +143,7 @@ async fn empty_blobs_on_disk() {
         let h =
             Harness::with(Registry::builder().storage(Storage::Disk(dir.path().to_owned()))).await;
         empty_blob_paths(&h, algorithm).await;
-        let leftovers = std::fs::read_dir(dir.path().join("uploads"))
+        let leftovers = fs_err::read_dir(dir.path().join("uploads"))
             .expect("uploads dir")
             .count();
         assert_eq!(leftovers, 0);

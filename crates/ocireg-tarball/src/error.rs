@@ -1,6 +1,6 @@
 //! The crate's [`Error`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A specialised `Result` for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -12,10 +12,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A file operation failed.
-    #[error("{op} {}", path.display())]
+    /// A file operation failed. The cause names the file (an `fs_err` error, or
+    /// one worded as it), so the message does not repeat it.
+    #[error("{op}")]
     Io {
-        /// What was being done, e.g. `opening`.
+        /// What was being done, e.g. `opening the tarball`.
         op: &'static str,
         /// The file.
         path: PathBuf,
@@ -118,6 +119,16 @@ impl Error {
     ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { op, path, source }
+    }
+
+    /// `source` worded as `fs_err` words its errors (`failed to <doing> `<path>`: <cause>`),
+    /// for the few that do not come from it (a tar header that does not parse, a rename
+    /// by tempfile), so that every [`Error::Io`] cause names its file.
+    pub(crate) fn named(path: &Path, doing: &str, source: &std::io::Error) -> std::io::Error {
+        std::io::Error::new(
+            source.kind(),
+            format!("failed to {doing} `{}`: {source}", path.display()),
+        )
     }
 }
 

@@ -137,9 +137,9 @@ fn finish(hasher: Arc<Mutex<Hasher>>) -> Result<(Digest, u64)> {
 /// pass over the file (ggcr `LayerFromFile`).
 pub async fn layer_from_file(path: impl AsRef<Path>, options: LayerOptions) -> Result<FileLayer> {
     let path = path.as_ref().to_path_buf();
-    let file_len = tokio::fs::metadata(&path)
+    let file_len = fs_err::tokio::metadata(&path)
         .await
-        .map_err(Error::io("reading metadata of", &path))?
+        .map_err(Error::io("reading the layer file's metadata", &path))?
         .len();
     let on_path = |e: ocireg_v1::Error| Error::File {
         path: path.clone(),
@@ -194,12 +194,18 @@ pub async fn layer_from_stream(
     options: LayerOptions,
 ) -> Result<FileLayer> {
     let mut stream = stream;
-    let temp = tempfile::NamedTempFile::new().map_err(Error::io(
-        "creating a temporary file in",
-        std::env::temp_dir(),
-    ))?;
+    let temp = tempfile::Builder::new()
+        .make(|p| {
+            // Private, as tempfile's own: the layer is no one else's business.
+            let mut options = fs_err::OpenOptions::new();
+            options.read(true).write(true).create_new(true);
+            #[cfg(unix)]
+            fs_err::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options.open(p)
+        })
+        .map_err(Error::io("creating a temporary file", std::env::temp_dir()))?;
     let (file, temp_path) = temp.into_parts();
-    let mut file = tokio::fs::File::from_std(file);
+    let mut file = fs_err::tokio::File::from_std(file);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| Error::Image(ocireg_v1::Error::from_io(e)))?;
         file.write_all(&chunk)

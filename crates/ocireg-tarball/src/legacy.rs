@@ -16,6 +16,7 @@ use ocireg_name::Reference;
 use ocireg_v1::{Blob, Config, ConfigFile, History, Image, Layer as _, LayerExt as _};
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
+use crate::WriteOptions;
 use crate::write::{Counting, Tagged, Target};
 use crate::{Error, ManifestEntry, Result};
 
@@ -83,11 +84,23 @@ pub async fn write<W>(refs: &[(Reference, Arc<dyn Image>)], out: W) -> Result<u6
 where
     W: AsyncWrite + Unpin,
 {
+    write_with(refs, out, WriteOptions::new()).await
+}
+
+/// [`write()`] with options: progress, each config and layer reported as it is written
+/// (layers by diff id: they are written uncompressed); see [`WriteOptions::progress`].
+pub async fn write_with<W>(
+    refs: &[(Reference, Arc<dyn Image>)],
+    out: W,
+    options: WriteOptions,
+) -> Result<u64>
+where
+    W: AsyncWrite + Unpin,
+{
     let mut out = Counting {
         inner: out,
         written: 0,
-        total: 0,
-        progress: None,
+        progress: options.progress,
     };
     let mut manifest = Vec::new();
     let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -120,8 +133,9 @@ async fn write_image<W: AsyncWrite + Unpin>(
     let raw_config = img.raw_config_file().await?;
     let config_name = format!("{}.json", img.config_name().await?.hex());
     if written_ids.insert(config_name.clone()) {
-        out.member(
+        out.blob_member(
             &config_name,
+            img.config_name().await?,
             Blob::from_bytes(raw_config.clone()),
             raw_config.len() as u64,
         )
@@ -183,7 +197,7 @@ async fn write_image<W: AsyncWrite + Unpin>(
             let size = layer.uncompressed_size_or_count().await?;
             let diff_id = layer.diff_id().await?;
             let blob = layer.uncompressed().await?.verified(diff_id, Some(size));
-            out.member(&layer_file, blob, size).await?;
+            out.blob_member(&layer_file, diff_id, blob, size).await?;
             let len = json.len() as u64;
             out.member(&format!("{id}/json"), Blob::from_bytes(json), len)
                 .await?;
@@ -214,8 +228,17 @@ pub async fn write_to_file(
     path: impl AsRef<Path>,
     refs: &[(Reference, Arc<dyn Image>)],
 ) -> Result<u64> {
+    write_to_file_with(path, refs, WriteOptions::new()).await
+}
+
+/// [`write_to_file`] with options (progress).
+pub async fn write_to_file_with(
+    path: impl AsRef<Path>,
+    refs: &[(Reference, Arc<dyn Image>)],
+    options: WriteOptions,
+) -> Result<u64> {
     let mut target = Target::create(path.as_ref())?;
-    let written = write(refs, target.writer())
+    let written = write_with(refs, target.writer(), options)
         .await
         .map_err(|e| target.name_write_error(e))?;
     target.persist().await?;

@@ -55,7 +55,9 @@
 mod error;
 mod layer;
 pub mod legacy;
+pub mod pgzip;
 mod read;
+mod reading;
 mod write;
 mod zstd_encode;
 
@@ -63,6 +65,6 @@ pub use error::{Error, Result};
 pub use layer::{FileLayer, LayerOptions, layer_from_file, layer_from_stream};
 pub use read::{MANIFEST_JSON_LIMIT, MEMBER_LIMIT, ManifestEntry, Tarball, image_from_path};
 pub use write::{
-    Progress, WriteOptions, calculate_size, compute_manifest, layer_file_name, write,
-    write_to_file, write_to_file_with, write_with,
+    WriteOptions, calculate_size, compute_manifest, layer_file_name, write, write_to_file,
+    write_to_file_with, write_with,
 };

@@ -70,9 +70,19 @@ struct Inner {
 
 /// A `docker save` tarball on disk, indexed once: members are read by
 /// offset, never extracted.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tarball {
     inner: Arc<Inner>,
+    progress: Option<Arc<dyn ocireg_v1::progress::Progress>>,
+}
+
+impl std::fmt::Debug for Tarball {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tarball")
+            .field("inner", &self.inner)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// Cleans a member or link path as Go's `path.Clean` would, refusing
@@ -97,15 +107,17 @@ fn clean(name: &str) -> std::result::Result<String, &'static str> {
 }
 
 fn index(path: &Path) -> Result<HashMap<String, Member>> {
-    let file = std::fs::File::open(path).map_err(Error::io("opening", path))?;
+    let file = fs_err::File::open(path).map_err(Error::io("opening the tarball", path))?;
     let file_len = file
         .metadata()
-        .map_err(Error::io("reading metadata of", path))?
+        .map_err(Error::io("reading the tarball's metadata", path))?
         .len();
-    let mut archive = tar::Archive::new(file);
-    let entries = archive
-        .entries_with_seek()
-        .map_err(Error::io("reading tar headers of", path))?;
+    // The tar reader's errors (IO or format) are named here, once.
+    let headers = |e: std::io::Error| {
+        Error::io("reading tar headers", path)(Error::named(path, "read tar headers from", &e))
+    };
+    let mut archive = tar::Archive::new(file.into_file());
+    let entries = archive.entries_with_seek().map_err(headers)?;
     let mut members = HashMap::new();
     for (i, entry) in entries.enumerate() {
         if i >= MEMBER_LIMIT {
@@ -114,7 +126,7 @@ fn index(path: &Path) -> Result<HashMap<String, Member>> {
                 reason: format!("more than {MEMBER_LIMIT} members"),
             });
         }
-        let entry = entry.map_err(Error::io("reading tar headers of", path))?;
+        let entry = entry.map_err(headers)?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let bad = |reason: String| Error::BadMember {
             path: path.to_path_buf(),
@@ -164,10 +176,27 @@ impl Tarball {
         let p = path.clone();
         let members = tokio::task::spawn_blocking(move || index(&p))
             .await
-            .map_err(|e| Error::io("indexing", &path)(std::io::Error::other(e)))??;
+            .map_err(|e| {
+                let e = std::io::Error::other(e);
+                Error::io("indexing the tarball", &path)(Error::named(&path, "index", &e))
+            })??;
         Ok(Self {
             inner: Arc::new(Inner { path, members }),
+            progress: None,
         })
+    }
+
+    /// Makes the images read from here report the reads of their layers to `sink` as
+    /// [`ocireg_v1::progress`] events, as the registry client reports its downloads:
+    /// `BlobStarted` ([`Pull`](ocireg_v1::progress::Direction::Pull)) when a layer's
+    /// stream is opened, cumulative `BlobBytes`, and `BlobDone`
+    /// ([`Downloaded`](ocireg_v1::progress::BlobOutcome::Downloaded)) at its verified end
+    /// or `BlobFailed`. The compressed stream is reported by the layer's digest, the
+    /// uncompressed one by its diff id; configs and `manifest.json` are not reported.
+    #[must_use]
+    pub fn with_progress(mut self, sink: Arc<dyn ocireg_v1::progress::Progress>) -> Self {
+        self.progress = Some(sink);
+        self
     }
 
     /// The path of the tarball.
@@ -317,15 +346,19 @@ impl Tarball {
             raw_config,
             diff_ids,
         });
-        if compressions.iter().any(|c| *c != Compression::None) {
-            Ok(Arc::new(CompressedImage {
+        let img: Arc<dyn Image> = if compressions.iter().any(|c| *c != Compression::None) {
+            Arc::new(CompressedImage {
                 parts,
                 compressions,
                 manifest: tokio::sync::OnceCell::new(),
-            }))
+            })
         } else {
-            Ok(Arc::new(UncompressedToImage::new(UncompressedCore(parts))))
-        }
+            Arc::new(UncompressedToImage::new(UncompressedCore(parts)))
+        };
+        Ok(match &self.progress {
+            Some(sink) => crate::reading::ReportingImage::wrap(img, Arc::clone(sink)),
+            None => img,
+        })
     }
 
     async fn sniff(&self, name: &str) -> Result<Compression> {
@@ -392,7 +425,7 @@ fn digest_in_name(name: &str) -> Option<Digest> {
 pub(crate) fn read_at(path: PathBuf, offset: u64, size: u64) -> Blob {
     struct State {
         path: PathBuf,
-        file: Option<tokio::fs::File>,
+        file: Option<fs_err::tokio::File>,
         offset: u64,
         remaining: u64,
     }
@@ -411,12 +444,12 @@ pub(crate) fn read_at(path: PathBuf, offset: u64, size: u64) -> Blob {
             move |e: std::io::Error| Error::io(op, path)(e).into_v1().into_io()
         };
         if st.file.is_none() {
-            let mut f = tokio::fs::File::open(&st.path)
+            let mut f = fs_err::tokio::File::open(&st.path)
                 .await
                 .map_err(fail("opening", &st.path))?;
             f.seek(std::io::SeekFrom::Start(st.offset))
                 .await
-                .map_err(fail("seeking in", &st.path))?;
+                .map_err(fail("seeking", &st.path))?;
             st.file = Some(f);
         }
         let want = usize::try_from(st.remaining.min(CHUNK)).unwrap_or(64 * 1024);
@@ -431,9 +464,12 @@ pub(crate) fn read_at(path: PathBuf, offset: u64, size: u64) -> Blob {
                 .await
                 .map_err(fail("reading", &st.path))?;
             if n == 0 {
-                return Err(fail("reading", &st.path)(std::io::Error::new(
+                let eof = std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "the file ended inside a member (was it changed?)",
+                );
+                return Err(fail("reading", &st.path)(Error::named(
+                    &st.path, "read", &eof,
                 )));
             }
         }

@@ -26,7 +26,7 @@ fn rt() -> tokio::runtime::Runtime {
 fn open(tar: &[u8]) -> (tempfile::TempDir, PathBuf, Result<Arc<dyn Image>>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("hostile.tar");
-    std::fs::write(&path, tar).expect("write");
+    fs_err::write(&path, tar).expect("write");
     let got = rt().block_on(async {
         let t = Tarball::open(&path).await?;
         t.image(None).await
@@ -181,4 +181,41 @@ fn a_config_that_does_not_match_the_layer_list_is_an_error_not_a_panic() {
     let err = got.expect_err("mismatch");
     assert!(matches!(err, Error::Manifest { .. }), "{err:?}");
     assert!(err.to_string().contains("0 diff ids"), "{err}");
+}
+
+#[test]
+fn file_errors_name_the_path_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let garbage = dir.path().join("garbage.tar");
+    fs_err::write(&garbage, vec![b'x'; 1024]).expect("write");
+    for (path, starts) in [
+        (
+            dir.path().join("missing.tar"),
+            "opening the tarball: failed to open file `",
+        ),
+        (
+            garbage,
+            "reading tar headers: failed to read tar headers from `",
+        ),
+    ] {
+        let Err(err) = rt().block_on(Tarball::open(&path)) else {
+            panic!("{} is not a tarball", path.display());
+        };
+        assert!(
+            matches!(&err, Error::Io { path: p, .. } if *p == path),
+            "{err:?}"
+        );
+        let mut shown = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(c) = cause {
+            shown = format!("{shown}: {c}");
+            cause = c.source();
+        }
+        assert_eq!(
+            shown.matches(&*path.display().to_string()).count(),
+            1,
+            "{shown}"
+        );
+        assert!(shown.starts_with(starts), "{shown}");
+    }
 }

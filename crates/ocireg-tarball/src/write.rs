@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt as _;
 use ocireg_name::Reference;
+use ocireg_v1::progress::{BlobOutcome, Direction, Reporter};
 use ocireg_v1::{Blob, Image, Layer as _, MediaType};
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
@@ -158,23 +159,11 @@ pub async fn calculate_size(refs: &[(Reference, Arc<dyn Image>)]) -> Result<u64>
     Ok(total)
 }
 
-/// Progress of a [`write_with`]: bytes written so far of the total.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Progress {
-    /// Bytes written so far.
-    pub complete: u64,
-    /// The size of the whole tarball ([`calculate_size`]).
-    pub total: u64,
-}
-
-/// A progress callback.
-pub(crate) type ProgressFn = Box<dyn FnMut(Progress) + Send>;
-
-/// Options of [`write_with`] and [`write_to_file_with`].
-#[derive(Default)]
+/// Options of [`write_with`] and [`write_to_file_with`] (and of the legacy format's
+/// [`legacy::write_with`](crate::legacy::write_with)).
+#[derive(Default, Clone)]
 pub struct WriteOptions {
-    progress: Option<ProgressFn>,
+    pub(crate) progress: Option<Arc<dyn ocireg_v1::progress::Progress>>,
 }
 
 impl std::fmt::Debug for WriteOptions {
@@ -191,11 +180,18 @@ impl WriteOptions {
         Self::default()
     }
 
-    /// Calls `f` after every write with the bytes written so far and the
-    /// total (ggcr `WithProgress`); the last call has `complete == total`.
+    /// Reports the writing of every blob member (configs and layers; in the legacy
+    /// format, layers by diff id, as written) to `sink` as [`ocireg_v1::progress`] events,
+    /// as the registry client reports its transfers: `BlobStarted` (with the member's
+    /// size, [`Push`](ocireg_v1::progress::Direction::Push)), cumulative `BlobBytes` as
+    /// bytes are written, then `BlobDone` with
+    /// [`Uploaded`](ocireg_v1::progress::BlobOutcome::Uploaded) (written into the tarball)
+    /// or `BlobFailed`. A [`ProgressTracker`](ocireg_v1::progress::ProgressTracker)
+    /// counts them; its totals are ggcr `WithProgress`'s `Complete` and `Total` for the
+    /// blobs.
     #[must_use]
-    pub fn progress(mut self, f: impl FnMut(Progress) + Send + 'static) -> Self {
-        self.progress = Some(Box::new(f));
+    pub fn progress(mut self, sink: Arc<dyn ocireg_v1::progress::Progress>) -> Self {
+        self.progress = Some(sink);
         self
     }
 }
@@ -224,14 +220,9 @@ pub async fn write_with<W>(
 where
     W: AsyncWrite + Unpin,
 {
-    let total = match options.progress {
-        Some(_) => calculate_size(refs).await?,
-        None => 0,
-    };
     let mut out = Counting {
         inner: out,
         written: 0,
-        total,
         progress: options.progress,
     };
     let manifest_json = ocireg_v1::to_go_json(&compute_manifest(refs).await?)?;
@@ -242,8 +233,9 @@ where
         // Beyond ggcr: two image objects with the same config (the same image
         // read twice) share one config member instead of writing it twice.
         if seen.insert(config_name) {
-            out.member(
+            out.blob_member(
                 &config_name.to_string(),
+                config_name,
                 Blob::from_bytes(raw_config.clone()),
                 raw_config.len() as u64,
             )
@@ -262,7 +254,7 @@ where
                 blob.verified(desc.digest, Some(desc.size))
             };
             let name = layer_file_name(&desc.digest, &desc.media_type);
-            out.member(&name, blob, desc.size).await?;
+            out.blob_member(&name, desc.digest, blob, desc.size).await?;
         }
     }
     let len = manifest_json.len() as u64;
@@ -300,7 +292,7 @@ pub async fn write_to_file_with(
 pub(crate) struct Target {
     path: std::path::PathBuf,
     dir: std::path::PathBuf,
-    file: tokio::fs::File,
+    file: fs_err::tokio::File,
     temp_path: tempfile::TempPath,
 }
 
@@ -310,24 +302,21 @@ impl Target {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => std::path::PathBuf::from("."),
         };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".ocireg-tarball-");
-        // As `os.Create` in ggcr: 0666 less the umask, not tempfile's 0600.
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let temp = builder
-            .tempfile_in(&dir)
-            .map_err(Error::io("creating a temporary file in", &dir))?;
+        // As `os.Create` in ggcr: 0666 less the umask (fs_err's default), not tempfile's 0600.
+        let temp = tempfile::Builder::new()
+            .prefix(".ocireg-tarball-")
+            .make_in(&dir, |p| fs_err::File::create_new(p))
+            .map_err(Error::io("creating a temporary file", &dir))?;
         let (file, temp_path) = temp.into_parts();
         Ok(Self {
             path: path.to_path_buf(),
             dir,
-            file: tokio::fs::File::from_std(file),
+            file: fs_err::tokio::File::from_std(file),
             temp_path,
         })
     }
 
-    pub(crate) fn writer(&mut self) -> tokio::io::BufWriter<&mut tokio::fs::File> {
+    pub(crate) fn writer(&mut self) -> tokio::io::BufWriter<&mut fs_err::tokio::File> {
         tokio::io::BufWriter::with_capacity(256 * 1024, &mut self.file)
     }
 
@@ -355,13 +344,19 @@ impl Target {
             .await
             .map_err(Error::io("syncing", temp_path.to_path_buf()))?;
         drop(file);
+        let temp = temp_path.to_path_buf();
         temp_path.persist(&path).map_err(|e| Error::Io {
-            op: "renaming a temporary file to",
+            op: "renaming a temporary file",
+            source: Error::named(
+                &temp,
+                &format!("rename to `{}` from", path.display()),
+                &e.error,
+            ),
             path: path.clone(),
-            source: e.error,
         })?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            d.sync_all().map_err(Error::io("syncing directory", &dir))?;
+        if let Ok(d) = fs_err::File::open(&dir) {
+            d.sync_all()
+                .map_err(Error::io("syncing the directory", &dir))?;
         }
         Ok(())
     }
@@ -371,25 +366,51 @@ impl Target {
 pub(crate) struct Counting<W> {
     pub(crate) inner: W,
     pub(crate) written: u64,
-    pub(crate) total: u64,
-    pub(crate) progress: Option<ProgressFn>,
+    pub(crate) progress: Option<Arc<dyn ocireg_v1::progress::Progress>>,
 }
 
 impl<W: AsyncWrite + Unpin> Counting<W> {
     pub(crate) async fn put(&mut self, bytes: &[u8]) -> Result<()> {
         self.inner.write_all(bytes).await.map_err(Error::Write)?;
         self.written += bytes.len() as u64;
-        if let Some(report) = self.progress.as_mut() {
-            report(Progress {
-                complete: self.written,
-                total: self.total,
-            });
-        }
         Ok(())
     }
 
     /// Writes one regular member of `size` bytes streamed from `blob`.
-    pub(crate) async fn member(&mut self, name: &str, mut blob: Blob, size: u64) -> Result<()> {
+    pub(crate) async fn member(&mut self, name: &str, blob: Blob, size: u64) -> Result<()> {
+        self.member_reporting(name, blob, size, None).await
+    }
+
+    /// Writes the member of the blob `digest`, reporting its progress.
+    pub(crate) async fn blob_member(
+        &mut self,
+        name: &str,
+        digest: ocireg_v1::Digest,
+        blob: Blob,
+        size: u64,
+    ) -> Result<()> {
+        let Some(sink) = self.progress.clone() else {
+            return self.member(name, blob, size).await;
+        };
+        let reporter = Reporter::new(Some(sink), digest);
+        reporter.started(Some(size), Direction::Push);
+        let written = self
+            .member_reporting(name, blob, size, Some(&reporter))
+            .await;
+        match &written {
+            Ok(()) => reporter.done(BlobOutcome::Uploaded),
+            Err(_) => reporter.failed(),
+        }
+        written
+    }
+
+    async fn member_reporting(
+        &mut self,
+        name: &str,
+        mut blob: Blob,
+        size: u64,
+        reporter: Option<&Reporter>,
+    ) -> Result<()> {
         self.put(&ustar_header(name, size, b'0', "")?).await?;
         let mut n = 0u64;
         while let Some(chunk) = blob.next().await {
@@ -399,6 +420,9 @@ impl<W: AsyncWrite + Unpin> Counting<W> {
                 break;
             }
             self.put(&chunk).await?;
+            if let Some(r) = reporter {
+                r.bytes(n);
+            }
         }
         if n != size {
             return Err(Error::Unwritable {

@@ -89,7 +89,8 @@ impl IssuedCert {
 }
 
 pub(crate) fn write_file(path: &Path, contents: &str) -> Result<()> {
-    std::fs::write(path, contents).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    // fs_err's error names the path.
+    fs_err::write(path, contents).map_err(|e| Error::io("writing a PEM file", e))
 }
 
 fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -256,8 +257,7 @@ impl TestCa {
         client: Option<&IssuedCert>,
     ) -> Result<PathBuf> {
         let dir = certs_d.join(host);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        fs_err::create_dir_all(&dir).map_err(|e| Error::io("creating a certs.d directory", e))?;
         self.write_pem(&dir.join("ca.crt"))?;
         if let Some(client) = client {
             write_file(&dir.join("client.cert"), client.cert_pem())?;
@@ -275,7 +275,7 @@ mod tests {
     fn issues_certificates_and_configs() {
         let ca = TestCa::new().expect("ca");
         assert!(ca.cert_pem().starts_with("-----BEGIN CERTIFICATE-----"));
-        let on_disk = std::fs::read_to_string(ca.ca_path()).expect("ca file");
+        let on_disk = fs_err::read_to_string(ca.ca_path()).expect("ca file");
         assert_eq!(on_disk, ca.cert_pem());
         let server = ca.server_cert().expect("server cert");
         assert!(server.key_pem().contains("PRIVATE KEY"));

@@ -189,8 +189,8 @@ impl DistributionBuilder {
             .map_err(|e| Error::io("creating a temporary directory for distribution", e))?;
         let root = dir.path();
         let storage = root.join("storage");
-        std::fs::create_dir_all(&storage)
-            .map_err(|e| Error::io(format!("creating {}", storage.display()), e))?;
+        fs_err::create_dir_all(&storage)
+            .map_err(|e| Error::io("creating the storage directory", e))?;
 
         let auth = self.auth_block(root).await?;
         let (tls_block, client_cert) = self.tls_block(root)?;

@@ -151,7 +151,7 @@ fn certs_d_layout() {
         .write_certs_d(root.path(), "127.0.0.1:5000", Some(&client))
         .expect("write");
     assert_eq!(dir, root.path().join("127.0.0.1:5000"));
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect(name);
+    let read = |name: &str| fs_err::read_to_string(dir.join(name)).expect(name);
     assert_eq!(read("ca.crt"), ca.cert_pem());
     assert_eq!(read("client.cert"), client.cert_pem());
     assert_eq!(read("client.key"), client.key_pem());

@@ -3,6 +3,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
@@ -34,6 +35,16 @@ pub enum Error {
         path: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A CA bundle or a `certs.d` directory could not be read. The cause (an `fs_err`
+    /// error) names the path, so the message does not repeat it.
+    #[error("loading TLS material")]
+    TlsFile {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause, which names the path.
+        #[source]
+        source: io::Error,
     },
     /// Connecting (TCP, proxy tunnel or TLS handshake) failed.
     #[error("connecting to {host}")]

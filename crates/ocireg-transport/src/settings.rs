@@ -8,7 +8,7 @@ use hyper_util::client::proxy::matcher::Matcher;
 
 use crate::redact::redact_url;
 
-/// Timeouts of a [`Client`]. All apply per attempt.
+/// Timeouts of a [`Client`](crate::Client). All apply per attempt.
 ///
 /// Together they bound every request: connecting (`connect` + `tls_handshake`), sending the
 /// request body (no more than `idle_read` without the registry taking a byte), waiting for

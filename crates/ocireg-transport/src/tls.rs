@@ -7,8 +7,8 @@
 //! (the https attempt of the ping fails before any certificate arrives) never needs. Go's
 //! `crypto/x509` loads its system pool lazily in the same way.
 
+use fs_err as fs;
 use std::collections::HashMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -295,9 +295,9 @@ pub(crate) fn parse_pem_certs(pem: &[u8], origin: &Path) -> Result<Vec<Certifica
 
 /// Reads a CA bundle file.
 pub(crate) fn read_pem_file(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let pem = fs::read(path).map_err(|e| Error::TlsConfig {
-        path: path.display().to_string(),
-        reason: e.to_string(),
+    let pem = fs::read(path).map_err(|source| Error::TlsFile {
+        path: path.to_path_buf(),
+        source,
     })?;
     parse_pem_certs(&pem, path)
 }
@@ -317,9 +317,9 @@ struct CertsD {
 /// matching `*.key` are a client certificate chain and its key. A `*.cert` without its key
 /// (or the reverse) is an error, as in docker.
 fn read_certs_d(dir: &Path) -> Result<CertsD> {
-    let io_err = |e: std::io::Error| Error::TlsConfig {
-        path: dir.display().to_string(),
-        reason: e.to_string(),
+    let io_err = |source: std::io::Error| Error::TlsFile {
+        path: dir.to_path_buf(),
+        source,
     };
     let mut entries: Vec<PathBuf> = fs::read_dir(dir)
         .map_err(io_err)?
@@ -419,6 +419,32 @@ impl ServerCertVerifier for SkipVerify {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_ca_bundle_names_its_path_once() {
+        let path =
+            std::env::temp_dir().join(format!("ocireg-tls-missing-{}.crt", std::process::id()));
+        let err = read_pem_file(&path).unwrap_err();
+        assert!(
+            matches!(&err, Error::TlsFile { path: p, .. } if *p == path),
+            "{err:?}"
+        );
+        let mut shown = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(c) = cause {
+            shown = format!("{shown}: {c}");
+            cause = c.source();
+        }
+        assert_eq!(
+            shown.matches(&*path.display().to_string()).count(),
+            1,
+            "{shown}"
+        );
+        assert!(
+            shown.starts_with("loading TLS material: failed to open file `"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn certs_d_key_without_cert_is_an_error() {

@@ -316,13 +316,13 @@ async fn credentials_resolved_through_an_authn_keychain() {
             .await
             .unwrap();
         let home = reg.dir().join("docker-home");
-        std::fs::create_dir_all(&home).unwrap();
+        fs_err::create_dir_all(&home).unwrap();
         let config = serde_json::json!({
             "auths": { reg.host(): {
                 "auth": base64_encode("carol:canary-keychain-pw")
             }}
         });
-        std::fs::write(home.join("config.json"), config.to_string()).unwrap();
+        fs_err::write(home.join("config.json"), config.to_string()).unwrap();
         let env = Environment::empty().with_var("DOCKER_CONFIG", home.display().to_string());
         let keychain = DefaultKeychain::new(env).unwrap();
         let auth = keychain

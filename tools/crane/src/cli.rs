@@ -28,6 +28,22 @@ tried at most 5 times, 1 s to 30 s apart (Retry-After honoured up to 60 s).
 Listings stop after 10,000 pages or 1,000,000 entries. --timeout bounds
 the whole run.";
 
+const EDIT_CONFIG_EXAMPLES: &str = "\
+Examples:
+  # Edit the config of an image in $EDITOR and push it back in place
+  crane edit config registry.example/app:v1
+
+  # Replace it from stdin, pushing to another tag
+  crane config registry.example/app:v1 | jq '.config.User = \"1000\"' | crane edit config registry.example/app:v1 -t registry.example/app:v1-user";
+
+const EDIT_MANIFEST_EXAMPLES: &str = "\
+Examples:
+  # Edit a manifest in $EDITOR and push it back in place
+  crane edit manifest registry.example/app:v1
+
+  # Replace it from stdin
+  crane manifest registry.example/app:v1 | jq '.annotations.owner = \"me\"' | crane edit manifest registry.example/app:v1";
+
 const VALIDATE_EXAMPLES: &str = "\
 Examples:
   # Validate an image in a registry, downloading and hashing every layer
@@ -72,7 +88,10 @@ Examples:
   crane copy --all-tags --no-clobber gcr.io/a/b r.example/b
 
   # Copy one platform's image, with its signatures and SBOMs
-  crane copy --platform linux/arm64 --referrers gcr.io/a/b:v1 r.example/b:v1-arm64";
+  crane copy --platform linux/arm64 --referrers gcr.io/a/b:v1 r.example/b:v1-arm64
+
+  # Copy every tag of a repository into an OCI image layout (tags become ref.names)
+  crane copy --all-tags gcr.io/a/b ocidir://./layout";
 
 const MANIFEST_EXAMPLES: &str = "\
 Examples:
@@ -101,7 +120,9 @@ Examples:
   # Save an image (or its whole index) in an OCI image layout, tagged by reference
   crane pull --format oci --annotate-ref gcr.io/a/b:v1 ./layout
 
-  (`-c/--cache_path` is not supported.)";
+  # Keep the layers in a cache directory: a later pull of images sharing them
+  # reads them from there (each checked for size and digest)
+  crane pull -c ~/.cache/crane gcr.io/a/b:v1 b.tar";
 
 const LAYOUT_GC_EXAMPLES: &str = "\
 Examples:
@@ -143,12 +164,19 @@ Examples:
 const TAG_EXAMPLES: &str = "\
 Examples:
   # Tag gcr.io/a/b:v1 also as gcr.io/a/b:latest (no blob moves)
-  crane tag gcr.io/a/b:v1 latest";
+  crane tag gcr.io/a/b:v1 latest
+
+  # Tag an entry of an OCI image layout (another ref.name entry in its index.json)
+  crane tag ocidir://./layout:v1 stable";
 
 const DELETE_EXAMPLES: &str = "\
 Examples:
   # Delete a manifest by digest (most registries refuse deleting a tag)
-  crane delete r.example/b@sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+  crane delete r.example/b@sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03
+
+  # Remove an entry from an OCI image layout's index.json (by tag, or every entry
+  # with a digest); its blobs stay on disk until `crane layout gc ./layout`
+  crane delete ocidir://./layout:v1";
 
 const ATTACH_EXAMPLES: &str = "\
 Examples:
@@ -156,7 +184,10 @@ Examples:
   crane attach sbom.spdx.json application/spdx+json application/spdx+json r.example/b:v1
 
   # Then list what refers to the image
-  crane refs r.example/b:v1";
+  crane refs r.example/b:v1
+
+  # The same in an OCI image layout; prints ocidir://DIR@DIGEST
+  crane attach sbom.spdx.json application/spdx+json application/spdx+json ocidir://./layout:v1";
 
 const REFS_EXAMPLES: &str = "\
 Examples:
@@ -164,7 +195,11 @@ Examples:
   crane refs r.example/b:v1
 
   # Only the SBOMs
-  crane refs --artifact-type application/spdx+json r.example/b:v1";
+  crane refs --artifact-type application/spdx+json r.example/b:v1
+
+  # The referrers of an entry of an OCI image layout (the manifests its index.json
+  # lists whose subject is that entry)
+  crane refs ocidir://./layout:v1";
 
 const VERSION_EXAMPLES: &str = "\
 Examples:
@@ -219,6 +254,9 @@ Examples:
 
   # Write it to a file, which appears only once its size and digest are verified
   crane blob -o layer.tar.gz gcr.io/a/b@sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03
+
+  # A blob of an OCI image layout, verified as it is read
+  crane blob ocidir://./layout@sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03
 
 What the output holds:
   crane asks the registry for the blob's size first (HEAD) and refuses an
@@ -417,7 +455,7 @@ pub(crate) enum Command {
     /// Read a blob from the registry.
     #[command(after_help = BLOB_HELP)]
     Blob {
-        /// The blob, as REPO@DIGEST.
+        /// The blob, as REPO@DIGEST or ocidir://DIR@DIGEST.
         blob: String,
         /// Write the blob to FILE instead of stdout, only once its size and digest are
         /// verified.
@@ -457,7 +495,8 @@ pub(crate) enum Command {
         tag: String,
     },
 
-    /// Delete an image reference from its registry.
+    /// Delete an image reference from its registry, or an entry from an OCI image
+    /// layout's index.json (ocidir://; its blobs stay until `crane layout gc`).
     #[command(after_help = DELETE_EXAMPLES)]
     Delete {
         /// The image reference.
@@ -479,6 +518,11 @@ pub(crate) enum Command {
     /// Modify an image index.
     #[command(subcommand)]
     Index(IndexCommand),
+
+    /// Edit the contents of an image (in $EDITOR, or from stdin when it is not a
+    /// terminal).
+    #[command(subcommand, hide = true)]
+    Edit(EditCommand),
 
     /// Validate that an image is well-formed.
     #[command(after_help = VALIDATE_EXAMPLES)]
@@ -526,6 +570,10 @@ pub(crate) enum Command {
         /// (org.opencontainers.image.ref.name).
         #[arg(long)]
         annotate_ref: bool,
+        /// Path to cache image layers: layers are kept there by digest and later pulls
+        /// read them from there (each checked for size and digest) instead of the registry.
+        #[arg(short = 'c', long = "cache_path", value_name = "DIR")]
+        cache_path: Option<PathBuf>,
     },
 
     /// Push local image contents to a remote registry: a `docker save` tarball (one
@@ -574,10 +622,6 @@ pub(crate) enum Command {
     /// Rebase an image onto a new base image; prints REPO@DIGEST.
     #[command(after_help = crate::cli_mutate::REBASE_EXAMPLES)]
     Rebase(crate::cli_mutate::RebaseArgs),
-
-    /// Edit the contents of an image.
-    #[command(subcommand, hide = true)]
-    Edit(crate::cli_mutate::EditCommand),
     // ---- End of the mutate family. ----
     /// Print a shell completion script.
     #[command(after_help = COMPLETION_EXAMPLES)]
@@ -640,6 +684,33 @@ pub(crate) enum AuthCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum EditCommand {
+    /// Edit an image's config file.
+    #[command(after_help = EDIT_CONFIG_EXAMPLES)]
+    Config {
+        /// The image.
+        image: String,
+        /// New tag reference to apply to mutated image. If not provided, uses original
+        /// tag or pushes a new digest.
+        #[arg(short = 't', long)]
+        tag: Option<String>,
+    },
+    /// Edit an image's manifest.
+    #[command(after_help = EDIT_MANIFEST_EXAMPLES)]
+    Manifest {
+        /// The image.
+        image: String,
+        /// New tag reference to apply to mutated image. If not provided, uses original
+        /// tag or pushes a new digest.
+        #[arg(short = 't', long)]
+        tag: Option<String>,
+        /// Override the mediaType used as the Content-Type for PUT.
+        #[arg(short = 'm', long)]
+        media_type: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum IndexCommand {
     /// List the manifests in an index.
     #[command(after_help = INDEX_LIST_EXAMPLES)]
@@ -694,7 +765,8 @@ pub(crate) enum IndexCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum LayoutCommand {
     /// Remove the blobs no entry of the layout's index.json refers to; names each on
-    /// stderr.
+    /// stderr. Waits for writes into the layout in progress (pull, copy, attach, in any
+    /// process), so their blobs are kept.
     #[command(after_help = LAYOUT_GC_EXAMPLES)]
     Gc {
         /// The OCI image layout directory.

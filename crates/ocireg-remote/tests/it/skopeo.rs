@@ -9,15 +9,15 @@ use super::support::{self, Target};
 
 fn write_blob(dir: &Path, bytes: &[u8]) -> Descriptor {
     let d = ocireg_v1::sha256(bytes);
-    std::fs::write(dir.join("blobs/sha256").join(d.hex()), bytes).expect("write blob");
+    fs_err::write(dir.join("blobs/sha256").join(d.hex()), bytes).expect("write blob");
     Descriptor::for_bytes(MediaType::OciManifest, bytes)
 }
 
 /// Writes an OCI layout holding one random OCI image tagged `v1`; returns its layers'
 /// digests and its manifest digest.
 async fn write_layout(dir: &Path) -> (Vec<ocireg_v1::Digest>, ocireg_v1::Digest) {
-    std::fs::create_dir_all(dir.join("blobs/sha256")).expect("mkdir");
-    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
+    fs_err::create_dir_all(dir.join("blobs/sha256")).expect("mkdir");
+    fs_err::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
         .expect("oci-layout");
     let mut layers = Vec::new();
     let mut diff_ids = Vec::new();
@@ -50,7 +50,7 @@ async fn write_layout(dir: &Path) -> (Vec<ocireg_v1::Digest>, ocireg_v1::Digest)
         .insert(ocireg_v1::ANNOTATION_REF_NAME.to_owned(), "v1".to_owned());
     let mut index = ocireg_v1::IndexManifest::new(MediaType::OciImageIndex);
     index.manifests.push(desc.clone());
-    std::fs::write(
+    fs_err::write(
         dir.join("index.json"),
         ocireg_v1::to_go_json(&index).expect("json"),
     )

@@ -65,7 +65,7 @@ fn ggcr_reads_ours_and_we_rewrite_ggcrs_byte_for_byte() {
         validate::image(&*back, validate::Options::default())
             .await
             .expect("validates");
-        let layer_tar = std::fs::read(testdata("layer.tar")).expect("layer.tar");
+        let layer_tar = fs_err::read(testdata("layer.tar")).expect("layer.tar");
         let layers = back.layers().await.expect("layers");
         assert_eq!(
             layers[0].diff_id().await.expect("diff id"),
@@ -76,7 +76,7 @@ fn ggcr_reads_ours_and_we_rewrite_ggcrs_byte_for_byte() {
             .await
             .expect("write");
         assert!(
-            again == std::fs::read(&theirs).expect("theirs"),
+            again == fs_err::read(&theirs).expect("theirs"),
             "our tarball of ggcr's image is ggcr's tarball"
         );
     });
@@ -164,7 +164,7 @@ fn ggcr_pulls_the_same_tarballs_we_write_for_a_multi_layer_image() {
                     .expect("tarball");
             }
             assert!(
-                mine == std::fs::read(&theirs).expect("theirs"),
+                mine == fs_err::read(&theirs).expect("theirs"),
                 "{format}: our bytes differ from ggcr's"
             );
         }

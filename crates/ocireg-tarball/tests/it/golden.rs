@@ -12,7 +12,7 @@ const REF: &str = "127.0.0.1:5055/golden/append:1";
 
 fn golden_image() -> Arc<dyn Image> {
     let read =
-        |f: &str| Bytes::from(std::fs::read(testdata(&format!("e1-pull-tarball/{f}"))).expect(f));
+        |f: &str| Bytes::from(fs_err::read(testdata(&format!("e1-pull-tarball/{f}"))).expect(f));
     Arc::new(RawImage {
         manifest: read("manifest.json"),
         config: read("config.json"),
@@ -26,7 +26,7 @@ fn write_matches_ggcr_byte_for_byte() {
         let refs = [(Reference::parse(REF).expect("ref"), golden_image())];
         let mut out = Vec::new();
         let n = ocireg_tarball::write(&refs, &mut out).await.expect("write");
-        let want = std::fs::read(testdata("e1-pull-tarball/out.tar")).expect("golden");
+        let want = fs_err::read(testdata("e1-pull-tarball/out.tar")).expect("golden");
         assert_eq!(n, want.len() as u64);
         assert!(out == want, "tarball differs from ggcr's out.tar");
         assert_eq!(
@@ -39,7 +39,7 @@ fn write_matches_ggcr_byte_for_byte() {
         ocireg_tarball::write_to_file(&path, &refs)
             .await
             .expect("write file");
-        assert!(std::fs::read(&path).expect("read") == want);
+        assert!(fs_err::read(&path).expect("read") == want);
     });
 }
 
@@ -84,7 +84,7 @@ fn legacy_write_matches_ggcr_byte_for_byte() {
         ocireg_tarball::legacy::write(&refs, &mut out)
             .await
             .expect("write");
-        let want = std::fs::read(testdata("legacy/out.tar")).expect("golden");
+        let want = fs_err::read(testdata("legacy/out.tar")).expect("golden");
         assert!(out == want, "legacy tarball differs from ggcr's");
     });
 }
@@ -93,13 +93,13 @@ fn legacy_write_matches_ggcr_byte_for_byte() {
 fn uncompressed_layers_are_named_dot_tar_as_ggcr_does() {
     rt().block_on(async {
         let read = |f: &str| {
-            Bytes::from(std::fs::read(testdata(&format!("oci-uncompressed/{f}"))).expect(f))
+            Bytes::from(fs_err::read(testdata(&format!("oci-uncompressed/{f}"))).expect(f))
         };
         let img: Arc<dyn Image> = Arc::new(RawImage {
             manifest: read("manifest.json"),
             config: read("config.json"),
             layers: vec![Bytes::from(
-                std::fs::read(testdata("layer.tar")).expect("layer"),
+                fs_err::read(testdata("layer.tar")).expect("layer"),
             )],
         });
         let refs = [(

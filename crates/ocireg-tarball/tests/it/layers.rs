@@ -63,7 +63,7 @@ fn layers_from_tar_gz_and_zst_files() {
             ),
         ] {
             let path = dir.path().join(file);
-            std::fs::write(&path, content).expect("write");
+            fs_err::write(&path, content).expect("write");
             let layer = layer_from_file(&path, LayerOptions::new())
                 .await
                 .expect(file);
@@ -104,7 +104,18 @@ fn layers_from_tar_gz_and_zst_files() {
         let err = layer_from_file(dir.path().join("missing.tar"), LayerOptions::new())
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("missing.tar"), "{err}");
+        // The cause (fs_err's) names the file; the message says what we were doing.
+        let mut shown = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(c) = cause {
+            shown = format!("{shown}: {c}");
+            cause = c.source();
+        }
+        assert_eq!(shown.matches("missing.tar").count(), 1, "{shown}");
+        assert!(
+            shown.starts_with("reading the layer file's metadata: failed to "),
+            "{shown}"
+        );
     });
 }
 
@@ -190,7 +201,7 @@ fn reads_uncompressed_legacy_and_docker25_tarballs() {
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join("saved.tar");
             let (tarball, config, layers) = hand_tarball(docker25);
-            std::fs::write(&path, tarball).expect("write");
+            fs_err::write(&path, tarball).expect("write");
             let img = ocireg_tarball::image_from_path(&path, None)
                 .await
                 .expect("image");
@@ -235,7 +246,7 @@ fn a_plain_tar_can_be_served_zstd_compressed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let tar = a_tar(3);
         let path = dir.path().join("l.tar");
-        std::fs::write(&path, &tar).expect("write");
+        fs_err::write(&path, &tar).expect("write");
         let layer = layer_from_file(&path, LayerOptions::new().compression(Compression::Zstd))
             .await
             .expect("layer");

@@ -27,7 +27,7 @@ fn legacy_tarballs_read_back_with_the_same_config_and_diff_ids() {
         let n = ocireg_tarball::legacy::write_to_file(&path, &refs)
             .await
             .expect("write");
-        assert_eq!(n, std::fs::metadata(&path).expect("meta").len());
+        assert_eq!(n, fs_err::metadata(&path).expect("meta").len());
         let tarball = Tarball::open(&path).await.expect("open");
         let mut names: Vec<_> = tarball.member_names().map(str::to_owned).collect();
         names.sort();
@@ -73,7 +73,7 @@ fn legacy_tarballs_read_back_with_the_same_config_and_diff_ids() {
                 .status()
                 .expect("skopeo runs");
             assert!(status.success(), "skopeo reads the legacy tarball");
-            let m = Manifest::parse(&std::fs::read(out.join("manifest.json")).expect("m"))
+            let m = Manifest::parse(&fs_err::read(out.join("manifest.json")).expect("m"))
                 .expect("manifest");
             assert_eq!(m.config.digest, img.config_name().await.expect("c"));
         }

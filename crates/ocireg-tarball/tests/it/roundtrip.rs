@@ -31,7 +31,7 @@ fn random_image_round_trips_with_several_tags() {
         let n = ocireg_tarball::write_to_file(&path, &refs)
             .await
             .expect("write");
-        assert_eq!(n, std::fs::metadata(&path).expect("meta").len());
+        assert_eq!(n, fs_err::metadata(&path).expect("meta").len());
         assert_eq!(
             n,
             ocireg_tarball::calculate_size(&refs).await.expect("size")
@@ -130,7 +130,7 @@ fn a_layer_changed_after_opening_fails_its_digest() {
             .expect("image");
         let layer = back.layers().await.expect("layers").remove(0);
         // Flip the last byte of the layer body (the second member's data).
-        let mut raw = std::fs::read(&path).expect("read");
+        let mut raw = fs_err::read(&path).expect("read");
         let digest = layer.digest().await.expect("d");
         let name = format!("{}.tar.gz", digest.hex());
         let at = raw
@@ -140,7 +140,7 @@ fn a_layer_changed_after_opening_fails_its_digest() {
         let size = usize::try_from(layer.size().await.expect("size")).expect("size");
         let last = at + 512 + size - 1;
         raw[last] ^= 0xff;
-        std::fs::write(&path, raw).expect("write");
+        fs_err::write(&path, raw).expect("write");
         let err = back
             .layers()
             .await
@@ -161,25 +161,141 @@ fn a_layer_changed_after_opening_fails_its_digest() {
 }
 
 #[test]
-fn progress_counts_every_byte_up_to_the_precomputed_total() {
+fn progress_reports_every_blob_as_the_registry_client_does() {
+    use ocireg_v1::progress::{BlobOutcome, Direction, ProgressEvent, ProgressTracker};
     rt().block_on(async {
         let img = ocireg_v1::random::image(10_000, 2, 21).expect("random");
-        let refs = [(r("example.com/p:1"), img)];
-        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = Arc::clone(&seen);
-        let options = ocireg_tarball::WriteOptions::new().progress(move |p| {
-            sink.lock().expect("lock").push(p);
-        });
+        let manifest = img.manifest().await.expect("manifest");
+        let refs = [(r("example.com/p:1"), Arc::clone(&img))];
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&events);
+        let tracker = Arc::new(ProgressTracker::forwarding(Arc::new(
+            move |e: &ProgressEvent| seen.lock().expect("lock").push(e.clone()),
+        )));
+        let options = ocireg_tarball::WriteOptions::new().progress(tracker.clone());
         let mut out = Vec::new();
-        let n = ocireg_tarball::write_with(&refs, &mut out, options)
+        ocireg_tarball::write_with(&refs, &mut out, options)
             .await
             .expect("write");
-        let seen = seen.lock().expect("lock");
-        let last = seen.last().expect("updates");
-        assert_eq!((last.complete, last.total), (n, n));
-        assert_eq!(n, out.len() as u64);
-        assert!(seen.windows(2).all(|w| w[0].complete < w[1].complete));
-        assert!(seen.len() > 4, "{} updates", seen.len());
+        let snap = tracker.snapshot();
+        let blobs: u64 = manifest.config.size + manifest.layers.iter().map(|l| l.size).sum::<u64>();
+        assert_eq!((snap.blobs_total, snap.blobs_done), (3, 3));
+        assert_eq!((snap.bytes_done, snap.bytes_total), (blobs, blobs));
+        assert_eq!(
+            snap.blobs.iter().map(|b| b.digest).collect::<Vec<_>>(),
+            [
+                manifest.config.digest,
+                manifest.layers[0].digest,
+                manifest.layers[1].digest
+            ]
+        );
+        assert!(snap.blobs.iter().all(|b| b.outcome == Some(BlobOutcome::Uploaded)
+            && b.direction == Direction::Push));
+        // Per blob: started, growing byte counts, done.
+        let events = events.lock().expect("lock").clone();
+        let layer = manifest.layers[0].digest;
+        let mine: Vec<&ProgressEvent> = events
+            .iter()
+            .filter(|e| match e {
+                ProgressEvent::BlobStarted { digest, .. }
+                | ProgressEvent::BlobBytes { digest, .. }
+                | ProgressEvent::BlobDone { digest, .. } => *digest == layer,
+                _ => false,
+            })
+            .collect();
+        assert!(matches!(
+            mine.first(),
+            Some(ProgressEvent::BlobStarted { .. })
+        ));
+        assert!(matches!(mine.last(), Some(ProgressEvent::BlobDone { .. })));
+        assert!(mine.len() >= 3, "{mine:?}");
+
+        // The legacy format reports its layers by diff id, as it writes them uncompressed.
+        let tracker = Arc::new(ProgressTracker::new());
+        let options = ocireg_tarball::WriteOptions::new().progress(tracker.clone());
+        ocireg_tarball::legacy::write_with(&refs, Vec::new(), options)
+            .await
+            .expect("legacy");
+        let config = img.config_file().await.expect("config");
+        let mut want = vec![manifest.config.digest];
+        want.extend(config.rootfs.diff_ids.clone().unwrap_or_default());
+        let snap = tracker.snapshot();
+        assert_eq!(
+            snap.blobs.iter().map(|b| b.digest).collect::<Vec<_>>(),
+            want
+        );
+        assert_eq!(snap.blobs_done, 3);
+    });
+}
+
+#[test]
+fn reads_report_each_layer_as_the_registry_client_does() {
+    use ocireg_v1::progress::{BlobOutcome, Direction, ProgressTracker};
+    rt().block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("img.tar");
+        let img = ocireg_v1::random::image(8192, 2, 31).expect("random");
+        ocireg_tarball::write_to_file(&path, &[(r("example.com/p:1"), Arc::clone(&img))])
+            .await
+            .expect("write");
+        let tracker = Arc::new(ProgressTracker::new());
+        let tarball = Tarball::open(&path)
+            .await
+            .expect("open")
+            .with_progress(tracker.clone());
+        let back = tarball.image(None).await.expect("image");
+        assert_eq!(tracker.snapshot().blobs_total, 0, "opening reads no layer");
+        let manifest = back.manifest().await.expect("manifest");
+        for l in &manifest.layers {
+            let layer = back.layer_by_digest(l.digest).await.expect("layer");
+            assert_eq!(
+                layer
+                    .compressed()
+                    .await
+                    .expect("blob")
+                    .drain()
+                    .await
+                    .expect("read"),
+                l.size
+            );
+        }
+        let snap = tracker.snapshot();
+        assert_eq!(
+            snap.blobs.iter().map(|b| b.digest).collect::<Vec<_>>(),
+            manifest.layers.iter().map(|l| l.digest).collect::<Vec<_>>()
+        );
+        assert!(
+            snap.blobs
+                .iter()
+                .all(|b| b.direction == Direction::Pull
+                    && b.outcome == Some(BlobOutcome::Downloaded))
+        );
+        let sizes: u64 = manifest.layers.iter().map(|l| l.size).sum();
+        assert_eq!((snap.bytes_done, snap.bytes_total), (sizes, sizes));
+        // The uncompressed stream is reported by diff id; a bad read is a failure.
+        let diff_ids = back
+            .config_file()
+            .await
+            .expect("config")
+            .rootfs
+            .diff_ids
+            .unwrap_or_default();
+        let layer = back
+            .layer_by_digest(manifest.layers[0].digest)
+            .await
+            .expect("layer");
+        layer
+            .uncompressed()
+            .await
+            .expect("blob")
+            .drain()
+            .await
+            .expect("read");
+        let b = tracker.blob(&diff_ids[0]).expect("reported by diff id");
+        assert_eq!(b.outcome, Some(BlobOutcome::Downloaded));
+        validate::image(&*back, validate::Options::default())
+            .await
+            .expect("the reporting view validates");
     });
 }
 
@@ -226,7 +342,7 @@ fn written_files_get_the_usual_mode_not_a_temp_files() {
         ocireg_tarball::write_to_file(&path, &[(r("x.example/m:1"), img)])
             .await
             .expect("write");
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        let mode = fs_err::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_ne!(
             mode & 0o044,
             0,

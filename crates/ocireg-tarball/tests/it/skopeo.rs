@@ -22,10 +22,10 @@ fn skopeo(args: &[&str]) {
 
 /// The config digest and manifest of the only image in an OCI layout.
 fn layout_image(dir: &Path) -> Manifest {
-    let index = IndexManifest::parse(&std::fs::read(dir.join("index.json")).expect("index"))
-        .expect("index");
+    let index =
+        IndexManifest::parse(&fs_err::read(dir.join("index.json")).expect("index")).expect("index");
     let desc = &index.manifests[0];
-    let raw = std::fs::read(dir.join("blobs/sha256").join(desc.digest.hex())).expect("manifest");
+    let raw = fs_err::read(dir.join("blobs/sha256").join(desc.digest.hex())).expect("manifest");
     Manifest::parse(&raw).expect("manifest")
 }
 
@@ -54,8 +54,7 @@ fn skopeo_reads_what_we_write_and_we_read_what_it_writes() {
             &format!("docker-archive:{}", ours.display()),
             &format!("dir:{}", plain.display()),
         ]);
-        let m =
-            Manifest::parse(&std::fs::read(plain.join("manifest.json")).expect("m")).expect("m");
+        let m = Manifest::parse(&fs_err::read(plain.join("manifest.json")).expect("m")).expect("m");
         assert_eq!(
             m.config.digest,
             img.config_name().await.expect("config name")
@@ -72,8 +71,7 @@ fn skopeo_reads_what_we_write_and_we_read_what_it_writes() {
             &format!("oci:{}:v1", layout.display()),
         ]);
         let m = layout_image(&layout);
-        let raw =
-            std::fs::read(layout.join("blobs/sha256").join(m.config.digest.hex())).expect("c");
+        let raw = fs_err::read(layout.join("blobs/sha256").join(m.config.digest.hex())).expect("c");
         let oci_config = ConfigFile::parse(&raw).expect("config");
         assert_eq!(oci_config, img.config_file().await.expect("config"));
 

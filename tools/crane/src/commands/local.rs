@@ -25,6 +25,7 @@ pub(super) async fn pull(
     path: &Path,
     format: cli::PullFormat,
     annotate_ref: bool,
+    cache: Option<&Path>,
     opts: &Options,
     printer: &Printer,
 ) -> anyhow::Result<Outcome> {
@@ -35,7 +36,7 @@ pub(super) async fn pull(
     };
     let (opts, reporter) = with_progress(opts, printer);
     let pull = async {
-        ocireg_crane::pull(images, path, format, annotate_ref, &opts).await?;
+        ocireg_crane::pull(images, path, format, annotate_ref, cache, &opts).await?;
         Ok::<_, anyhow::Error>(Outcome::Done)
     };
     crate::progress::interruptible(reporter.as_deref(), Box::pin(pull)).await

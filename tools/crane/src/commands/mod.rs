@@ -7,6 +7,7 @@ use crate::cli::{Command, Global};
 use crate::printer::Printer;
 
 mod auth;
+mod edit;
 mod image;
 mod index;
 mod local;
@@ -90,6 +91,7 @@ pub(crate) async fn run(
             mut args,
             format,
             annotate_ref,
+            cache_path,
         } => {
             let path = args.pop().unwrap_or_default();
             local::pull(
@@ -97,6 +99,7 @@ pub(crate) async fn run(
                 std::path::Path::new(&path),
                 format,
                 annotate_ref,
+                cache_path.as_deref(),
                 &opts,
                 printer,
             )
@@ -140,8 +143,8 @@ pub(crate) async fn run(
         Command::Flatten(args) => mutate::flatten(args, &opts, printer).await,
         Command::Export(args) => mutate::export(args, &opts).await,
         Command::Rebase(args) => mutate::rebase(args, &opts, printer).await,
-        Command::Edit(command) => Box::pin(mutate::edit(command, &opts)).await,
         Command::Index(command) => index::run(command, &opts).await,
+        Command::Edit(command) => edit::run(command, &opts).await,
         Command::Validate {
             remote,
             tarball,

@@ -1,4 +1,4 @@
-//! The mutate family: `append`, `mutate`, `flatten`, `export`, `rebase` and `edit`.
+//! The mutate family: `append`, `mutate`, `flatten`, `export` and `rebase`.
 
 use std::sync::Arc;
 
@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use ocireg_crane::{AppendOptions, MutateOptions, Options};
 
 use super::{Outcome, stdout};
-use crate::cli_mutate::{AppendArgs, EditCommand, ExportArgs, FlattenArgs, MutateArgs, RebaseArgs};
+use crate::cli_mutate::{AppendArgs, ExportArgs, FlattenArgs, MutateArgs, RebaseArgs};
 use crate::printer::Printer;
 use crate::progress::Reporter;
 
@@ -148,52 +148,4 @@ pub(super) async fn rebase(
         Ok::<_, anyhow::Error>(Outcome::Done)
     };
     crate::progress::interruptible(reporter.as_deref(), Box::pin(run)).await
-}
-
-/// The most bytes an edited document read from stdin may have.
-const EDIT_LIMIT: u64 = 8 << 20;
-
-/// The edited document: from `$EDITOR` when stdin and stdout are terminals,
-/// else all of stdin (at most 8 MiB), as ggcr does.
-async fn edited(current: impl Future<Output = anyhow::Result<Vec<u8>>>) -> anyhow::Result<Vec<u8>> {
-    use std::io::{IsTerminal as _, Read as _};
-    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
-        return Ok(ocireg_crane::edit_in_editor(current.await?).await?);
-    }
-    let mut buf = Vec::new();
-    std::io::stdin()
-        .take(EDIT_LIMIT + 1)
-        .read_to_end(&mut buf)
-        .context("reading the new document from stdin")?;
-    anyhow::ensure!(
-        buf.len() as u64 <= EDIT_LIMIT,
-        "the document on stdin is larger than 8 MiB"
-    );
-    Ok(buf)
-}
-
-pub(super) async fn edit(command: EditCommand, opts: &Options) -> anyhow::Result<Outcome> {
-    let pushed = match command {
-        EditCommand::Config { image, tag } => {
-            let doc = Box::pin(edited(async {
-                Ok(ocireg_crane::config(&image, opts).await?)
-            }))
-            .await?;
-            ocireg_crane::edit_config(&image, doc, tag.as_deref(), opts).await?
-        }
-        EditCommand::Manifest {
-            image,
-            tag,
-            media_type,
-        } => {
-            let doc = Box::pin(edited(async {
-                Ok(ocireg_crane::manifest(&image, opts).await?)
-            }))
-            .await?;
-            ocireg_crane::edit_manifest(&image, doc, tag.as_deref(), media_type.as_deref(), opts)
-                .await?
-        }
-    };
-    stdout(Printer::line(&pushed))?;
-    Ok(Outcome::Done)
 }

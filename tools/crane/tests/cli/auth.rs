@@ -26,12 +26,12 @@ fn login_get_logout_round_trip() {
     assert!(!login.stderr.contains(PASSWORD) && !login.stdout.contains(PASSWORD));
 
     let config = crane.docker_config_dir().join("config.json");
-    let mode = std::fs::metadata(&config)
+    let mode = fs_err::metadata(&config)
         .expect("config written")
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600, "config.json mode {mode:o}");
-    let text = std::fs::read_to_string(&config).expect("read config");
+    let text = fs_err::read_to_string(&config).expect("read config");
     assert!(text.contains("registry.example:5000"), "{text}");
     assert!(
         !text.contains(PASSWORD),
@@ -56,7 +56,7 @@ fn login_get_logout_round_trip() {
     let get = crane.run(&["auth", "get", "registry.example:5000"]);
     assert_eq!(get.code, 1, "{get:?}");
     assert_eq!(get.stdout, "credentials not found in native keychain\n");
-    let text = std::fs::read_to_string(&config).expect("read config");
+    let text = fs_err::read_to_string(&config).expect("read config");
     assert!(!text.contains("registry.example:5000"), "{text}");
 }
 
@@ -108,8 +108,8 @@ fn get_reads_credentials_from_the_environment_keychain() {
 #[test]
 fn a_broken_config_file_is_an_error_with_its_path() {
     let crane = Crane::new();
-    std::fs::create_dir_all(crane.docker_config_dir()).expect("mkdir");
-    std::fs::write(crane.docker_config_dir().join("config.json"), "{not json").expect("write");
+    fs_err::create_dir_all(crane.docker_config_dir()).expect("mkdir");
+    fs_err::write(crane.docker_config_dir().join("config.json"), "{not json").expect("write");
     let run = crane.run(&["auth", "get", "r.example"]);
     let stderr = run.failed_with(1);
     assert!(stderr.starts_with("Error: "), "{stderr}");

@@ -56,7 +56,7 @@ fn honest_head(size: usize, digest: &str) -> Arc<Script> {
 
 /// The files in `dir`, by name.
 fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = fs_err::read_dir(dir)
         .expect("read dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
@@ -321,14 +321,14 @@ fn blobs_to_stdout_and_to_a_file() {
 
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("out.bin");
-        std::fs::write(&file, b"an older file is replaced").expect("old file");
+        fs_err::write(&file, b"an older file is replaced").expect("old file");
         let run = crane.run_bounded(
             &["blob", "--output", file.to_str().expect("utf-8"), &blob],
             LIMIT,
         );
         assert_eq!(run.code, 0, "{run:#?}");
         assert!(run.stdout.is_empty(), "{run:#?}");
-        assert_eq!(std::fs::read(&file).expect("the file"), bytes);
+        assert_eq!(fs_err::read(&file).expect("the file"), bytes);
         assert_eq!(listing(dir.path()), ["out.bin"], "no temporary file left");
     }
     rt.block_on(server.shutdown()).expect("shutdown");

@@ -1,5 +1,6 @@
-//! `index list|filter|append` and `validate`, against the embedded registry, checked
-//! byte for byte against ggcr v0.21.9's outputs (`testdata/golden/f1-index-append`).
+//! `index list|filter|append`, `validate`, `edit` and `pull --format oci` against the
+//! embedded registry, checked byte for byte against ggcr v0.21.9's outputs
+//! (`testdata/golden/`) and, where its binary is at hand, against ggcr's crane itself.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ fn golden(name: &str) -> PathBuf {
 }
 
 fn read(name: &str) -> Vec<u8> {
-    std::fs::read(golden(name)).expect("golden file")
+    fs_err::read(golden(name)).expect("golden file")
 }
 
 fn remote_options() -> ocireg_remote::Options {
@@ -44,8 +45,8 @@ fn seeded(rt: &tokio::runtime::Runtime) -> RunningRegistry {
             let at: Reference = format!("{host}/golden/plat-{arch}:1").parse().expect("ref");
             let repo = at.repository().clone();
             let mut blobs = vec![read(&format!("plat-{arch}.config.json"))];
-            for entry in std::fs::read_dir(golden("blobs")).expect("blobs") {
-                blobs.push(std::fs::read(entry.expect("entry").path()).expect("blob"));
+            for entry in fs_err::read_dir(golden("blobs")).expect("blobs") {
+                blobs.push(fs_err::read(entry.expect("entry").path()).expect("blob"));
             }
             for blob in blobs {
                 let layer = Arc::new(StaticLayer::new(Bytes::from(blob), MediaType::DockerLayer));
@@ -217,9 +218,9 @@ fn validate_passes_good_images_and_fails_broken_ones() {
 #[test]
 fn pull_oci_writes_the_layout_ggcr_writes() {
     let want = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/golden/e3-pull-oci/out-oci");
-    let blob = |hex: &str| std::fs::read(want.join("blobs/sha256").join(hex)).expect("blob");
+    let blob = |hex: &str| fs_err::read(want.join("blobs/sha256").join(hex)).expect("blob");
     let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(want.join("index.json")).expect("index"))
+        serde_json::from_slice(&fs_err::read(want.join("index.json")).expect("index"))
             .expect("json");
     let manifest_hex = index["manifests"][0]["digest"]
         .as_str()
@@ -239,12 +240,12 @@ fn pull_oci_writes_the_layout_ggcr_writes() {
     let at: Reference = format!("{host}/golden/append:1").parse().expect("ref");
     rt.block_on(async {
         let opts = remote_options();
-        for entry in std::fs::read_dir(want.join("blobs/sha256")).expect("blobs") {
+        for entry in fs_err::read_dir(want.join("blobs/sha256")).expect("blobs") {
             let entry = entry.expect("entry");
             if entry.file_name().to_str() == Some(manifest_hex.as_str()) {
                 continue;
             }
-            let bytes = Bytes::from(std::fs::read(entry.path()).expect("blob"));
+            let bytes = Bytes::from(fs_err::read(entry.path()).expect("blob"));
             let layer = Arc::new(StaticLayer::new(bytes, MediaType::DockerLayer));
             ocireg_remote::write_layer(at.repository(), layer, &opts)
                 .await
@@ -269,14 +270,121 @@ fn pull_oci_writes_the_layout_ggcr_writes() {
         .ok();
     for file in ["index.json", "oci-layout"] {
         assert_eq!(
-            String::from_utf8(std::fs::read(out.join(file)).expect("ours")).expect("utf-8"),
-            String::from_utf8(std::fs::read(want.join(file)).expect("ggcr's")).expect("utf-8"),
+            String::from_utf8(fs_err::read(out.join(file)).expect("ours")).expect("utf-8"),
+            String::from_utf8(fs_err::read(want.join(file)).expect("ggcr's")).expect("utf-8"),
             "{file}"
         );
     }
-    for entry in std::fs::read_dir(want.join("blobs/sha256")).expect("blobs") {
+    for entry in fs_err::read_dir(want.join("blobs/sha256")).expect("blobs") {
         let entry = entry.expect("entry");
-        let ours = std::fs::read(out.join("blobs/sha256").join(entry.file_name())).expect("blob");
-        assert_eq!(ours, std::fs::read(entry.path()).expect("ggcr's"));
+        let ours = fs_err::read(out.join("blobs/sha256").join(entry.file_name())).expect("blob");
+        assert_eq!(ours, fs_err::read(entry.path()).expect("ggcr's"));
     }
+}
+
+/// The real ggcr crane (`OCIREG_GGCR_CRANE`); panics under CI when unset.
+#[allow(clippy::print_stderr, reason = "the skip message is for the developer")]
+fn ggcr_crane() -> Option<String> {
+    let found = std::env::var("OCIREG_GGCR_CRANE")
+        .ok()
+        .filter(|p| !p.is_empty());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "OCIREG_GGCR_CRANE must name ggcr's crane under CI"
+        );
+        eprintln!("skipping: set OCIREG_GGCR_CRANE to ggcr's crane to compare with it");
+    }
+    found
+}
+
+/// Runs `crane` (ours, or ggcr's at `ggcr`) with `stdin`; returns stdout.
+fn run_with_stdin(crane: &Crane, ggcr: Option<&str>, args: &[&str], stdin: &[u8]) -> String {
+    use std::io::Write as _;
+    let mut cmd = match ggcr {
+        Some(path) => {
+            let mut cmd = std::process::Command::new(path);
+            crane.isolate(&mut cmd);
+            cmd.args(args);
+            cmd
+        }
+        None => crane.command(args),
+    };
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("crane runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("stdin written");
+    let out = child.wait_with_output().expect("crane ends");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// `edit config` and `edit manifest` with the new bytes on stdin: pushed where ggcr's
+/// crane pushes them, with the manifest ggcr writes, byte for byte.
+#[test]
+fn edit_from_stdin_writes_what_ggcr_writes() {
+    let rt = runtime();
+    let server = seeded(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let src = format!("{host}/golden/plat-amd64:1");
+    let config = String::from_utf8(read("plat-amd64.config.json")).expect("utf-8");
+    let edited_config = config.replace(
+        "\"os\":\"linux\"",
+        "\"os\":\"linux\",\"os.version\":\"edited\"",
+    );
+    assert_ne!(config, edited_config);
+    let ours = format!("{host}/golden/plat-amd64:edited");
+    let out = run_with_stdin(
+        &crane,
+        None,
+        &["edit", "config", &src, "-t", &ours],
+        edited_config.as_bytes(),
+    );
+    assert_eq!(out, format!("{ours}\n"));
+    assert_eq!(crane.run(&["config", &ours]).ok(), edited_config);
+    let manifest = crane.run(&["manifest", &ours]).ok().to_owned();
+    assert!(
+        manifest.contains(&format!("\"size\":{}", edited_config.len())),
+        "{manifest}"
+    );
+
+    // A manifest edit keeps the bytes given, under the media type they declare.
+    let annotated = manifest.replacen('{', "{\"annotations\":{\"a\":\"b\"},", 1);
+    let tagged = format!("{host}/golden/plat-amd64:annotated");
+    run_with_stdin(
+        &crane,
+        None,
+        &["edit", "manifest", &ours, "-t", &tagged],
+        annotated.as_bytes(),
+    );
+    assert_eq!(crane.run(&["manifest", &tagged]).ok(), annotated);
+
+    let Some(ggcr) = ggcr_crane() else {
+        return;
+    };
+    let theirs = format!("{host}/golden/plat-amd64:ggcr");
+    run_with_stdin(
+        &crane,
+        Some(&ggcr),
+        &["edit", "config", &src, "-t", &theirs],
+        edited_config.as_bytes(),
+    );
+    assert_eq!(
+        crane.run(&["manifest", &theirs]).ok(),
+        manifest,
+        "the manifest ggcr writes"
+    );
 }

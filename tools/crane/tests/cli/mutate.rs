@@ -26,7 +26,7 @@ fn golden(path: &str) -> PathBuf {
 }
 
 fn read(path: &str) -> String {
-    String::from_utf8(std::fs::read(golden(path)).expect("golden file")).expect("utf-8")
+    String::from_utf8(fs_err::read(golden(path)).expect("golden file")).expect("utf-8")
 }
 
 fn s(path: &Path) -> &str {
@@ -145,8 +145,8 @@ fn golden_cases(host: &str) {
     )
     .ok();
     assert_eq!(
-        std::fs::read(&out_tar).expect("out.tar"),
-        std::fs::read(golden("d1-export/out.tar")).expect("golden")
+        fs_err::read(&out_tar).expect("out.tar"),
+        fs_err::read(golden("d1-export/out.tar")).expect("golden")
     );
     let stdout = run(&crane, &["export", &format!("{host}/golden/append:1"), "-"]);
     assert_eq!(stdout.ok(), read("d1-export/out.tar"));
@@ -317,8 +317,8 @@ fn ocidir_and_tarball_and_stdin() {
     let out_tar = crane.home().join("fs.tar");
     run(&crane, &["export", &v2, s(&out_tar)]).ok();
     assert_eq!(
-        std::fs::read(&out_tar).expect("fs.tar"),
-        std::fs::read(golden("d1-export/out.tar")).expect("golden")
+        fs_err::read(&out_tar).expect("fs.tar"),
+        fs_err::read(golden("d1-export/out.tar")).expect("golden")
     );
     // -o writes a docker tarball, which export reads from stdin.
     let tarball = crane.home().join("img.tar");
@@ -338,12 +338,12 @@ fn ocidir_and_tarball_and_stdin() {
     let digest = run(&crane, &["digest", "--tarball", s(&tarball)]);
     assert_eq!(digest.ok().trim(), A3);
     let mut cmd = crane.command(&["export", "-", "-"]);
-    cmd.stdin(std::fs::File::open(&tarball).expect("tarball"));
+    cmd.stdin(fs_err::File::open(&tarball).expect("tarball").into_file());
     let out = cmd.output().expect("export");
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         out.stdout,
-        std::fs::read(golden("d1-export/out.tar")).expect("golden")
+        fs_err::read(golden("d1-export/out.tar")).expect("golden")
     );
 }
 
@@ -590,7 +590,7 @@ fn skopeo_and_umoci_read_what_append_and_mutate_write() {
         .expect("umoci");
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
-        std::fs::read(bundle.join("rootfs/hello.txt")).expect("hello.txt"),
+        fs_err::read(bundle.join("rootfs/hello.txt")).expect("hello.txt"),
         b"hello\n"
     );
     // A docker tarball written with -o reads in skopeo.

@@ -106,7 +106,7 @@ fn pull_then_push_keeps_the_digest_in_every_format() {
         .run(&["push", "--image-refs", s(&refs), s(&tarball), &dst])
         .ok()
         .to_owned();
-    let written = std::fs::read_to_string(&refs).expect("image refs");
+    let written = fs_err::read_to_string(&refs).expect("image refs");
     assert_eq!(written, pushed.trim());
     rt.block_on(server.shutdown()).expect("shutdown");
 }
@@ -151,7 +151,7 @@ fn pull_of_an_index_into_a_layout_keeps_the_whole_index() {
             s(&layout),
         ])
         .ok();
-    let raw = std::fs::read(layout.join("index.json")).expect("index.json");
+    let raw = fs_err::read(layout.join("index.json")).expect("index.json");
     let root: serde_json::Value = serde_json::from_slice(&raw).expect("json");
     let entries = root["manifests"].as_array().expect("manifests");
     assert_eq!(entries.len(), 2, "{root}");
@@ -166,7 +166,7 @@ fn pull_of_an_index_into_a_layout_keeps_the_whole_index() {
     );
     assert_eq!(entries[1]["digest"], image.as_str());
     // Every child of the index is in the layout.
-    let children = std::fs::read(
+    let children = fs_err::read(
         layout
             .join("blobs/sha256")
             .join(index.trim_start_matches("sha256:")),
@@ -334,8 +334,8 @@ fn pull_writes_the_same_tarball_as_ggcr() {
         String::from_utf8_lossy(&out.stderr)
     );
     let (ours, theirs) = (
-        std::fs::read(&ours).expect("ours"),
-        std::fs::read(&theirs).expect("theirs"),
+        fs_err::read(&ours).expect("ours"),
+        fs_err::read(&theirs).expect("theirs"),
     );
     assert!(ours == theirs, "the tarballs differ");
     rt.block_on(server.shutdown()).expect("shutdown");

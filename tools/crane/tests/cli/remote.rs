@@ -197,7 +197,7 @@ fn attach_refs_and_copy_with_referrers() {
         let host = server.host();
         let crane = Crane::new();
         let file = crane.home().join("sbom.json");
-        std::fs::write(&file, br#"{"sbom": true}"#).expect("write");
+        fs_err::write(&file, br#"{"sbom": true}"#).expect("write");
         let run = crane.run(&[
             "attach",
             file.to_str().expect("utf-8"),
