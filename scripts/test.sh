@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
-# Layering: the two bottom crates do no IO and never see tokio.
-for crate in ocireg-name ocireg-v1; do
+# Layering: the two bottom crates, and ocireg-mutate above them, do no IO and never see tokio.
+for crate in ocireg-name ocireg-v1 ocireg-mutate; do
   if cargo tree -q -p "$crate" -e normal --prefix none | grep -Eq '^(tokio|hyper|mio) '; then
     echo "layering: $crate depends on an async runtime or IO stack:" >&2
     cargo tree -p "$crate" -e normal -i tokio >&2 || true

@@ -33,9 +33,9 @@
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
 //! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy` (and `--all-tags`), `manifest`, `digest`, `config`, `blob`, `ls`, `tag`, `delete`, `attach`, `refs` |
+//! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`rebase`], [`export`] / [`export_to_file`] |
 //!
-//! One family is still to come, a module beside these: `mutate` (`append`,
-//! `mutate`, `flatten`, `rebase`, `index`). `export` is not ported yet either. A
+//! A
 //! reference to an image on disk (`ocidir://dir:tag`, `./dir`) given to a
 //! command that does not take it (`auth token`; a path without `ocidir://`
 //! anywhere) is refused as a usage error ([`Error::LocalImage`]) rather than
@@ -162,6 +162,10 @@ pub use crate::index::{
 pub use crate::local::{
     PullFormat, REF_NAME_ANNOTATION, layout_gc, pull, push, tarball_digest, write_image_refs,
 };
+pub use crate::mutate::{
+    AppendOptions, BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, MutateOptions, append, export,
+    export_to_file, export_to_writer, flatten, mutate, rebase,
+};
 pub use crate::options::{DEFAULT_JOBS, Options};
 pub use crate::progress::{
     BlobOutcome, BlobProgress, Direction, NoProgress, Progress, ProgressEvent, ProgressSnapshot,
@@ -210,6 +214,7 @@ mod cache;
 mod edit;
 mod index;
 mod local;
+mod mutate;
 mod ocidir;
 mod read;
 mod serve;

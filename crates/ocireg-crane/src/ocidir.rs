@@ -147,6 +147,17 @@ pub(crate) async fn config(r: &OciDir) -> Result<Vec<u8>> {
     Ok(raw.to_vec())
 }
 
+/// The image an `ocidir://` reference names (used by the mutate family).
+pub(crate) async fn image(r: &OciDir) -> Result<Arc<dyn Image>> {
+    let layout = r.open().await?;
+    let desc = r.descriptor(&layout).await?;
+    let img = layout
+        .image_from(&desc)
+        .await
+        .map_err(layout_err("reading an image of the image layout", &r.path))?;
+    Ok(img)
+}
+
 /// `ls` of an `ocidir://DIR`: the ref.names of its entries, in order.
 pub(crate) async fn list_tags(r: &OciDir) -> Result<Vec<String>> {
     let layout = r.open().await?;
@@ -377,7 +388,7 @@ pub(crate) async fn attach(
 }
 
 /// What a copy moves.
-enum Content {
+pub(crate) enum Content {
     Image(Arc<dyn Image>),
     Index(Arc<dyn ImageIndex>),
 }
@@ -626,7 +637,7 @@ fn describe(end: &End) -> String {
 
 /// Writes `content` into the layout `r` (created when missing), replacing the entry
 /// with the same tag.
-async fn write_to_dir(r: &OciDir, content: Content) -> Result<Digest> {
+pub(crate) async fn write_to_dir(r: &OciDir, content: Content) -> Result<Digest> {
     let layout = Layout::create(&r.path)
         .await
         .map_err(layout_err("creating the image layout", &r.path))?;

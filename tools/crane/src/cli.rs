@@ -602,6 +602,27 @@ pub(crate) enum Command {
         artifact_type: Option<String>,
     },
 
+    // ---- The mutate family (issue 12): definitions in cli_mutate.rs. ----
+    /// Append contents of a tarball to a remote image; prints REPO@DIGEST.
+    #[command(after_help = crate::cli_mutate::APPEND_EXAMPLES)]
+    Append(crate::cli_mutate::AppendArgs),
+
+    /// Modify image labels, annotations, config and platform; prints REPO@DIGEST.
+    #[command(after_help = crate::cli_mutate::MUTATE_EXAMPLES)]
+    Mutate(Box<crate::cli_mutate::MutateArgs>),
+
+    /// Flatten an image's layers into a single layer; prints REPO@DIGEST.
+    #[command(after_help = crate::cli_mutate::FLATTEN_EXAMPLES)]
+    Flatten(crate::cli_mutate::FlattenArgs),
+
+    /// Export filesystem of a container image as a tarball.
+    #[command(after_help = crate::cli_mutate::EXPORT_EXAMPLES)]
+    Export(crate::cli_mutate::ExportArgs),
+
+    /// Rebase an image onto a new base image; prints REPO@DIGEST.
+    #[command(after_help = crate::cli_mutate::REBASE_EXAMPLES)]
+    Rebase(crate::cli_mutate::RebaseArgs),
+    // ---- End of the mutate family. ----
     /// Print a shell completion script.
     #[command(after_help = COMPLETION_EXAMPLES)]
     Completion {

@@ -9,6 +9,7 @@ use clap::Parser as _;
 use ocireg_crane::{ErrorKind, Report};
 
 mod cli;
+mod cli_mutate;
 mod commands;
 mod printer;
 mod progress;

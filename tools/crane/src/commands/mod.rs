@@ -12,6 +12,7 @@ mod image;
 mod index;
 mod local;
 mod misc;
+mod mutate;
 mod registry;
 
 /// How a command that did not fail ends.
@@ -137,6 +138,11 @@ pub(crate) async fn run(
         Command::Layout(crate::cli::LayoutCommand::Gc { path }) => {
             local::layout_gc(&path, printer).await
         }
+        Command::Append(args) => mutate::append(args, &opts, printer).await,
+        Command::Mutate(args) => mutate::mutate(*args, &opts, printer).await,
+        Command::Flatten(args) => mutate::flatten(args, &opts, printer).await,
+        Command::Export(args) => mutate::export(args, &opts).await,
+        Command::Rebase(args) => mutate::rebase(args, &opts, printer).await,
         Command::Index(command) => index::run(command, &opts).await,
         Command::Edit(command) => edit::run(command, &opts).await,
         Command::Validate {

@@ -11,6 +11,7 @@ mod help;
 mod hostile;
 mod index;
 mod local;
+mod mutate;
 mod ocidir;
 mod progress;
 mod pull_cache;
