@@ -5,17 +5,15 @@
 //! and push it with every child it needs; `append` onto a layout path appends to the
 //! layout's `index.json` instead, as ggcr does.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use bytes::Bytes;
 use ocireg_layout::{AppendOptions, Layout};
+use ocireg_mutate::{Appendable, IndexAddendum};
 use ocireg_name::Reference;
 use ocireg_v1::{
-    Descriptor, Digest, Image, ImageExt as _, ImageIndex, ImageIndexExt as _, IndexManifest, Layer,
-    MediaType, Platform,
+    Descriptor, Digest, Image, ImageExt as _, ImageIndex, ImageIndexExt as _, Matcher, MediaType,
+    Platform,
 };
 
 use crate::error::{Error, Result};
@@ -180,14 +178,9 @@ pub async fn index_filter(
     }
     let source = opts.parse_reference(reference)?;
     let base = open_index(reference, opts).await?;
-    let keep = |d: &Descriptor| {
-        d.platform
-            .as_ref()
-            .is_some_and(|p| platforms.iter().any(|spec| p.satisfies(spec)))
-    };
-    let edited = EditedIndex::build(base, None, |d| !keep(d), Vec::new())
-        .await
-        .map_err(view_err(format!("filtering {reference}")))?;
+    // ggcr: children without a platform go, and so do those that satisfy none.
+    let keep = Matcher::any_of(platforms.iter().cloned().map(Matcher::satisfies));
+    let edited = ocireg_mutate::remove_manifests(base, keep.not());
     push(&source, tag, edited, opts).await
 }
 
@@ -240,20 +233,14 @@ pub async fn index_append(
             } else {
                 MediaType::OciImageIndex
             };
-            let edited =
-                EditedIndex::build(ocireg_v1::empty::index(), Some(media_type), |_| false, adds)
-                    .await
-                    .map_err(view_err(format!(
-                        "appending to an empty index for {target}"
-                    )))?;
+            let base = ocireg_mutate::index_media_type(ocireg_v1::empty::index(), media_type);
+            let edited = ocireg_mutate::append_manifests(base, addenda(adds));
             push(&target, None, edited, opts).await.map(Some)
         }
         AppendBase::Index(reference) => {
             let source = opts.parse_reference(reference)?;
             let base = open_index(reference, opts).await?;
-            let edited = EditedIndex::build(base, None, |_| false, adds)
-                .await
-                .map_err(view_err(format!("appending to {reference}")))?;
+            let edited = ocireg_mutate::append_manifests(base, addenda(adds));
             push(&source, tag, edited, opts).await.map(Some)
         }
     }
@@ -364,84 +351,20 @@ async fn push(
     Ok(format!("{}@{digest}", target.repository().name()))
 }
 
-/// An index with some children removed and others appended (ggcr's
-/// `mutate.RemoveManifests` and `mutate.AppendManifests`): the base's manifest with its
-/// other fields kept, serialised through the Go JSON writer; children are served from the
-/// appended views first, then from the base.
-struct EditedIndex {
-    base: Arc<dyn ImageIndex>,
-    raw: Bytes,
-    media_type: MediaType,
-    added: HashMap<Digest, Child>,
-}
-
-impl std::fmt::Debug for EditedIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EditedIndex")
-            .field("media_type", &self.media_type)
-            .field("added", &self.added.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl EditedIndex {
-    async fn build(
-        base: Arc<dyn ImageIndex>,
-        media_type: Option<MediaType>,
-        remove: impl Fn(&Descriptor) -> bool,
-        adds: Vec<(Descriptor, Child)>,
-    ) -> ocireg_v1::Result<Arc<dyn ImageIndex>> {
-        let mut manifest: IndexManifest = base.index_manifest().await?;
-        if let Some(mt) = media_type {
-            manifest.media_type = Some(mt);
-        }
-        manifest.manifests.retain(|d| !remove(d));
-        let mut added = HashMap::with_capacity(adds.len());
-        for (desc, child) in adds {
-            added.insert(desc.digest, child);
-            manifest.manifests.push(desc);
-        }
-        let media_type = match &manifest.media_type {
-            Some(mt) => mt.clone(),
-            None => base.media_type().await?,
-        };
-        let raw = Bytes::from(ocireg_v1::to_go_json(&manifest)?);
-        Ok(Arc::new(Self {
-            base,
-            raw,
-            media_type,
-            added,
-        }))
-    }
-}
-
-#[async_trait]
-impl ImageIndex for EditedIndex {
-    async fn raw_manifest(&self) -> ocireg_v1::Result<Bytes> {
-        Ok(self.raw.clone())
-    }
-
-    async fn media_type(&self) -> ocireg_v1::Result<MediaType> {
-        Ok(self.media_type.clone())
-    }
-
-    async fn image(&self, digest: Digest) -> ocireg_v1::Result<Arc<dyn Image>> {
-        match self.added.get(&digest) {
-            Some(Child::Image(img)) => Ok(img.clone()),
-            _ => self.base.image(digest).await,
-        }
-    }
-
-    async fn image_index(&self, digest: Digest) -> ocireg_v1::Result<Arc<dyn ImageIndex>> {
-        match self.added.get(&digest) {
-            Some(Child::Index(idx)) => Ok(idx.clone()),
-            _ => self.base.image_index(digest).await,
-        }
-    }
-
-    async fn layer(&self, digest: Digest) -> ocireg_v1::Result<Option<Arc<dyn Layer>>> {
-        self.base.layer(digest).await
-    }
+/// What `index append` resolved, as ggcr's `mutate.IndexAddendum`s: each child with the
+/// descriptor it gets in the index.
+fn addenda(adds: Vec<(Descriptor, Child)>) -> Vec<IndexAddendum> {
+    adds.into_iter()
+        .map(|(desc, child)| {
+            let add = match child {
+                Child::Image(img) => Appendable::Image(img),
+                Child::Index(idx) => Appendable::Index(idx),
+            };
+            let mut addendum = IndexAddendum::new(add).with_descriptor(&desc);
+            addendum.artifact_type = desc.artifact_type;
+            addendum
+        })
+        .collect()
 }
 
 #[cfg(test)]

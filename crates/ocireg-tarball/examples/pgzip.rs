@@ -9,7 +9,10 @@ use std::time::Instant;
 
 use ocireg_tarball::pgzip::ParallelGzip;
 
-#[expect(clippy::print_stdout, reason = "the example's output is the measurement")]
+#[expect(
+    clippy::print_stdout,
+    reason = "the example's output is the measurement"
+)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("usage: pgzip FILE [LEVEL] [THREADS]")?;
