@@ -68,7 +68,7 @@ const CONFIG_FIELDS: &[&str] = &[
 /// use ocireg_v1::{ConfigFile, Document, RootFs};
 ///
 /// // The config of ggcr's `empty.Image`.
-/// let empty = ConfigFile { rootfs: RootFs::layers(None), ..ConfigFile::default() };
+/// let empty = ConfigFile::default().with_rootfs(RootFs::layers(None));
 /// let doc = Document::from_value(empty)?;
 /// assert_eq!(
 ///     doc.bytes().as_ref(),

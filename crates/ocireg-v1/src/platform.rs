@@ -189,9 +189,9 @@ impl Platform {
     /// ```
     /// use ocireg_v1::{Descriptor, MediaType, Platform};
     ///
-    /// let child = |p: &str| Descriptor {
-    ///     platform: Some(p.parse().unwrap()),
-    ///     ..Descriptor::new(MediaType::OciManifest, 1, ocireg_v1::sha256(p))
+    /// let child = |p: &str| {
+    ///     Descriptor::new(MediaType::OciManifest, 1, ocireg_v1::sha256(p))
+    ///         .with_platform(p.parse().unwrap())
     /// };
     /// let children = [child("linux/amd64"), child("linux/arm/v7"), child("linux/arm64/v8")];
     /// let pick = Platform::select(&children, &"linux/arm64".parse()?).unwrap();

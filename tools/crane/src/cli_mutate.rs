@@ -1,5 +1,9 @@
 //! The command line of the mutate family (`append`, `mutate`, `flatten`,
 //! `export`): clap definitions only, kept apart from `cli.rs`.
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    reason = "doc comments are clap's help text, which writes brackets as in ggcr (os/arch[/variant])"
+)]
 
 use std::path::PathBuf;
 
