@@ -49,6 +49,9 @@ pub struct AppendOptions {
     /// Annotate the result with the base's name and digest
     /// (`--set-base-image-annotations`).
     pub set_base_image_annotations: bool,
+    /// Compress plain tars with zstd (OCI zstd layers) instead of gzip
+    /// (`--compression zstd`); tar.gz and tar.zst files are kept as they are.
+    pub zstd: bool,
 }
 
 /// What `mutate` changes (crane's flags).
@@ -199,7 +202,7 @@ fn is_zstd(path: &Path) -> Result<bool> {
 /// The layers of `paths` for a base of media type `base_type` (ggcr's
 /// `crane.Append`): OCI bases get OCI gzip layers, others Docker ones; a
 /// zstd file is an OCI zstd layer either way.
-async fn layers_from(paths: &[String], base_type: &MediaType) -> Result<Layers> {
+async fn layers_from(paths: &[String], base_type: &MediaType, zstd: bool) -> Result<Layers> {
     let mut out = Layers {
         layers: Vec::with_capacity(paths.len()),
         spooled: Vec::new(),
@@ -214,7 +217,11 @@ async fn layers_from(paths: &[String], base_type: &MediaType) -> Result<Layers> 
             PathBuf::from(p)
         };
         let mut options = ocireg_tarball::LayerOptions::new();
-        if !is_zstd(&path)? && *base_type == MediaType::OciManifest {
+        if zstd {
+            options = options
+                .compression(ocireg_v1::Compression::Zstd)
+                .media_type(MediaType::OciLayerZstd);
+        } else if !is_zstd(&path)? && *base_type == MediaType::OciManifest {
             options = options.media_type(MediaType::OciLayer);
         }
         let layer = ocireg_tarball::layer_from_file(&path, options)
@@ -227,7 +234,11 @@ async fn layers_from(paths: &[String], base_type: &MediaType) -> Result<Layers> 
 
 /// Appends `layers` to `base`, refusing a Windows base (ggcr rewrites the
 /// layers' paths for those, which is not ported).
-async fn append_files(base: Arc<dyn Image>, paths: &[String]) -> Result<(Arc<dyn Image>, Layers)> {
+async fn append_files(
+    base: Arc<dyn Image>,
+    paths: &[String],
+    zstd: bool,
+) -> Result<(Arc<dyn Image>, Layers)> {
     let doing = "reading the base image";
     let base_type = base.media_type().await.map_err(view_err(doing))?;
     let config = base.config_file().await.map_err(view_err(doing))?;
@@ -237,7 +248,7 @@ async fn append_files(base: Arc<dyn Image>, paths: &[String]) -> Result<(Arc<dyn
             reason: "the Windows layer rewrite is not supported yet",
         });
     }
-    let layers = layers_from(paths, &base_type).await?;
+    let layers = layers_from(paths, &base_type, zstd).await?;
     let img = ocireg_mutate::append_layers(base, layers.layers.iter().cloned());
     Ok((img, layers))
 }
@@ -262,7 +273,8 @@ pub async fn append(append: &AppendOptions, opts: &Options) -> Result<Option<Str
             }
             None => empty::image(),
         };
-        let (mut img, _layers) = append_files(Arc::clone(&base), &append.layers).await?;
+        let (mut img, _layers) =
+            append_files(Arc::clone(&base), &append.layers, append.zstd).await?;
         if let (Some(b), true) = (&append.base, append.set_base_image_annotations) {
             img = with_base_annotations(img, b, &base, opts).await?;
         }
@@ -387,7 +399,7 @@ pub async fn mutate(image: &str, m: &MutateOptions, opts: &Options) -> Result<Op
         let mut img = load(image, opts, &remote).await?;
         let _layers;
         if !m.append.is_empty() {
-            let (appended, layers) = append_files(img, &m.append).await?;
+            let (appended, layers) = append_files(img, &m.append, false).await?;
             img = appended;
             _layers = layers;
         }

@@ -69,6 +69,19 @@ pub(crate) struct AppendArgs {
     /// If true, annotate the resulting image as being based on the base image.
     #[arg(long = "set-base-image-annotations")]
     pub(crate) set_base_image_annotations: bool,
+    /// How plain tars are compressed: gzip (ggcr's only choice, on every core here) or
+    /// zstd (OCI zstd layers). tar.gz and tar.zst files are kept as they are.
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub(crate) compression: LayerCompression,
+}
+
+/// `append --compression`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LayerCompression {
+    /// gzip (the default, as in ggcr).
+    Gzip,
+    /// zstd, with the OCI zstd layer media type.
+    Zstd,
 }
 
 /// `crane mutate`.

@@ -58,6 +58,7 @@ pub(super) async fn append(
     a.tag = args.new_tag;
     a.output = args.output;
     a.oci_empty_base = args.oci_empty_base;
+    a.zstd = args.compression == crate::cli_mutate::LayerCompression::Zstd;
     a.set_base_image_annotations = args.set_base_image_annotations;
     let (opts, reporter) = with_progress(opts, printer);
     let run = async {

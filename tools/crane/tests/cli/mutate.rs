@@ -872,3 +872,68 @@ fn edit_config_and_manifest_from_stdin() {
     );
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+/// `append --compression zstd`: a plain tar becomes an OCI zstd layer that validates and
+/// exports back to the same files; the default stays gzip.
+#[test]
+fn append_compresses_with_zstd_when_asked() {
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let layer = golden("inputs/layer.tar");
+    let zstd = format!("{host}/zstd/app:1");
+    run(
+        &crane,
+        &[
+            "append",
+            "-f",
+            s(&layer),
+            "--compression",
+            "zstd",
+            "--oci-empty-base",
+            "-t",
+            &zstd,
+        ],
+    )
+    .ok();
+    let manifest: serde_json::Value =
+        serde_json::from_str(run(&crane, &["manifest", &zstd]).ok()).expect("json");
+    assert_eq!(
+        manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd",
+        "{manifest}"
+    );
+    let digest = manifest["layers"][0]["digest"].as_str().expect("digest");
+    let blob = crane.home().join("blob");
+    run(
+        &crane,
+        &["blob", &format!("{host}/zstd/app@{digest}"), "-o", s(&blob)],
+    )
+    .ok();
+    let bytes = fs_err::read(&blob).expect("blob");
+    assert_eq!(&bytes[..4], &ocireg_v1::ZSTD_MAGIC[..], "a zstd frame");
+    assert_eq!(
+        run(&crane, &["validate", "--remote", &zstd]).ok(),
+        format!("PASS: {zstd}\n")
+    );
+    let exported = crane.home().join("out.tar");
+    run(&crane, &["export", &zstd, s(&exported)]).ok();
+    let listing = Command::new("tar")
+        .args(["-tf", s(&exported)])
+        .output()
+        .expect("tar");
+    assert_eq!(String::from_utf8_lossy(&listing.stdout).trim(), "hello.txt");
+
+    let gzip = format!("{host}/zstd/app:gzip");
+    run(
+        &crane,
+        &["append", "-f", s(&layer), "--oci-empty-base", "-t", &gzip],
+    )
+    .ok();
+    let manifest = run(&crane, &["manifest", &gzip]).ok().to_owned();
+    assert!(
+        manifest.contains("application/vnd.oci.image.layer.v1.tar+gzip"),
+        "{manifest}"
+    );
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
