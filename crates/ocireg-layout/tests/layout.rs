@@ -305,6 +305,32 @@ async fn read_layer_err(layout: &Layout, tag: &str, digest: ocireg_v1::Digest) -
 }
 
 #[tokio::test]
+async fn blobs_read_are_marked_verified_and_their_mismatch_names_the_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let img = random::image(4096, 1, 44).expect("img");
+    let layout = layout_with(dir.path(), &*img, "v1").await;
+    let (d, bytes) = first_layer(&*img).await;
+    // Marked verified for its digest: an upload of it need not hash it again.
+    let blob = layout.blob(d.digest, Some(d.size)).await.expect("blob");
+    assert_eq!(blob.verified_digest(), Some(d.digest));
+    assert_eq!(blob.read_to_end(1 << 20).await.expect("read"), bytes);
+
+    let path = layout.blob_path(&d.digest);
+    let mut wrong = bytes.to_vec();
+    wrong[0] ^= 0xff;
+    std::fs::write(&path, &wrong).expect("write");
+    let blob = layout.blob(d.digest, Some(d.size)).await.expect("blob");
+    assert_eq!(blob.verified_digest(), Some(d.digest));
+    let err = blob.drain().await.unwrap_err();
+    let msg = match &err {
+        ocireg_v1::Error::Backend(b) => b.to_string(),
+        other => panic!("expected the layout's error, got {other}"),
+    };
+    assert!(msg.contains("digest mismatch"), "{msg}");
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+}
+
+#[tokio::test]
 async fn hostile_blob_files_are_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     let img = random::image(4096, 1, 21).expect("img");
