@@ -490,19 +490,29 @@ impl Layout {
         // Hold a lock on the partial file's name so two writers of one blob
         // take turns; the second then finds the blob in place.
         let lock_path = dir.join(format!(".{}.lock", digest.hex()));
-        let lp = lock_path.clone();
-        let lock = blocking(move || Lock::exclusive(&lp)).await?;
-        let result = async {
-            if self.blob_good(&probe).await? {
-                return Ok(BlobWrite::Present);
+        // The bytes flow in a task of their own: on a worker thread, next to the
+        // connection that feeds them, rather than in whatever polls this future
+        // (crane's main thread, in `block_on`), which took a thread switch and a
+        // futex wake for every network chunk. Dropping this future stops the task.
+        let layout = self.clone();
+        let task = tokio::spawn(async move {
+            let lp = lock_path.clone();
+            let lock = blocking(move || Lock::exclusive(&lp)).await?;
+            let result = async {
+                if layout.blob_good(&probe).await? {
+                    return Ok(BlobWrite::Present);
+                }
+                layout
+                    .stream_into_partial(&partial, &final_path, digest, size, source)
+                    .await
             }
-            self.stream_into_partial(&partial, &final_path, digest, size, source)
-                .await
-        }
-        .await;
-        drop(lock);
-        let _ = tokio::fs::remove_file(&lock_path).await;
-        result
+            .await;
+            drop(lock);
+            let _ = tokio::fs::remove_file(&lock_path).await;
+            result
+        });
+        let _stop = AbortOnDrop(task.abort_handle());
+        task.await.map_err(|e| Error::Task(e.to_string()))?
     }
 
     async fn stream_into_partial(
@@ -728,6 +738,15 @@ async fn commit_partial(
         Ok(())
     })
     .await
+}
+
+/// Aborts a task when dropped (a no-op once it has finished).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A file and a spare buffer of a [`BehindWriter`].
