@@ -5,7 +5,7 @@
 # docs/performance.md (between the bench:begin/bench:end markers). See docs/performance.md for the
 # method.
 #
-# Usage: bench/run.sh                 full run (3 rounds; about 20-25 min on 2 cores)
+# Usage: bench/run.sh                 full run (3 rounds; about 25-35 min on 2 cores)
 #        QUICK=1 bench/run.sh         smoke run (small images, 1 round; under 2 min after the build)
 # Environment:
 #   ROUNDS=N        rounds per scenario (default 3; 1 with QUICK=1); medians are taken over them
