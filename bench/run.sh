@@ -83,6 +83,13 @@ PLAN=$IMAGES/plan.tsv
 
 # ---------------------------------------------------------------- registries
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ocireg-bench.XXXXXX")
+# The registries' storage and the pulled layouts need room: stop now rather than mid-run.
+need_mib=$([[ $MODE == full ]] && echo 4096 || echo 512)
+free_mib=$(df -Pm "$WORK" | awk 'NR == 2 {print $4}')
+if ((free_mib < need_mib)); then
+    rm -rf "$WORK"
+    die "only $free_mib MiB free under $WORK; the $MODE run needs about $need_mib MiB"
+fi
 declare -A PID PORT STORE ACCESS
 cleanup() {
     local name
