@@ -5,6 +5,12 @@ Subcommands:
   images OUTDIR MODE      build the image set from this machine's own files (MODE: quick|full)
   report RESULTS DOC ...  turn the measurements into a Markdown table and write it into DOC
   freeport                print a free TCP port on 127.0.0.1
+  layout OUTDIR IMAGES REPO TAG
+                          write an OCI image layout holding REPO's image TAG from the image set
+                          (blobs hard-linked where possible), tagged TAG (ref.name)
+  checklayout DIR IMAGES REPO TAG
+                          check that the layout DIR holds every blob (by size) of REPO's image TAG
+                          and its manifest (exact bytes): exit 1 otherwise
 
 Image set layout written by `images`:
   OUTDIR/blobs/<hex>            every blob (gzip layers, configs), by sha256
@@ -20,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -251,7 +258,7 @@ def fmt_mib(kib):
 
 
 def cmd_report(results, doc, meta_path):
-    """results: TSV scenario tool round wall user sys maxrss_kib requests srv_cpu ok."""
+    """results: TSV scenario tool round wall user sys maxrss_kib requests srv_cpu ok [blob_bytes]."""
     rows = {}
     order = []
     with open(results) as f:
@@ -270,6 +277,7 @@ def cmd_report(results, doc, meta_path):
                     "req": int(p[7]),
                     "srv": float(p[8]),
                     "ok": p[9] == "ok",
+                    "blob": int(p[10]) if len(p) > 10 and p[10] else None,
                 }
             )
     with open(meta_path) as f:
@@ -279,11 +287,11 @@ def cmd_report(results, doc, meta_path):
         vals = [r[field] for r in rows.get(key, [])]
         return statistics.median(vals) if vals else None
 
-    tools = ["crane", "ggcr", "skopeo", "curl"]
+    tools = ["crane", "ggcr", "skopeo", "curl", "curl+sha"]
     lines = [
         "| scenario | tool | wall s (median) | wall / ggcr | wall / skopeo | wall / curl | CPU s (user+sys) "
-        "| CPU / curl | peak RSS MiB (max) | HTTP requests | registry CPU s | rounds |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU / curl | peak RSS MiB (max) | HTTP requests | blob MiB served | registry CPU s | rounds |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scen in order:
         gg_wall = med((scen, "ggcr"), "wall")
@@ -301,6 +309,8 @@ def cmd_report(results, doc, meta_path):
             req = med(key, "req")
             srv = med(key, "srv")
             bad = sum(1 for r in runs if not r["ok"])
+            blob = med(key, "blob") if all(r["blob"] is not None for r in runs) else None
+            blob_s = "–" if blob is None else (f"{blob / MIB:.1f}" if blob else "0")
 
             def ratio(a, b):
                 return f"{a / b:.2f}x" if (a is not None and b) else "–"
@@ -310,7 +320,7 @@ def cmd_report(results, doc, meta_path):
                 f"{ratio(wall, gg_wall) if tool != 'ggcr' else '1.00x'} | "
                 f"{ratio(wall, sk_wall) if tool != 'skopeo' else '1.00x'} | "
                 f"{ratio(wall, base_wall) if tool != 'curl' else '1.00x'} | {cpu:.2f} | "
-                f"{ratio(cpu, base_cpu) if tool != 'curl' else '1.00x'} | {fmt_mib(rss)} | {req:.0f} | "
+                f"{ratio(cpu, base_cpu) if tool != 'curl' else '1.00x'} | {fmt_mib(rss)} | {req:.0f} | {blob_s} | "
                 f"{srv:.2f} | {len(runs)}{' (' + str(bad) + ' FAILED)' if bad else ''} |"
             )
     table = "\n".join(lines)
@@ -345,6 +355,42 @@ def cmd_report(results, doc, meta_path):
             f"({'met' if c_cpu <= g_cpu else 'MISSED'})"
         )
     for scen in order:
+        if not scen.startswith(("pull-", "push-")) or (scen, "crane") not in rows:
+            continue
+        name = meta["scenarios"].get(scen, scen)
+        c_wall, c_cpu = med((scen, "crane"), "wall"), med((scen, "crane"), "cpu")
+        c_rss = max(r["rss"] for r in rows[(scen, "crane")])
+        b_wall = med((scen, "curl"), "wall")
+        sha_wall = med((scen, "curl+sha"), "wall")
+        limit = 1.3 if scen.startswith("pull-") else 1.1
+        parts = [
+            f"wall {c_wall / b_wall:.2f}x the curl baseline (target ≤ {limit}x): "
+            f"{'met' if c_wall / b_wall <= limit else 'MISSED'}"
+            + (f" ({c_wall / sha_wall:.2f}x the curl+sha256sum baseline)" if sha_wall else "")
+        ]
+        if scen.startswith("pull-"):
+            g_wall, s_wall = med((scen, "ggcr"), "wall"), med((scen, "skopeo"), "wall")
+            if g_wall:
+                parts.append(
+                    f"{c_wall:.2f} s vs ggcr's crane {g_wall:.2f} s (target: no slower): "
+                    f"{'met' if c_wall <= g_wall else 'MISSED'}"
+                )
+            if s_wall:
+                parts.append(
+                    f"{c_wall / s_wall:.2f}x skopeo's wall (target ≤ 0.5x): "
+                    f"{'met' if c_wall <= 0.5 * s_wall else 'MISSED'}"
+                )
+        parts.append(
+            f"peak RSS {fmt_mib(c_rss)} MiB (target < 32 MiB): {'met' if c_rss < 32 * 1024 else 'MISSED'}"
+        )
+        checks.append(f"- {name}: " + "; ".join(parts))
+    if ("repull-multi", "crane") in rows:
+        blob = max((r["blob"] or 0) for r in rows[("repull-multi", "crane")])
+        checks.append(
+            f"- {meta['scenarios'].get('repull-multi', 'repull-multi')}: crane moved {blob} blob bytes "
+            f"(target 0): {'met' if blob == 0 else 'MISSED'}"
+        )
+    for scen in order:
         if scen.startswith("recopy") and (scen, "crane") in rows:
             req = max(r["req"] for r in rows[(scen, "crane")])
             checks.append(
@@ -355,7 +401,8 @@ def cmd_report(results, doc, meta_path):
     block = "\n".join(
         [
             "<!-- bench:begin -->",
-            f"Measured {meta['date']} on {meta['machine']}.",
+            f"Measured {meta['date']} on {meta['machine']}"
+            + (f"; {meta['load']}." if meta.get("load") else "."),
             "",
             f"Tools: {meta['versions']}.",
             "",
@@ -386,6 +433,77 @@ def cmd_report(results, doc, meta_path):
         f.write(text)
 
 
+def plan_image(images, repo, tag):
+    """(manifest digest, manifest file, [(blob digest, size)]) of REPO's image TAG in the plan."""
+    mdigest = mfile = None
+    blobs = []
+    with open(os.path.join(images, "plan.tsv")) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if p[0] == "manifest" and p[1] == repo and p[2] == tag:
+                mdigest, mfile = p[3], p[4]
+    if mfile is None:
+        raise SystemExit(f"no image {repo}:{tag} in the plan")
+    with open(mfile, "rb") as f:
+        manifest = json.load(f)
+    for d in [manifest["config"]] + manifest["layers"]:
+        blobs.append((d["digest"], d["size"]))
+    return mdigest, mfile, blobs
+
+
+def cmd_layout(outdir, images, repo, tag):
+    mdigest, mfile, blobs = plan_image(images, repo, tag)
+    bdir = os.path.join(outdir, "blobs", "sha256")
+    os.makedirs(bdir, exist_ok=True)
+    for d, _ in blobs + [(mdigest, 0)]:
+        src = os.path.join(images, "blobs", d.split(":")[1]) if d != mdigest else mfile
+        dst = os.path.join(bdir, d.split(":")[1])
+        if os.path.exists(dst):
+            continue
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copyfile(src, dst)
+    with open(os.path.join(outdir, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion": "1.0.0"}')
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": mdigest,
+                "size": os.path.getsize(mfile),
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }
+        ],
+    }
+    with open(os.path.join(outdir, "index.json"), "w") as f:
+        json.dump(index, f)
+
+
+def cmd_checklayout(layout, images, repo, tag):
+    mdigest, mfile, blobs = plan_image(images, repo, tag)
+    bdir = os.path.join(layout, "blobs", "sha256")
+    bad = []
+    for d, size in blobs:
+        path = os.path.join(bdir, d.split(":")[1])
+        if not os.path.isfile(path) or os.path.getsize(path) != size:
+            bad.append(d)
+    mpath = os.path.join(bdir, mdigest.split(":")[1])
+    with open(mfile, "rb") as f:
+        want = f.read()
+    if not os.path.isfile(mpath) or open(mpath, "rb").read() != want:
+        bad.append(mdigest + " (manifest)")
+    with open(os.path.join(layout, "index.json")) as f:
+        if mdigest not in f.read():
+            bad.append(mdigest + " (not in index.json)")
+    if bad:
+        print(f"layout {layout}: missing or wrong: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_freeport():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -397,6 +515,10 @@ def main(argv):
         cmd_freeport()
     elif len(argv) == 3 and argv[0] == "images":
         cmd_images(argv[1], argv[2])
+    elif len(argv) == 5 and argv[0] == "layout":
+        cmd_layout(*argv[1:])
+    elif len(argv) == 5 and argv[0] == "checklayout":
+        return cmd_checklayout(*argv[1:])
     elif len(argv) == 4 and argv[0] == "report":
         cmd_report(argv[1], argv[2], argv[3])
     else:

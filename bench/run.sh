@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# bench/run.sh: `crane copy` against ggcr's own crane, `skopeo copy` and a raw curl baseline,
-# side by side in one run, on two real registries (CNCF distribution) on loopback. Writes the table into
+# bench/run.sh: `crane copy`, `crane pull --format oci` and `crane push LAYOUT` against ggcr's own
+# crane, `skopeo copy` (docker://, oci:) and raw curl baselines, side by side in one run, on two real
+# registries (CNCF distribution) on loopback. Writes the table into
 # docs/performance.md (between the bench:begin/bench:end markers). See docs/performance.md for the
 # method.
 #
-# Usage: bench/run.sh                 full run (3 rounds; about 20-25 min on 2 cores)
+# Usage: bench/run.sh                 full run (3 rounds; about 25-35 min on 2 cores)
 #        QUICK=1 bench/run.sh         smoke run (small images, 1 round; under 2 min after the build)
 # Environment:
 #   ROUNDS=N        rounds per scenario (default 3; 1 with QUICK=1); medians are taken over them
@@ -13,6 +14,7 @@
 #   BENCH_DIR=DIR   where the image set is cached between runs (default /var/tmp/ocireg-bench)
 #   DOC=FILE        where to write the table (default docs/performance.md; DOC=/dev/null to skip)
 #   SCENARIOS=".."  a subset of: xreg-multi xreg-big mount-multi tags recopy-multi recopy-same
+#                   pull-multi pull-big repull-multi push-multi push-big
 #   CRANE_WRAP=..   a command prefix for crane, for profiling only (e.g. "perf record -g -o F")
 #   KEEP_WORK=1     keep the temporary directory (registry access logs) for inspection
 #   GGCR_CRANE=..   ggcr's crane binary (default ../shared/peers/ggcr-crane-v0.21.9/crane beside the
@@ -30,7 +32,8 @@ CRANE_FLAGS=${CRANE_FLAGS:-}
 CRANE_WRAP=${CRANE_WRAP:-}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/ocireg-bench}
 DOC=${DOC:-$ROOT/docs/performance.md}
-SCENARIOS=${SCENARIOS:-xreg-multi xreg-big mount-multi tags recopy-multi recopy-same}
+SCENARIOS_SET=${SCENARIOS:+1}
+SCENARIOS=${SCENARIOS:-xreg-multi xreg-big mount-multi tags recopy-multi recopy-same pull-multi pull-big repull-multi push-multi push-big}
 OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
 PY="python3 $HERE/benchlib.py"
 
@@ -60,6 +63,8 @@ else
     log "no ggcr crane at $GGCR_CRANE: its column is left out"
     TOOLS="crane skopeo curl"
 fi
+# Pull into and push from an OCI layout: a second raw baseline also checks every blob's sha256.
+LTOOLS="$TOOLS curl+sha"
 
 log "building crane (release)"
 (cd "$ROOT" && cargo build --release -q -p crane)
@@ -78,6 +83,13 @@ PLAN=$IMAGES/plan.tsv
 
 # ---------------------------------------------------------------- registries
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ocireg-bench.XXXXXX")
+# The registries' storage and the pulled layouts need room: stop now rather than mid-run.
+need_mib=$([[ $MODE == full ]] && echo 4096 || echo 512)
+free_mib=$(df -Pm "$WORK" | awk 'NR == 2 {print $4}')
+if ((free_mib < need_mib)); then
+    rm -rf "$WORK"
+    die "only $free_mib MiB free under $WORK; the $MODE run needs about $need_mib MiB"
+fi
 declare -A PID PORT STORE ACCESS
 cleanup() {
     local name
@@ -216,7 +228,54 @@ curl_recopy() { # SRCREG DSTREG REPO DSTREPO TAG
         sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: *//p')
     [[ -n $a && $a == "$b" ]]
 }
-export -f blobs_of curl_recopy
+# The raw baselines of a pull into a layout and a push from one: every blob GET into (PUT from)
+# its file blobs/sha256/HEX, $JOBS at once, no existence checks; with `sha` each file's sha256 is
+# also checked (sha256sum) after the download, before the upload.
+cat >"$WORK/pullblob.sh" <<'EOF2'
+#!/bin/sh
+# pullblob.sh REGISTRY REPO DIGEST DIR [sha]: GET blob DIGEST into DIR/blobs/sha256/HEX.
+set -eu
+f=$4/blobs/sha256/${3#sha256:}
+curl -sS -f -o "$f" "http://$1/v2/$2/blobs/$3"
+if [ "${5:-}" = sha ]; then echo "${3#sha256:}  $f" | sha256sum -c --status; fi
+EOF2
+cat >"$WORK/pushblob.sh" <<'EOF2'
+#!/bin/sh
+# pushblob.sh REGISTRY REPO DIGEST DIR [sha]: upload DIR/blobs/sha256/HEX as blob DIGEST.
+set -eu
+f=$4/blobs/sha256/${3#sha256:}
+if [ "${5:-}" = sha ]; then echo "${3#sha256:}  $f" | sha256sum -c --status; fi
+exec "$(dirname "$0")/upload.sh" "$1" "$2" "$3" "$f"
+EOF2
+chmod +x "$WORK/pullblob.sh" "$WORK/pushblob.sh"
+curl_pull() { # SRCREG REPO TAG DIR [sha]
+    local reg=$1 repo=$2 tag=$3 dir=$4 sha=${5:-} m md
+    mkdir -p "$dir/blobs/sha256"
+    m=$dir/manifest.tmp
+    md=$(curl -sS -f -H "Accept: $OCI_MANIFEST" -o "$m" -D - "http://$reg/v2/$repo/manifests/$tag" |
+        tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: *//p')
+    [[ $sha != sha ]] || echo "${md#sha256:}  $m" | sha256sum -c --status
+    blobs_of "$repo" | xargs -P "$JOBS" -I{} "$WORK/pullblob.sh" "$reg" "$repo" {} "$dir" $sha
+    mv "$m" "$dir/blobs/sha256/${md#sha256:}"
+    printf '{"imageLayoutVersion": "1.0.0"}' >"$dir/oci-layout"
+    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"%s","digest":"%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"%s"}}]}' \
+        "$OCI_MANIFEST" "$md" "$(stat -c %s "$dir/blobs/sha256/${md#sha256:}")" "$tag" >"$dir/index.json"
+}
+curl_push() { # DIR REPO MANIFESTDIGEST DSTREG DSTREPO TAG [sha]: REPO names the blobs in the plan
+    local dir=$1 repo=$2 md=$3 reg=$4 drepo=$5 tag=$6 sha=${7:-}
+    blobs_of "$repo" | xargs -P "$JOBS" -I{} "$WORK/pushblob.sh" "$reg" "$drepo" {} "$dir" $sha
+    [[ $sha != sha ]] || echo "${md#sha256:}  $dir/blobs/sha256/${md#sha256:}" | sha256sum -c --status
+    curl -sS -f -o /dev/null -X PUT -H "Content-Type: $OCI_MANIFEST" \
+        -T "$dir/blobs/sha256/${md#sha256:}" "http://$reg/v2/$drepo/manifests/$tag"
+}
+# The least a second pull into a layout can do: one HEAD of the tag, found in index.json.
+curl_repull() { # SRCREG REPO TAG DIR
+    local d
+    d=$(curl -sSfI -H "Accept: $OCI_MANIFEST" "http://$1/v2/$2/manifests/$3" | tr -d '\r' |
+        sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: *//p')
+    [[ -n $d ]] && grep -q "$d" "$4/index.json"
+}
+export -f blobs_of curl_recopy curl_pull curl_push curl_repull
 export PLAN WORK JOBS OCI_MANIFEST
 
 # ---------------------------------------------------------------- checks
@@ -239,7 +298,7 @@ wipe_src_repos() { rm -rf "${STORE[src]}"/docker/registry/v2/repositories/m-*; }
 # ---------------------------------------------------------------- measuring
 RESULTS=$WORK/results.tsv
 KEEP_RESULTS=$BENCH_DIR/results-$MODE-$(date +%Y%m%dT%H%M%S).tsv
-printf 'scenario\ttool\tround\twall\tuser\tsys\tmaxrss_kib\trequests\tregistry_cpu\tstatus\n' >"$RESULTS"
+printf 'scenario\ttool\tround\twall\tuser\tsys\tmaxrss_kib\trequests\tregistry_cpu\tstatus\tblob_bytes\n' >"$RESULTS"
 TICK=$(getconf CLK_TCK)
 server_ticks() { # both registries' user+sys CPU, in clock ticks
     local t=0 name f
@@ -250,16 +309,25 @@ server_ticks() { # both registries' user+sys CPU, in clock ticks
     echo "$t"
 }
 request_lines() { cat "${ACCESS[src]}" "${ACCESS[dst]}" | wc -l; }
+log_lines() { echo "$(wc -l <"${ACCESS[src]}") $(wc -l <"${ACCESS[dst]}")"; }
+# Bytes of blob bodies the registries served (GET .../blobs/... answered 200 or 206) since
+# SRCLINES and DSTLINES lines of their access logs (combined format: field 10 is the size).
+blob_bytes_since() { # SRCLINES DSTLINES
+    { tail -n +$(($1 + 1)) "${ACCESS[src]}"; tail -n +$(($2 + 1)) "${ACCESS[dst]}"; } |
+        awk '$6 == "\"GET" && $7 ~ /\/blobs\/sha256:/ && ($9 == 200 || $9 == 206) {n += $10} END {printf "%d", n}'
+}
 
 # measure SCENARIO TOOL ROUND CHECK -- COMMAND...: run COMMAND under /usr/bin/time, then CHECK
 # (a shell string) to verify the result; append one row to the results.
 measure() {
     local scen=$1 tool=$2 round=$3 check=$4
     shift 5
-    local tf=$WORK/time.out req0 req1 cpu0 cpu1 t0 t1 rc=0 status=ok
+    local tf=$WORK/time.out req0 req1 cpu0 cpu1 t0 t1 rc=0 status=ok lines0
     sync
     sleep 0.5
     req0=$(request_lines)
+    lines0=$(log_lines)
+    cut -d' ' -f1 /proc/loadavg >>"$WORK/load.txt"
     cpu0=$(server_ticks)
     t0=$(date +%s%N)
     /usr/bin/time -f '%U %S %M' -o "$tf" "$@" >"$WORK/cmd.out" 2>"$WORK/cmd.err" || rc=$?
@@ -267,6 +335,9 @@ measure() {
     cpu1=$(server_ticks)
     sleep 0.3 # the access log line is written just after the response
     req1=$(request_lines)
+    local blob_bytes
+    # shellcheck disable=SC2086
+    blob_bytes=$(blob_bytes_since $lines0)
     if ((rc != 0)); then
         status=failed
         log "$scen/$tool round $round: exit $rc"
@@ -281,11 +352,12 @@ measure() {
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
     local srv
     srv=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICK" 'BEGIN {printf "%.2f", (b - a) / t}')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$tool" "$round" "$wall" "$user" "$sys" \
-        "$rss" "$((req1 - req0))" "$srv" "$status" >>"$RESULTS"
-    log "$(printf '%-13s %-7s round %s: wall %6.2fs cpu %5.2fs rss %6.1fMiB req %4d registry-cpu %5.2fs %s' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$tool" "$round" "$wall" "$user" "$sys" \
+        "$rss" "$((req1 - req0))" "$srv" "$status" "$blob_bytes" >>"$RESULTS"
+    log "$(printf '%-13s %-8s round %s: wall %6.2fs cpu %5.2fs rss %6.1fMiB req %4d registry-cpu %5.2fs blobs-served %7.1fMiB %s' \
         "$scen" "$tool" "$round" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" \
-        "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$((req1 - req0))" "$srv" "$status")"
+        "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$((req1 - req0))" "$srv" \
+        "$(awk -v b="$blob_bytes" 'BEGIN{print b/1048576}')" "$status")"
 }
 
 rotate() { # ROUND ITEMS...: the items rotated by ROUND, so no tool always goes first
@@ -408,6 +480,88 @@ for round in $(seq "$ROUNDS"); do
         done
         wipe_src_repos
     fi
+
+    for img in multi big; do
+        has "pull-$img" || continue
+        for tool in $(rotate "$round" $LTOOLS); do
+            out=$WORK/out/pull-$img-$tool-$round
+            check="$PY checklayout $out $IMAGES $img v1"
+            case $tool in
+            crane) measure "pull-$img" crane "$round" "$check" -- \
+                $CRANE_WRAP "$CRANE" pull -q --format oci $CRANE_FLAGS "$SRC/$img:v1" "$out" ;;
+            ggcr) measure "pull-$img" ggcr "$round" "$check" -- \
+                "$GGCR_CRANE" pull --insecure --format oci "$SRC/$img:v1" "$out" ;;
+            skopeo)
+                clear_skopeo_cache
+                measure "pull-$img" skopeo "$round" "$check" -- \
+                    skopeo --insecure-policy copy -q --src-tls-verify=false \
+                    "docker://$SRC/$img:v1" "oci:$out:v1" ;;
+            curl) measure "pull-$img" curl "$round" "$check" -- \
+                bash -c 'curl_pull "$@"' _ "$SRC" "$img" v1 "$out" ;;
+            curl+sha) measure "pull-$img" curl+sha "$round" "$check" -- \
+                bash -c 'curl_pull "$@"' _ "$SRC" "$img" v1 "$out" sha ;;
+            esac
+            rm -rf "$out"
+        done
+    done
+
+    if has repull-multi; then
+        # Each tool pulls into a fresh layout (untimed), then again into the same one (timed):
+        # the second pull should move no blob bytes (see the blob column).
+        for tool in $(rotate "$round" $TOOLS); do
+            out=$WORK/out/repull-$tool-$round
+            check="$PY checklayout $out $IMAGES multi v1"
+            case $tool in
+            crane)
+                "$CRANE" pull -q --format oci "$SRC/multi:v1" "$out"
+                measure repull-multi crane "$round" "$check" -- \
+                    $CRANE_WRAP "$CRANE" pull -q --format oci $CRANE_FLAGS "$SRC/multi:v1" "$out" ;;
+            ggcr)
+                "$GGCR_CRANE" pull --insecure --format oci "$SRC/multi:v1" "$out" 2>/dev/null
+                measure repull-multi ggcr "$round" "$check" -- \
+                    "$GGCR_CRANE" pull --insecure --format oci "$SRC/multi:v1" "$out" ;;
+            skopeo)
+                clear_skopeo_cache
+                skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$SRC/multi:v1" "oci:$out:v1"
+                clear_skopeo_cache
+                measure repull-multi skopeo "$round" "$check" -- \
+                    skopeo --insecure-policy copy -q --src-tls-verify=false \
+                    "docker://$SRC/multi:v1" "oci:$out:v1" ;;
+            curl)
+                bash -c 'curl_pull "$@"' _ "$SRC" multi v1 "$out"
+                measure repull-multi curl "$round" "$check" -- \
+                    bash -c 'curl_repull "$@"' _ "$SRC" multi v1 "$out" ;;
+            esac
+            rm -rf "$out"
+        done
+    fi
+
+    for img in multi big; do
+        has "push-$img" || continue
+        digest=$(digest_of "$img" v1)
+        layout=$WORK/layout-$img
+        [[ -d $layout ]] || $PY layout "$layout" "$IMAGES" "$img" v1
+        for tool in $(rotate "$round" $LTOOLS); do
+            repo=p-$img-${tool/+/-}-$round
+            check="check_image $DST $repo v1 $digest"
+            case $tool in
+            crane) measure "push-$img" crane "$round" "$check" -- \
+                $CRANE_WRAP "$CRANE" push -q $CRANE_FLAGS "$layout" "$DST/$repo:v1" ;;
+            ggcr) measure "push-$img" ggcr "$round" "$check" -- \
+                "$GGCR_CRANE" push --insecure "$layout" "$DST/$repo:v1" ;;
+            skopeo)
+                clear_skopeo_cache
+                measure "push-$img" skopeo "$round" "$check" -- \
+                    skopeo --insecure-policy copy -q --dest-tls-verify=false \
+                    "oci:$layout:v1" "docker://$DST/$repo:v1" ;;
+            curl) measure "push-$img" curl "$round" "$check" -- \
+                bash -c 'curl_push "$@"' _ "$layout" "$img" "$digest" "$DST" "$repo" v1 ;;
+            curl+sha) measure "push-$img" curl+sha "$round" "$check" -- \
+                bash -c 'curl_push "$@"' _ "$layout" "$img" "$digest" "$DST" "$repo" v1 sha ;;
+            esac
+            wipe_dst
+        done
+    done
 done
 cp "$RESULTS" "$KEEP_RESULTS"
 log "raw results kept in $KEEP_RESULTS"
@@ -418,15 +572,17 @@ cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 ggcr_version=""
 [[ -x $GGCR_CRANE ]] && ggcr_version="ggcr crane $("$GGCR_CRANE" version 2>/dev/null | head -1), "
 versions="crane $("$CRANE" version 2>/dev/null | head -1) ($REV), ${ggcr_version}$(skopeo --version), docker-registry $(docker-registry --version | awk '{print $3}'), $(curl --version | head -1 | awk '{print $1, $2}')"
+load=$(sort -n "$WORK/load.txt" | awk '{a[NR] = $1} END {if (NR) printf "1-minute load average before each run: min %s, median %s, max %s", a[1], a[int((NR + 1) / 2)], a[NR]}')
 cmd="bench/run.sh"
 [[ $QUICK == 1 ]] && cmd="QUICK=1 $cmd"
-cmd="ROUNDS=$ROUNDS JOBS=$JOBS${CRANE_FLAGS:+ CRANE_FLAGS=\"$CRANE_FLAGS\"} $cmd"
+cmd="ROUNDS=$ROUNDS JOBS=$JOBS${CRANE_FLAGS:+ CRANE_FLAGS=\"$CRANE_FLAGS\"}${SCENARIOS_SET:+ SCENARIOS=\"$SCENARIOS\"} $cmd"
 imageset="multi = $(($(bytes_of multi) / 1048576)) MiB in $(($(blobs_of multi | wc -l) - 1)) gzip layers; big = one $(($(bytes_of big) / 1048576)) MiB gzip layer; small = $NTAGS tags of 2 layers ($MODE mode)"
 python3 - "$WORK/meta.json" <<EOF
 import json, sys
 json.dump({
     "date": "$(date -u '+%Y-%m-%d %H:%M UTC')",
     "machine": "$(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r)",
+    "load": "$load",
     "versions": """$versions""",
     "command": """$cmd""",
     "imageset": "$imageset",
@@ -437,6 +593,11 @@ json.dump({
         "recopy-multi": "re-copy multi, registry to registry (all present)",
         "recopy-same": "re-copy multi within one registry (all present)",
         "tags": "copy $NTAGS tags (--all-tags / sync)",
+        "pull-multi": "pull multi into an OCI layout",
+        "pull-big": "pull big (1 layer) into an OCI layout",
+        "repull-multi": "pull multi again into the same layout",
+        "push-multi": "push multi from an OCI layout",
+        "push-big": "push big (1 layer) from an OCI layout",
     },
 }, open(sys.argv[1], "w"))
 EOF

@@ -171,10 +171,12 @@ impl Layout {
         let stream = futures_util::StreamExt::map(stream, |r| {
             r.map_err(|e| ocireg_v1::Error::from(e).into_io())
         });
-        let verified = Blob::new(stream, Some(len)).verified(digest, Some(len));
+        // The mismatch errors name the file; the blob stays marked verified, so an
+        // upload of it does not hash it again.
         let err_path = path;
-        let mapped = futures_util::StreamExt::map(verified, move |r| {
-            r.map_err(|e| {
+        Ok(Blob::new(stream, Some(len))
+            .verified(digest, Some(len))
+            .map_err(move |e| {
                 let inner = ocireg_v1::Error::from_io(e);
                 match inner {
                     ocireg_v1::Error::DigestMismatch { .. }
@@ -184,9 +186,7 @@ impl Layout {
                     .into_io(),
                     other => other.into_io(),
                 }
-            })
-        });
-        Ok(Blob::new(mapped, Some(len)))
+            }))
     }
 
     /// The whole blob in memory, verified, refusing more than `limit` bytes.

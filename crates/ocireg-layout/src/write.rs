@@ -10,7 +10,7 @@ use ocireg_v1::{
     Blob, Descriptor, Digest, Image, ImageExt as _, ImageIndex, ImageIndexExt as _, IndexManifest,
     MANIFEST_LIMIT, Manifest, Matcher, MediaType, Platform,
 };
-use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 use crate::error::from_v1;
 use crate::fsutil::{self, Lock, blocking};
@@ -21,6 +21,10 @@ use crate::{Error, Result};
 
 /// How many layers of one image are written at once.
 const LAYER_CONCURRENCY: usize = 4;
+
+/// Chunks of a blob are gathered up to this many bytes before a write: each
+/// write is a hop to the blocking pool, and network chunks are at most 64 KiB.
+const WRITE_BATCH: usize = 256 * 1024;
 
 /// What [`Layout::write_blob`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -512,19 +516,29 @@ impl Layout {
         // Hold a lock on the partial file's name so two writers of one blob
         // take turns; the second then finds the blob in place.
         let lock_path = dir.join(format!(".{}.lock", digest.hex()));
-        let lp = lock_path.clone();
-        let lock = blocking(move || Lock::exclusive(&lp)).await?;
-        let result = async {
-            if self.blob_good(&probe).await? {
-                return Ok(BlobWrite::Present);
+        // The bytes flow in a task of their own: on a worker thread, next to the
+        // connection that feeds them, rather than in whatever polls this future
+        // (crane's main thread, in `block_on`), which took a thread switch and a
+        // futex wake for every network chunk. Dropping this future stops the task.
+        let layout = self.clone();
+        let task = tokio::spawn(async move {
+            let lp = lock_path.clone();
+            let lock = blocking(move || Lock::exclusive(&lp)).await?;
+            let result = async {
+                if layout.blob_good(&probe).await? {
+                    return Ok(BlobWrite::Present);
+                }
+                layout
+                    .stream_into_partial(&partial, &final_path, digest, size, source)
+                    .await
             }
-            self.stream_into_partial(&partial, &final_path, digest, size, source)
-                .await
-        }
-        .await;
-        drop(lock);
-        let _ = fs_err::tokio::remove_file(&lock_path).await;
-        result
+            .await;
+            drop(lock);
+            let _ = fs_err::tokio::remove_file(&lock_path).await;
+            result
+        });
+        let _stop = AbortOnDrop(task.abort_handle());
+        task.await.map_err(|e| Error::Task(e.to_string()))?
     }
 
     async fn stream_into_partial(
@@ -553,38 +567,34 @@ impl Layout {
             .open(partial)
             .await
             .map_err(|e| Error::fs(partial, e))?;
-        let mut stream = source.verified(digest, size);
+        // A source already verified for this digest and size (a registry blob) is
+        // not hashed a second time.
+        let trusted = source.verified_digest() == Some(digest)
+            && size.is_none_or(|s| source.size() == Some(s));
+        let mut stream = if trusted {
+            source
+        } else {
+            source.verified(digest, size)
+        };
         // Phase 1: compare the partial file with the start of the source.
         let mut pos: u64 = 0;
         let mut comparing = existing;
         let mut reused: u64 = 0;
         let mut buf = Vec::new();
+        // Phase 2: append the rest, written behind the download.
+        let mut writer: Option<BehindWriter> = None;
         // fs_err's errors say what was done to the file, and name it.
         let io = |_op: &'static str, e| Error::fs(partial, e);
         while let Some(chunk) = stream.next().await {
             let chunk = match chunk {
                 Ok(c) => c,
-                Err(e) => {
-                    let e = ocireg_v1::Error::from_io(e);
-                    if matches!(
-                        e,
-                        ocireg_v1::Error::DigestMismatch { .. }
-                            | ocireg_v1::Error::SizeMismatch { .. }
-                    ) {
-                        drop(file);
-                        let _ = fs_err::tokio::remove_file(partial).await;
-                        return Err(Error::content(partial, Some(digest), e));
-                    }
-                    // Keep the partial file: the next run resumes from it.
-                    let _ = file.sync_all().await;
-                    return Err(Error::from_source(e));
-                }
+                Err(e) => return Err(source_failed(e, writer, file, partial, digest).await),
             };
-            let mut rest: &[u8] = &chunk;
+            let mut start = 0;
             if comparing {
-                buf.resize(rest.len(), 0);
+                buf.resize(chunk.len(), 0);
                 let mut got = 0;
-                while got < rest.len() {
+                while got < chunk.len() {
                     let n = file
                         .read(&mut buf[got..])
                         .await
@@ -596,12 +606,12 @@ impl Layout {
                 }
                 let same = buf[..got]
                     .iter()
-                    .zip(rest)
+                    .zip(chunk.iter())
                     .take_while(|(a, b)| a == b)
                     .count();
                 pos += same as u64;
                 reused = pos;
-                rest = &rest[same..];
+                start = same;
                 if same < got || got < chunk.len() {
                     // Disagreement or end of the partial file: keep what agrees.
                     comparing = false;
@@ -611,27 +621,24 @@ impl Layout {
                         .map_err(|e| io("seek", e))?;
                 }
             }
-            if !rest.is_empty() {
-                file.write_all(rest).await.map_err(|e| io("write", e))?;
-                pos += rest.len() as u64;
+            if start < chunk.len() {
+                let w = if let Some(w) = &mut writer {
+                    w
+                } else {
+                    let std_file = file.try_clone().await.map_err(|e| io("open", e))?;
+                    writer.insert(BehindWriter::new(std_file.into_std().await))
+                };
+                pos += (chunk.len() - start) as u64;
+                w.push(&chunk[start..]).await.map_err(|e| io("write", e))?;
             }
         }
-        if comparing {
-            // The source ended inside the partial file: drop the excess.
-            file.set_len(pos).await.map_err(|e| io("truncate", e))?;
-        }
-        file.flush().await.map_err(|e| io("flush", e))?;
-        file.sync_all().await.map_err(|e| io("fsync", e))?;
-        drop(file);
-        let (from, to) = (partial.to_owned(), final_path.to_owned());
-        blocking(move || {
-            fs_err::rename(&from, &to).map_err(|e| Error::fs(&to, e))?;
-            if let Some(dir) = to.parent() {
-                fsutil::fsync_dir(dir)?;
-            }
-            Ok(())
-        })
-        .await?;
+        let std_file = match writer {
+            Some(w) => w.finish().await.map_err(|e| io("write", e))?,
+            None => file.into_std().await,
+        };
+        // The source ended inside the partial file: drop the excess.
+        let len = comparing.then_some(pos);
+        commit_partial(std_file, len, partial, final_path).await?;
         Ok(if reused > 0 {
             BlobWrite::Resumed { reused }
         } else {
@@ -728,6 +735,136 @@ fn remove_index_temps(root: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The error of a write whose source failed with `e`. Wrong content removes
+/// the partial file; any other failure keeps it, with every byte received,
+/// for the next run to resume from.
+async fn source_failed(
+    e: std::io::Error,
+    writer: Option<BehindWriter>,
+    file: fs_err::tokio::File,
+    partial: &Path,
+    digest: Digest,
+) -> Error {
+    let e = ocireg_v1::Error::from_io(e);
+    let wrong = matches!(
+        e,
+        ocireg_v1::Error::DigestMismatch { .. } | ocireg_v1::Error::SizeMismatch { .. }
+    );
+    let written = match writer {
+        Some(w) => w.finish().await.ok(),
+        None => Some(file.into_std().await),
+    };
+    if wrong {
+        drop(written);
+        let _ = fs_err::tokio::remove_file(partial).await;
+        return Error::content(partial, Some(digest), e);
+    }
+    if let Some(f) = written {
+        drop(blocking(move || Ok(f.sync_all())).await);
+    }
+    Error::from_source(e)
+}
+
+/// Truncates the partial file to `len` when given, fsyncs it, renames it to
+/// `to` and fsyncs the directory.
+async fn commit_partial(
+    file: fs_err::File,
+    len: Option<u64>,
+    partial: &Path,
+    to: &Path,
+) -> Result<()> {
+    let (from, to) = (partial.to_owned(), to.to_owned());
+    blocking(move || {
+        if let Some(len) = len {
+            file.set_len(len).map_err(|e| Error::fs(&from, e))?;
+        }
+        file.sync_all().map_err(|e| Error::fs(&from, e))?;
+        drop(file);
+        fs_err::rename(&from, &to).map_err(|e| Error::fs(&to, e))?;
+        if let Some(dir) = to.parent() {
+            fsutil::fsync_dir(dir)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Aborts a task when dropped (a no-op once it has finished).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A file and a spare buffer of a [`BehindWriter`].
+type Idle = (fs_err::File, Vec<u8>);
+
+/// Writes a blob's bytes to a file on the blocking pool, one batch while the
+/// next is gathered: one hop to the pool per [`WRITE_BATCH`] bytes rather
+/// than per network chunk. Chunks are copied into the batch right away so
+/// the connection's read buffer is reused, and two batch buffers take turns.
+struct BehindWriter {
+    /// The file and the spare buffer, when no write is in flight.
+    idle: Option<Idle>,
+    /// The write in flight, which gives the file and its buffer back.
+    inflight: Option<tokio::task::JoinHandle<std::io::Result<Idle>>>,
+    batch: Vec<u8>,
+}
+
+impl BehindWriter {
+    fn new(file: fs_err::File) -> Self {
+        Self {
+            idle: Some((file, Vec::new())),
+            inflight: None,
+            batch: Vec::new(),
+        }
+    }
+
+    async fn push(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        if self.batch.capacity() == 0 {
+            self.batch.reserve_exact(WRITE_BATCH);
+        }
+        self.batch.extend_from_slice(chunk);
+        if self.batch.len() >= WRITE_BATCH {
+            self.submit().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the write in flight and hands the file and spare buffer back.
+    async fn take_idle(&mut self) -> std::io::Result<Idle> {
+        if let Some(h) = self.inflight.take() {
+            return h.await.map_err(std::io::Error::other)?;
+        }
+        self.idle
+            .take()
+            .ok_or_else(|| std::io::Error::other("file lost by an earlier failed write"))
+    }
+
+    async fn submit(&mut self) -> std::io::Result<()> {
+        let (mut file, spare) = self.take_idle().await?;
+        let batch = std::mem::replace(&mut self.batch, spare);
+        self.inflight = Some(tokio::task::spawn_blocking(move || {
+            use std::io::Write as _;
+            let mut batch = batch;
+            file.write_all(&batch)?;
+            batch.clear();
+            Ok((file, batch))
+        }));
+        Ok(())
+    }
+
+    /// Writes what is left and hands the file back.
+    async fn finish(mut self) -> std::io::Result<fs_err::File> {
+        if !self.batch.is_empty() {
+            self.submit().await?;
+        }
+        Ok(self.take_idle().await?.0)
+    }
 }
 
 /// Every `blobs/<alg>/<hex>` file whose name parses as a digest (temp and

@@ -310,6 +310,32 @@ async fn read_layer_err(layout: &Layout, tag: &str, digest: ocireg_v1::Digest) -
 }
 
 #[tokio::test]
+async fn blobs_read_are_marked_verified_and_their_mismatch_names_the_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let img = random::image(4096, 1, 44).expect("img");
+    let layout = layout_with(dir.path(), &*img, "v1").await;
+    let (d, bytes) = first_layer(&*img).await;
+    // Marked verified for its digest: an upload of it need not hash it again.
+    let blob = layout.blob(d.digest, Some(d.size)).await.expect("blob");
+    assert_eq!(blob.verified_digest(), Some(d.digest));
+    assert_eq!(blob.read_to_end(1 << 20).await.expect("read"), bytes);
+
+    let path = layout.blob_path(&d.digest);
+    let mut wrong = bytes.to_vec();
+    wrong[0] ^= 0xff;
+    std::fs::write(&path, &wrong).expect("write");
+    let blob = layout.blob(d.digest, Some(d.size)).await.expect("blob");
+    assert_eq!(blob.verified_digest(), Some(d.digest));
+    let err = blob.drain().await.unwrap_err();
+    let msg = match &err {
+        ocireg_v1::Error::Backend(b) => b.to_string(),
+        other => panic!("expected the layout's error, got {other}"),
+    };
+    assert!(msg.contains("digest mismatch"), "{msg}");
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+}
+
+#[tokio::test]
 async fn hostile_blob_files_are_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     let img = random::image(4096, 1, 21).expect("img");
@@ -564,6 +590,92 @@ async fn interrupted_write_resumes_from_partial_file() {
         .await
         .expect("again");
     assert_eq!(got, BlobWrite::Present);
+}
+
+/// A stream of `data` in chunks of `chunk` bytes, failing after `cut` bytes when given.
+fn chunked(data: &Bytes, chunk: usize, cut: Option<usize>) -> Blob {
+    let end = cut.unwrap_or(data.len());
+    let mut items: Vec<io::Result<Bytes>> = (0..end)
+        .step_by(chunk)
+        .map(|at| Ok(data.slice(at..(at + chunk).min(end))))
+        .collect();
+    if cut.is_some() {
+        items.push(Err(io::Error::new(io::ErrorKind::ConnectionReset, "cut")));
+    }
+    Blob::new(futures_util::stream::iter(items), Some(data.len() as u64))
+}
+
+#[tokio::test]
+async fn many_small_chunks_are_written_in_order_and_kept_on_failure() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let layout = Layout::create(dir.path()).await.expect("create");
+    // Several write batches' worth, in odd-sized chunks.
+    let data = Bytes::from(
+        (0..3_000_000u32)
+            .map(|i| (i.wrapping_mul(7) % 253) as u8)
+            .collect::<Vec<_>>(),
+    );
+    let digest = ocireg_v1::sha256(&data);
+    let size = Some(data.len() as u64);
+    let partial = layout
+        .blob_path(&digest)
+        .with_file_name(format!(".{}.partial", digest.hex()));
+
+    // Cut mid-batch: every byte received is in the partial file, none lost in a buffer.
+    let err = layout
+        .write_blob(digest, size, chunked(&data, 7_001, Some(1_300_000)))
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(
+        std::fs::read(&partial).expect("partial"),
+        data.slice(..1_300_000)
+    );
+
+    // Resumed from there in other chunks, then the whole file is right.
+    let got = layout
+        .write_blob(digest, size, chunked(&data, 65_536, None))
+        .await
+        .expect("resume");
+    assert_eq!(got, BlobWrite::Resumed { reused: 1_300_000 });
+    assert_eq!(
+        std::fs::read(layout.blob_path(&digest)).expect("read"),
+        data
+    );
+
+    // A fresh write of the same in small chunks.
+    layout.remove_blob(&digest).await.expect("rm");
+    let got = layout
+        .write_blob(digest, size, chunked(&data, 4_093, None))
+        .await
+        .expect("write");
+    assert_eq!(got, BlobWrite::Written);
+    assert_eq!(
+        std::fs::read(layout.blob_path(&digest)).expect("read"),
+        data
+    );
+}
+
+#[tokio::test]
+async fn an_already_verified_source_with_wrong_bytes_leaves_nothing() {
+    // A source verified upstream (as a registry blob is) is not hashed again: its
+    // own check must still keep wrong bytes out.
+    let dir = tempfile::tempdir().expect("tmp");
+    let layout = Layout::create(dir.path()).await.expect("create");
+    let data = Bytes::from(vec![3u8; 600_000]);
+    let digest = ocireg_v1::sha256(b"something else entirely");
+    let size = Some(data.len() as u64);
+    let source = chunked(&data, 65_536, None).verified(digest, size);
+    assert_eq!(source.verified_digest(), Some(digest));
+    let err = layout.write_blob(digest, size, source).await.unwrap_err();
+    assert!(err.to_string().contains("digest mismatch"), "{err}");
+    assert!(!layout.has_blob(&digest).await.expect("has"));
+    let leftovers: Vec<_> = std::fs::read_dir(layout.blob_path(&digest).parent().expect("dir"))
+        .expect("ls")
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .filter(|n| n.to_string_lossy().contains(&digest.hex()))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[tokio::test]

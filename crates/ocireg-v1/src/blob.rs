@@ -114,6 +114,41 @@ impl Blob {
         }
     }
 
+    /// Passes every error this blob yields through `f`, leaving the bytes, the size
+    /// and the [`verified_digest`](Self::verified_digest) as they are: for adding
+    /// context (such as a file's path) to the errors of a verified blob without
+    /// losing the verification, so a consumer need not hash it again. An error stays
+    /// an error, so a verified blob still never ends cleanly unless it checked good.
+    ///
+    /// ```
+    /// use std::io;
+    /// use futures_util::StreamExt as _;
+    /// use ocireg_v1::{sha256, Blob};
+    ///
+    /// # futures_executor::block_on(async {
+    /// let mut blob = Blob::from_bytes("hello!")
+    ///     .verified(sha256(b"hello"), Some(5))
+    ///     .map_err(|e| io::Error::new(e.kind(), format!("reading blobs/x: {e}")));
+    /// assert_eq!(blob.verified_digest(), Some(sha256(b"hello")));
+    /// let err = blob.next().await.unwrap().unwrap_err(); // too long: refused
+    /// assert!(err.to_string().contains("reading blobs/x"), "{err}");
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn map_err(self, f: impl FnMut(io::Error) -> io::Error + Send + 'static) -> Self {
+        let Self {
+            size,
+            verified,
+            stream,
+        } = self;
+        let mut f = f;
+        Self {
+            size,
+            verified,
+            stream: Box::pin(stream.map(move |item| item.map_err(&mut f))),
+        }
+    }
+
     pub(crate) fn with_verified_digest(mut self, digest: crate::Digest) -> Self {
         self.verified = Some(digest);
         self
