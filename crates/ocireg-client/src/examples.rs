@@ -195,7 +195,6 @@ pub async fn inspect_image(client: &Client, tag: &str) -> Result<ImageInfo> {
 
 /// What [`manifest_summary`] found (Get Image Manifest).
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum ManifestSummary {
     /// An index: each child's platform (`os/arch[/variant]`), digest and size.
     Index {
@@ -360,8 +359,8 @@ pub struct PlatformInfo {
     pub os: String,
     /// The config's architecture.
     pub architecture: String,
-    /// The config's variant, if any.
-    pub variant: Option<String>,
+    /// The config's variant (empty when none).
+    pub variant: String,
     /// How many layers (diff IDs) the image has.
     pub layers: usize,
 }
@@ -387,7 +386,7 @@ pub async fn platform_images(
             Ok(PlatformInfo {
                 os: config.os,
                 architecture: config.architecture,
-                variant: Some(config.variant).filter(|v| !v.is_empty()),
+                variant: config.variant,
                 layers: config.rootfs.diff_ids.as_ref().map_or(0, Vec::len),
             })
         }
