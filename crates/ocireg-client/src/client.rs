@@ -520,7 +520,7 @@ impl Client {
     /// repositories `org/...` as `...`, so that `client.with_segment(name)` reaches each.
     ///
     /// The catalog is read from the registry in pages (`?n=&last=`), starting just before
-    /// the path and stopping once names pass it, so a scoped listing does not read the
+    /// the path and stopping once names leave it, so a scoped listing does not read the
     /// whole catalog. With [`ListOptions::limit`], at most that many names after
     /// [`ListOptions::last`] (relative to the path too).
     pub async fn list_repositories(&self, options: ListOptions) -> Result<Vec<String>> {
@@ -551,7 +551,9 @@ impl Client {
                         .map_err(err)?
                         .items
                     };
-                    return Ok(apply_page(items, &options));
+                    // In the registry's order: distribution orders path by path ("a/x"
+                    // before "a-b"), so a byte-wise check of `last` would be wrong here.
+                    return Ok(items);
                 }
                 let prefix = format!("{}/", self.path);
                 let page_size = if options.limit == 0 {
@@ -565,26 +567,32 @@ impl Client {
                     None => self.path.to_string(),
                 };
                 let mut out = Vec::new();
+                let mut in_scope = false;
                 for _ in 0..opts.max_list_pages() {
                     let page =
                         ocireg_remote::catalog_page(&registry, opts, page_size, Some(&cursor))
                             .await
                             .map_err(err)?;
+                    // The names under the path are contiguous whether the registry orders
+                    // byte by byte ("a-b" < "a/x") or path by path ("a/x" < "a-b", as
+                    // distribution does): a name outside it after one inside, or past the
+                    // whole range byte-wise, ends the scope.
                     let mut past = false;
                     for name in &page.items {
                         if let Some(rest) = name.strip_prefix(&prefix) {
+                            in_scope = true;
                             if !rest.is_empty() && options.last.as_deref().is_none_or(|l| rest > l)
                             {
                                 out.push(rest.to_owned());
                             }
-                        } else if name.as_str() > prefix.as_str() {
+                        } else if in_scope || name.as_str() > prefix.as_str() {
                             past = true;
                             break;
                         }
                     }
                     let full = options.limit > 0 && out.len() >= options.limit;
                     match page.items.last() {
-                        Some(last) if !past && !full && page.next.is_some() && *last > cursor => {
+                        Some(last) if !past && !full && page.next.is_some() && *last != cursor => {
                             cursor.clone_from(last);
                         }
                         _ => break,
