@@ -331,8 +331,8 @@ pub async fn process_tags(
         }
         match set.join_next().await {
             Some(Ok((i, r))) => results[i] = Some(r),
-            // A task panicked: its slot stays empty and is reported below.
-            Some(Err(_)) => {}
+            // A task that panicked passes its panic on (tasks are never aborted here).
+            Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
             None => break,
         }
     }
@@ -340,13 +340,10 @@ pub async fn process_tags(
         .cloned()
         .zip(results)
         .map(|(tag, r)| {
-            let r = r.unwrap_or_else(|| {
-                Err(Error::NoRepository {
-                    action: "getting digest (the task panicked)",
-                    registry: client.registry(),
-                })
-            });
-            (tag, r)
+            (
+                tag,
+                r.expect("every task reported: the set ran until empty"),
+            )
         })
         .collect()
 }

@@ -571,7 +571,7 @@ async fn a_deadline_bounds_each_operation() {
 }
 
 #[tokio::test]
-async fn operations_log_through_the_logger_span() {
+async fn every_builder_option_makes_a_working_client() {
     let d = distribution().await;
     let c = Client::builder(format!("{}/logged", d.host()))
         .transport(ocireg_transport::Client::builder().for_tests())
