@@ -586,3 +586,86 @@ async fn every_builder_option_makes_a_working_client() {
         .expect("push");
     c.check_image_exists("v1").await.expect("exists");
 }
+
+/// A subscriber that records each new span (with its explicit parent's name) and each
+/// event (with the name of the span it happened in).
+#[derive(Clone, Default)]
+struct Recorder {
+    names: Arc<std::sync::Mutex<Vec<&'static str>>>,
+    stack: Arc<std::sync::Mutex<Vec<u64>>>,
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn name(&self, id: u64) -> &'static str {
+        let names = self.names.lock().expect("lock");
+        usize::try_from(id - 1)
+            .ok()
+            .and_then(|i| names.get(i).copied())
+            .unwrap_or("?")
+    }
+}
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, attrs: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let id = {
+            let mut names = self.names.lock().expect("lock");
+            names.push(attrs.metadata().name());
+            names.len() as u64
+        };
+        let parent = attrs
+            .parent()
+            .map(tracing::span::Id::into_u64)
+            .or_else(|| self.stack.lock().expect("lock").last().copied())
+            .map_or("", |p| self.name(p));
+        self.seen
+            .lock()
+            .expect("lock")
+            .push(format!("span {} < {parent}", attrs.metadata().name()));
+        tracing::span::Id::from_u64(id)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {
+        let current = self.stack.lock().expect("lock").last().copied();
+        let name = current.map_or("", |c| self.name(c));
+        self.seen
+            .lock()
+            .expect("lock")
+            .push(format!("event in {name}"));
+    }
+    fn enter(&self, span: &tracing::span::Id) {
+        self.stack.lock().expect("lock").push(span.into_u64());
+    }
+    fn exit(&self, _: &tracing::span::Id) {
+        self.stack.lock().expect("lock").pop();
+    }
+}
+
+#[tokio::test]
+async fn operations_run_in_a_debug_span_under_the_logger() {
+    let d = distribution().await;
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let c = Client::builder(d.host())
+        .transport(ocireg_transport::Client::builder().for_tests())
+        .logger(tracing::info_span!("deckhouse_registry"))
+        .build()
+        .expect("client")
+        .with_segment("logged");
+    let err = c.check_image_exists("v1").await.expect_err("missing");
+    assert!(err.is_image_not_found());
+    let seen = recorder.seen.lock().expect("lock").clone();
+    assert!(
+        seen.iter()
+            .any(|l| l == "span registry < deckhouse_registry"),
+        "{seen:#?}"
+    );
+    assert!(
+        seen.iter().any(|l| l == "event in registry"),
+        "the outcome is logged in the operation's span: {seen:#?}"
+    );
+}
