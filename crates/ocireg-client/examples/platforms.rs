@@ -19,6 +19,9 @@ async fn main() -> common::Outcome {
         Platform::new("linux", "arm64"),
         Platform::new("linux", "arm").with_variant("v7"),
     ];
+    if !client.image_exists(&tag).await? {
+        examples::seed_multi_platform_index(&client, &tag, &platforms).await?;
+    }
     for (platform, got) in examples::platform_images(&client, &tag, &platforms).await {
         match got {
             Ok(info) => println!(

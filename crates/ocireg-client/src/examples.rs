@@ -13,7 +13,7 @@
 //! | Mirror Images Between Registries | [`mirror_image`] | `mirror` |
 //! | Synchronize Repository Tags | [`sync_tags`] | `sync_tags` |
 //! | Concurrent Operations (`processTags`) | [`process_tags`] | `process_tags` |
-//! | Platform-Specific Image Retrieval | [`platform_images`] | `platforms` |
+//! | Platform-Specific Image Retrieval | [`platform_images`] ([`seed_multi_platform_index`] to try it) | `platforms` |
 //! | Graceful Error Handling, Check Image Existence, Transport Errors | [`pull_first_available`], [`check_or_default`], [`classify`] | `error_handling` |
 //! | List Tags / List Repositories (pagination) | [`tag_pages`] | `quick_start` |
 //! | Discover Repository Structure | [`discover`] | `quick_start` |
@@ -480,4 +480,40 @@ pub async fn seed_random_image(
         source,
     })?;
     client.push_image(tag, img).await
+}
+
+/// Pushes an index to `tag` of `client` with one small random image per platform (each
+/// config says its platform), for the `platforms` program and tests. Returns its digest.
+pub async fn seed_multi_platform_index(
+    client: &Client,
+    tag: &str,
+    platforms: &[Platform],
+) -> Result<Digest> {
+    let reference = client.reference(tag)?;
+    let model = |source| Error::Image {
+        action: "making a multi-platform index for",
+        reference: Box::new(reference.clone()),
+        source,
+    };
+    let mut adds = Vec::new();
+    for (seed, platform) in (100u64..).zip(platforms) {
+        let img = ocireg_v1::random::image(256, 1, seed).map_err(model)?;
+        let mut config = img.config_file().await.map_err(model)?;
+        config.os.clone_from(&platform.os);
+        config.architecture.clone_from(&platform.architecture);
+        config.variant.clone_from(&platform.variant);
+        let mut add = ocireg_mutate::IndexAddendum::new(ocireg_mutate::Appendable::Image(
+            ocireg_mutate::config_file(img, config),
+        ));
+        add.platform = Some(platform.clone());
+        adds.push(add);
+    }
+    let index = ocireg_mutate::append_manifests(ocireg_v1::empty::index(), adds);
+    ocireg_remote::write_index(&reference, index, client.remote_options())
+        .await
+        .map_err(|source| Error::Remote {
+            action: "pushing index to",
+            subject: ocireg_remote::Subject::from(&reference),
+            source: Box::new(source),
+        })
 }

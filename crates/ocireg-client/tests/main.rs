@@ -10,9 +10,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use ocireg_client::examples::{self, FailureKind, ManifestSummary};
 use ocireg_client::{Client, Error, ImageGetOptions, ListOptions};
-use ocireg_mutate::{Appendable, IndexAddendum};
 use ocireg_testsupport::{Distribution, FaultServer, Reply};
-use ocireg_v1::{Image, ImageIndex, Platform};
+use ocireg_v1::{Image, Platform};
 
 async fn distribution() -> Distribution {
     Distribution::start()
@@ -38,31 +37,6 @@ async fn labelled(seed: u64, labels: &[(&str, &str)]) -> Arc<dyn Image> {
     ocireg_mutate::config(img, config)
         .await
         .expect("config set")
-}
-
-/// A random image for `platform` (its config says so).
-async fn for_platform(platform: &Platform, seed: u64) -> Arc<dyn Image> {
-    let img = ocireg_v1::random::image(256, 1, seed).expect("random image");
-    let mut cf = img.config_file().await.expect("config");
-    cf.os.clone_from(&platform.os);
-    cf.architecture.clone_from(&platform.architecture);
-    cf.variant.clone_from(&platform.variant);
-    ocireg_mutate::config_file(img, cf)
-}
-
-/// Pushes an index of images for `platforms` to `tag`.
-async fn push_multi_platform(c: &Client, tag: &str, platforms: &[Platform]) -> ocireg_v1::Digest {
-    let mut adds = Vec::new();
-    for (i, p) in platforms.iter().enumerate() {
-        let mut add = IndexAddendum::new(Appendable::Image(for_platform(p, 100 + i as u64).await));
-        add.platform = Some(p.clone());
-        adds.push(add);
-    }
-    let idx: Arc<dyn ImageIndex> = ocireg_mutate::append_manifests(ocireg_v1::empty::index(), adds);
-    let reference = c.reference(tag).expect("reference");
-    ocireg_remote::write_index(&reference, idx, c.remote_options())
-        .await
-        .expect("index pushed")
 }
 
 #[tokio::test]
@@ -405,7 +379,9 @@ async fn get_image_picks_the_platform_asked_for() {
         Platform::new("linux", "arm64"),
         Platform::new("linux", "arm").with_variant("v7"),
     ];
-    let digest = push_multi_platform(&c, "latest", &platforms).await;
+    let digest = examples::seed_multi_platform_index(&c, "latest", &platforms)
+        .await
+        .expect("index pushed");
     let m = c.get_manifest("latest").await.expect("manifest");
     assert!(m.is_index() && m.media_type().is_index());
     assert_eq!(m.digest(), digest);
