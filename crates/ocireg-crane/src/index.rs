@@ -176,12 +176,11 @@ pub async fn index_filter(
             reason: "give at least one --platform to keep",
         });
     }
-    let source = opts.parse_reference(reference)?;
     let base = open_index(reference, opts).await?;
     // ggcr: children without a platform go, and so do those that satisfy none.
     let keep = Matcher::any_of(platforms.iter().cloned().map(Matcher::satisfies));
     let edited = ocireg_mutate::remove_manifests(base, keep.not());
-    push(&source, tag, edited, opts).await
+    push(reference, tag, edited, opts).await
 }
 
 /// Where `index append` appends.
@@ -227,7 +226,6 @@ pub async fn index_append(
                 });
             };
             tracing::warn!("base unspecified, using empty index");
-            let target = opts.parse_reference(tag)?;
             let media_type = if *docker {
                 MediaType::DockerManifestList
             } else {
@@ -235,13 +233,12 @@ pub async fn index_append(
             };
             let base = ocireg_mutate::index_media_type(ocireg_v1::empty::index(), media_type);
             let edited = ocireg_mutate::append_manifests(base, addenda(adds));
-            push(&target, None, edited, opts).await.map(Some)
+            push(tag, None, edited, opts).await.map(Some)
         }
         AppendBase::Index(reference) => {
-            let source = opts.parse_reference(reference)?;
             let base = open_index(reference, opts).await?;
             let edited = ocireg_mutate::append_manifests(base, addenda(adds));
-            push(&source, tag, edited, opts).await.map(Some)
+            push(reference, tag, edited, opts).await.map(Some)
         }
     }
 }
@@ -326,9 +323,10 @@ async fn append_to_layout(path: &Path, adds: Vec<(Descriptor, Child)>) -> Result
 }
 
 /// Pushes `idx` to `tag`, or back to `source` (by the new digest when `source` named a
-/// digest); returns `repo@digest`.
+/// digest); either may be a registry reference or `ocidir://`. Returns `repo@digest`, or
+/// `ocidir://DIR@digest`.
 async fn push(
-    source: &Reference,
+    source: &str,
     tag: Option<&str>,
     idx: Arc<dyn ImageIndex>,
     opts: &Options,
@@ -337,11 +335,20 @@ async fn push(
         .digest()
         .await
         .map_err(view_err(format!("serialising the index for {source}")))?;
+    let named = tag.unwrap_or(source);
+    if crate::ocidir::is_ocidir(named) {
+        let mut r = crate::ocidir::parse(named)?;
+        if tag.is_none() && r.digest.is_some() {
+            r.digest = Some(digest);
+        }
+        crate::ocidir::write_to_dir(&r, crate::ocidir::Content::Index(idx)).await?;
+        return Ok(format!("ocidir://{}@{digest}", r.path.display()));
+    }
     let target = match tag {
         Some(tag) => opts.parse_reference(tag)?,
-        None => match source {
+        None => match opts.parse_reference(source)? {
             Reference::Digest(d) => Reference::Digest(d.repository().digest(digest)),
-            Reference::Tag(_) => source.clone(),
+            tagged @ Reference::Tag(_) => tagged,
         },
     };
     let remote = remote_options(opts, None).await?;

@@ -67,6 +67,10 @@ fn seeded(rt: &tokio::runtime::Runtime) -> RunningRegistry {
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one index taken through append, list, filter and append again, in order"
+)]
 fn index_append_writes_the_index_ggcr_writes() {
     let rt = runtime();
     let server = seeded(&rt);
@@ -164,6 +168,26 @@ fn index_append_writes_the_index_ggcr_writes() {
             &format!("ocidir://{layout}@{}", &want_rows[1][..71]),
         ])
         .ok();
+
+    // Filter and append work on an index in a layout too, in place.
+    let dir = crane.home().join("ocidir");
+    let idx = format!("ocidir://{}:idx", dir.to_str().expect("utf-8"));
+    crane.run(&["copy", &tag, &idx]).ok();
+    let filtered = crane
+        .run(&["index", "filter", &idx, "--platform", "linux/arm64"])
+        .ok()
+        .to_owned();
+    assert!(
+        filtered.starts_with(&format!("ocidir://{}@sha256:", dir.display())),
+        "{filtered}"
+    );
+    let list = crane.run(&["index", "list", &idx]);
+    let rows: Vec<&str> = list.ok().lines().collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows[1].ends_with(" linux/arm64"), "{rows:?}");
+    crane.run(&["index", "append", &idx, "-m", &amd]).ok();
+    let list = crane.run(&["index", "list", &idx]);
+    assert_eq!(list.ok().lines().count(), 3, "{}", list.stdout);
 }
 
 #[test]
