@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use ocireg_name::Reference;
-use ocireg_v1::{Digest, Image as _, MediaType, StaticLayer};
+use ocireg_v1::{Descriptor, Digest, Image as _, Manifest, Matcher, MediaType, StaticLayer};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
@@ -46,6 +46,9 @@ pub async fn edit_config(
     edit: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
     opts: &Options,
 ) -> Result<String> {
+    if crate::ocidir::is_ocidir(src) {
+        return edit_in_layout(src, dst, None, true, edit).await;
+    }
     let r = opts.parse_reference(src)?;
     let remote = remote_options(opts, None).await?;
     let doing = Doing::on("fetching", &r);
@@ -67,39 +70,11 @@ pub async fn edit_config(
             "it is larger than a config may be (8 MiB)",
         ));
     }
-    // As ggcr v0.21.9: the manifest is edited as a generic JSON object (its keys come out
-    // sorted) whose `config` is the new descriptor (in the descriptor's own field order),
-    // its embedded `data` replaced too when that was correct (ggcr#1552).
     let raw_manifest = img
         .raw_manifest()
         .await
         .map_err(view_err(Doing::on("fetching", &r)))?;
-    let serialising = || view_err(format!("serialising the manifest of {r}"));
-    let doc: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&raw_manifest)
-        .map_err(|e| serialising()(ocireg_v1::Error::backend(e, false)))?;
-    if manifest.config.verified_data().is_ok_and(|d| d.is_some()) {
-        manifest.config.data = Some(edited.clone());
-    }
-    manifest.config.digest = ocireg_v1::sha256(&edited);
-    manifest.config.size = edited.len() as u64;
-    let mut fields = BTreeMap::new();
-    for (key, value) in doc {
-        let json = if key == "config" {
-            ocireg_v1::to_go_json(&manifest.config)
-        } else {
-            ocireg_v1::to_go_json(&value)
-        }
-        .map_err(serialising())?;
-        let raw = String::from_utf8(json)
-            .ok()
-            .and_then(|j| RawValue::from_string(j).ok())
-            .ok_or_else(|| Error::InvalidArgument {
-                doing: format!("serialising the manifest of {r}"),
-                reason: "a field did not serialise as JSON",
-            })?;
-        fields.insert(key, raw);
-    }
-    let body = Bytes::from(ocireg_v1::to_go_json(&fields).map_err(serialising())?);
+    let body = with_config(&raw_manifest, &mut manifest, &edited, &r.to_string())?;
     let target = destination(&r, dst, ocireg_v1::sha256(&body), opts)?;
     let layer = std::sync::Arc::new(StaticLayer::new(edited, manifest.config.media_type.clone()));
     ocireg_remote::write_layer(target.repository(), layer, &remote)
@@ -128,6 +103,9 @@ pub async fn edit_manifest(
     edit: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
     opts: &Options,
 ) -> Result<String> {
+    if crate::ocidir::is_ocidir(src) {
+        return edit_in_layout(src, dst, media_type, false, edit).await;
+    }
     let r = opts.parse_reference(src)?;
     let remote = remote_options(opts, None).await?;
     let desc = ocireg_remote::get(&r, &remote)
@@ -140,14 +118,7 @@ pub async fn edit_manifest(
             "it is larger than a manifest may be (8 MiB)",
         ));
     }
-    let media_type = match media_type {
-        Some(mt) => MediaType::from(mt),
-        None => serde_json::from_slice::<serde_json::Value>(&edited)
-            .ok()
-            .and_then(|v| v.get("mediaType")?.as_str().map(MediaType::from))
-            .filter(|mt| !mt.as_str().is_empty())
-            .unwrap_or_else(|| desc.media_type().clone()),
-    };
+    let media_type = edited_media_type(media_type, &edited, desc.media_type());
     let target = destination(&r, dst, ocireg_v1::sha256(&edited), opts)?;
     let raw = ocireg_remote::RawManifest::new(edited, media_type);
     ocireg_remote::put(&target, &raw, &remote)
@@ -157,4 +128,142 @@ pub async fn edit_manifest(
             &target,
         )))?;
     Ok(target.to_string())
+}
+
+/// The manifest `raw` (parsed as `manifest`) pointing at the config `edited`, as ggcr
+/// v0.21.9 writes it: a generic JSON object (its keys come out sorted) whose `config` is the
+/// new descriptor (in the descriptor's own field order), its embedded `data` replaced too
+/// when that was correct (ggcr#1552).
+fn with_config(raw: &[u8], manifest: &mut Manifest, edited: &Bytes, what: &str) -> Result<Bytes> {
+    let serialising = || view_err(format!("serialising the manifest of {what}"));
+    let doc: BTreeMap<String, serde_json::Value> = serde_json::from_slice(raw)
+        .map_err(|e| serialising()(ocireg_v1::Error::backend(e, false)))?;
+    if manifest.config.verified_data().is_ok_and(|d| d.is_some()) {
+        manifest.config.data = Some(edited.clone());
+    }
+    manifest.config.digest = ocireg_v1::sha256(edited);
+    manifest.config.size = edited.len() as u64;
+    let mut fields = BTreeMap::new();
+    for (key, value) in doc {
+        let json = if key == "config" {
+            ocireg_v1::to_go_json(&manifest.config)
+        } else {
+            ocireg_v1::to_go_json(&value)
+        }
+        .map_err(serialising())?;
+        let raw = String::from_utf8(json)
+            .ok()
+            .and_then(|j| RawValue::from_string(j).ok())
+            .ok_or_else(|| Error::InvalidArgument {
+                doing: format!("serialising the manifest of {what}"),
+                reason: "a field did not serialise as JSON",
+            })?;
+        fields.insert(key, raw);
+    }
+    Ok(Bytes::from(
+        ocireg_v1::to_go_json(&fields).map_err(serialising())?,
+    ))
+}
+
+/// The media type of an edited manifest: `given`, else the document's own `mediaType`,
+/// else `had`.
+fn edited_media_type(given: Option<&str>, edited: &[u8], had: &MediaType) -> MediaType {
+    match given {
+        Some(mt) => MediaType::from(mt),
+        None => serde_json::from_slice::<serde_json::Value>(edited)
+            .ok()
+            .and_then(|v| v.get("mediaType")?.as_str().map(MediaType::from))
+            .filter(|mt| !mt.as_str().is_empty())
+            .unwrap_or_else(|| had.clone()),
+    }
+}
+
+/// An edit of an image in an OCI layout: the new blobs are written into the layout and the
+/// entry named by `dst` (else `src`) points at the new manifest. Both must name the same
+/// layout: the image's other blobs are not copied.
+async fn edit_in_layout(
+    src: &str,
+    dst: Option<&str>,
+    media_type: Option<&str>,
+    config: bool,
+    edit: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
+) -> Result<String> {
+    let r = crate::ocidir::parse(src)?;
+    let target = crate::ocidir::parse(dst.unwrap_or(src))?;
+    if target.path != r.path {
+        return Err(Error::InvalidArgument {
+            doing: format!("editing {src} into {}", dst.unwrap_or(src)),
+            reason: "an edit in an image layout stays in that layout",
+        });
+    }
+    let layout = r.open().await?;
+    let err = |doing| crate::local::layout_err(doing, &r.path);
+    let _writing = layout
+        .write_guard()
+        .await
+        .map_err(err("writing to the image layout"))?;
+    let desc = r.descriptor(&layout).await?;
+    let raw = layout
+        .blob_bytes(desc.digest, Some(desc.size), ocireg_v1::MANIFEST_LIMIT)
+        .await
+        .map_err(err("reading a manifest of the image layout"))?;
+    let (body, mt) = if config {
+        let mut manifest =
+            Manifest::parse(&raw).map_err(view_err(format!("reading the manifest of {src}")))?;
+        let current = layout
+            .blob_bytes(
+                manifest.config.digest,
+                Some(manifest.config.size),
+                ocireg_v1::CONFIG_LIMIT,
+            )
+            .await
+            .map_err(err("reading a config of the image layout"))?;
+        let edited = Bytes::from(edit(&current)?);
+        if edited.len() as u64 > ocireg_v1::CONFIG_LIMIT {
+            return Err(invalid_edit(
+                "config",
+                "it is larger than a config may be (8 MiB)",
+            ));
+        }
+        layout
+            .write_blob(
+                ocireg_v1::sha256(&edited),
+                Some(edited.len() as u64),
+                ocireg_v1::Blob::from_bytes(edited.clone()),
+            )
+            .await
+            .map_err(err("writing the edited config to the image layout"))?;
+        let body = with_config(&raw, &mut manifest, &edited, src)?;
+        (body, desc.media_type.clone())
+    } else {
+        let edited = Bytes::from(edit(&raw)?);
+        if edited.len() as u64 > ocireg_v1::MANIFEST_LIMIT {
+            return Err(invalid_edit(
+                "manifest",
+                "it is larger than a manifest may be (8 MiB)",
+            ));
+        }
+        let mt = edited_media_type(media_type, &edited, &desc.media_type);
+        (edited, mt)
+    };
+    let digest = ocireg_v1::sha256(&body);
+    layout
+        .write_blob(
+            digest,
+            Some(body.len() as u64),
+            ocireg_v1::Blob::from_bytes(body.clone()),
+        )
+        .await
+        .map_err(err("writing the edited manifest to the image layout"))?;
+    let mut entry = Descriptor::new(mt, body.len() as u64, digest);
+    let written = match (&target.tag, target.digest) {
+        (_, Some(_)) => layout.append_descriptor(entry).await,
+        (tag, None) => {
+            let tag = tag.clone().unwrap_or_else(|| "latest".to_owned());
+            entry = entry.with_annotation(ocireg_v1::ANNOTATION_REF_NAME, tag.clone());
+            layout.replace_descriptor(entry, Matcher::name(tag)).await
+        }
+    };
+    written.map_err(err("updating the image layout's index.json"))?;
+    Ok(format!("ocidir://{}@{digest}", r.path.display()))
 }

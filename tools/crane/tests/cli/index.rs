@@ -396,6 +396,35 @@ fn edit_from_stdin_writes_what_ggcr_writes() {
     );
     assert_eq!(crane.run(&["manifest", &tagged]).ok(), annotated);
 
+    // The same edits in an OCI image layout, in place.
+    let dir = crane.home().join("edits");
+    let in_layout = format!("ocidir://{}:x", dir.to_str().expect("utf-8"));
+    crane.run(&["copy", &src, &in_layout]).ok();
+    let out = run_with_stdin(
+        &crane,
+        None,
+        &["edit", "config", &in_layout],
+        edited_config.as_bytes(),
+    );
+    assert!(
+        out.starts_with(&format!("ocidir://{}@sha256:", dir.display())),
+        "{out}"
+    );
+    assert_eq!(crane.run(&["config", &in_layout]).ok(), edited_config);
+    assert_eq!(
+        crane.run(&["manifest", &in_layout]).ok(),
+        manifest,
+        "the same bytes as pushed"
+    );
+    run_with_stdin(
+        &crane,
+        None,
+        &["edit", "manifest", &in_layout],
+        annotated.as_bytes(),
+    );
+    assert_eq!(crane.run(&["manifest", &in_layout]).ok(), annotated);
+    crane.run(&["validate", "--remote", &in_layout]).ok();
+
     let Some(ggcr) = ggcr_crane() else {
         return;
     };
