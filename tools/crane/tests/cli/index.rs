@@ -39,31 +39,96 @@ fn seeded(rt: &tokio::runtime::Runtime) -> RunningRegistry {
             .spawn_on("127.0.0.1:0")
             .await
             .expect("spawn");
-        let host = server.host();
-        let opts = remote_options();
-        for arch in ["amd64", "arm64"] {
-            let at: Reference = format!("{host}/golden/plat-{arch}:1").parse().expect("ref");
-            let repo = at.repository().clone();
-            let mut blobs = vec![read(&format!("plat-{arch}.config.json"))];
-            for entry in fs_err::read_dir(golden("blobs")).expect("blobs") {
-                blobs.push(fs_err::read(entry.expect("entry").path()).expect("blob"));
-            }
-            for blob in blobs {
-                let layer = Arc::new(StaticLayer::new(Bytes::from(blob), MediaType::DockerLayer));
-                ocireg_remote::write_layer(&repo, layer, &opts)
-                    .await
-                    .expect("seed blob");
-            }
-            let raw = ocireg_remote::RawManifest::new(
-                read(&format!("plat-{arch}.manifest.json")),
-                MediaType::DockerManifestSchema2,
-            );
-            ocireg_remote::put(&at, &raw, &opts)
-                .await
-                .expect("seed manifest");
-        }
+        seed(&server.host()).await;
         server
     })
+}
+
+/// Pushes ggcr's two single-platform images of case f1 to the registry at `host`, at
+/// `golden/plat-amd64:1` and `golden/plat-arm64:1`, byte for byte.
+async fn seed(host: &str) {
+    let opts = remote_options();
+    for arch in ["amd64", "arm64"] {
+        let at: Reference = format!("{host}/golden/plat-{arch}:1").parse().expect("ref");
+        let repo = at.repository().clone();
+        let mut blobs = vec![read(&format!("plat-{arch}.config.json"))];
+        for entry in fs_err::read_dir(golden("blobs")).expect("blobs") {
+            blobs.push(fs_err::read(entry.expect("entry").path()).expect("blob"));
+        }
+        for blob in blobs {
+            let layer = Arc::new(StaticLayer::new(Bytes::from(blob), MediaType::DockerLayer));
+            ocireg_remote::write_layer(&repo, layer, &opts)
+                .await
+                .expect("seed blob");
+        }
+        let raw = ocireg_remote::RawManifest::new(
+            read(&format!("plat-{arch}.manifest.json")),
+            MediaType::DockerManifestSchema2,
+        );
+        ocireg_remote::put(&at, &raw, &opts)
+            .await
+            .expect("seed manifest");
+    }
+}
+
+/// The index and edit commands against real distribution: the same bytes as against the
+/// embedded registry.
+#[test]
+fn index_validate_and_edit_against_distribution() {
+    let rt = runtime();
+    let d = rt
+        .block_on(ocireg_testsupport::Distribution::start())
+        .expect("distribution");
+    let host = d.host().to_owned();
+    rt.block_on(seed(&host));
+    let crane = Crane::new();
+    let amd = format!("{host}/golden/plat-amd64:1");
+    let arm = format!("{host}/golden/plat-arm64:1");
+    let tag = format!("{host}/golden/index:1");
+    let want_stdout = String::from_utf8(read("stdout"))
+        .expect("utf-8")
+        .replace("127.0.0.1:5055", &host);
+    assert_eq!(
+        crane
+            .run(&["index", "append", "-m", &amd, "-m", &arm, "-t", &tag])
+            .ok(),
+        want_stdout
+    );
+    assert_eq!(
+        crane.run(&["manifest", &tag]).ok().as_bytes(),
+        read("manifest.json")
+    );
+    assert_eq!(
+        crane.run(&["index", "list", &tag]).ok().as_bytes(),
+        read("index-list.txt")
+    );
+    let slim = format!("{host}/golden/index:arm");
+    crane
+        .run(&[
+            "index",
+            "filter",
+            &tag,
+            "--platform",
+            "linux/arm64",
+            "-t",
+            &slim,
+        ])
+        .ok();
+    assert_eq!(crane.run(&["index", "list", &slim]).ok().lines().count(), 2);
+    assert_eq!(
+        crane.run(&["validate", "--remote", &tag]).ok(),
+        format!("PASS: {tag}\n")
+    );
+    let manifest = crane.run(&["manifest", &amd]).ok().to_owned();
+    let annotated = manifest.replacen('{', "{\"annotations\":{\"a\":\"b\"},", 1);
+    let edited = format!("{host}/golden/plat-amd64:annotated");
+    run_with_stdin(
+        &crane,
+        None,
+        &["edit", "manifest", &amd, "-t", &edited],
+        annotated.as_bytes(),
+    );
+    assert_eq!(crane.run(&["manifest", &edited]).ok(), annotated);
 }
 
 #[test]
