@@ -736,8 +736,7 @@ fn call(name: &str, args: Vec<Val>) -> Result<Val, String> {
         "file" => {
             arity(&args, 1)?;
             let path = want_str(&args[0])?;
-            let text = fs_err::read_to_string(path).map_err(|e| e.to_string())?;
-            Ok(Val::from(text.trim()))
+            Ok(Val::from(read_file(path)?.trim()))
         }
         "join" => {
             arity(&args, 2)?;
@@ -797,6 +796,20 @@ fn call(name: &str, args: Vec<Val>) -> Result<Val, String> {
         }
         _ => Err(format!("function {name:?} not defined")),
     }
+}
+
+/// The text of the file at `path`, at most [`MAX_OUTPUT`] bytes of it (`/dev/zero` ends).
+fn read_file(path: &str) -> Result<String, String> {
+    use std::io::Read as _;
+    let file = fs_err::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_OUTPUT as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("reading {path}: {e}"))?;
+    if bytes.len() > MAX_OUTPUT {
+        return Err(format!("{path} is larger than {MAX_OUTPUT} bytes"));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8 text"))
 }
 
 fn go_json(v: &Value) -> Result<String, String> {
