@@ -124,7 +124,7 @@ const GO_NAMES: &[(&str, &str)] = &[
     ("parent", "Parent"),
 ];
 
-/// The Go struct field name of a JSON key: [`GO_NAMES`] for the irregular
+/// The Go struct field name of a JSON key: a table for the irregular
 /// ones, else `snake_case` and `camelCase` become `CamelCase`
 /// (`mediaType` → `MediaType`, `schemaVersion` → `SchemaVersion`); keys
 /// already capitalised (the container config's `Env`, `Cmd`) stay.
