@@ -14,6 +14,8 @@ use super::time::{self, Time};
 const MAX_STEPS: u64 = 10_000_000;
 /// Output one run may produce.
 const MAX_OUTPUT: usize = 64 << 20;
+/// The largest printf width or precision (Go's bound).
+const MAX_WIDTH: usize = 1_000_000;
 
 /// The functions a template may call.
 pub(super) const FUNCTIONS: &[&str] = &[
@@ -329,6 +331,12 @@ impl State<'_> {
                 let n = v.as_i64().ok_or_else(|| {
                     TemplateError::new(pipe.pos, "range can't iterate over a non-integer number")
                 })?;
+                if u64::try_from(n).is_ok_and(|n| n > MAX_STEPS) {
+                    return Err(TemplateError::new(
+                        pipe.pos,
+                        format!("range over {n}: more than {MAX_STEPS} steps"),
+                    ));
+                }
                 (0..n.max(0))
                     .map(|i| (Val::from(i), Val::from(i)))
                     .collect()
@@ -963,7 +971,12 @@ fn printf(format: &str, args: &[Val]) -> String {
         }
         let mut width = None;
         while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-            width = Some(width.unwrap_or(0usize) * 10 + d as usize);
+            width = Some(
+                width
+                    .unwrap_or(0usize)
+                    .saturating_mul(10)
+                    .saturating_add(d as usize),
+            );
             chars.next();
         }
         let mut prec = None;
@@ -971,10 +984,19 @@ fn printf(format: &str, args: &[Val]) -> String {
             chars.next();
             let mut p = 0usize;
             while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-                p = p * 10 + d as usize;
+                p = p.saturating_mul(10).saturating_add(d as usize);
                 chars.next();
             }
             prec = Some(p);
+        }
+        // Go's bound: a larger width or precision is an error in the output.
+        if width.is_some_and(|w| w > MAX_WIDTH) {
+            out.push_str("%!(BADWIDTH)");
+            width = None;
+        }
+        if prec.is_some_and(|p| p > MAX_WIDTH) {
+            out.push_str("%!(BADPREC)");
+            prec = None;
         }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");

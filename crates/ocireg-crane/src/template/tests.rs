@@ -290,6 +290,12 @@ fn printf_verbs() {
         ("{{printf \"%d%%\" .n}}", "42%"),
         ("{{printf \"%d %d\" .n}}", "42 %!d(MISSING)"),
         ("{{printf \"%d\" .n .n}}", "42%!(EXTRA number=42)"),
+        // Found by the fuzzer: a width that overflows, and one that would allocate a lot.
+        (
+            "{{printf \"%88888888888888888888888d|%2000000d\" 1 2}}",
+            "%!(BADWIDTH)1|%!(BADWIDTH)2",
+        ),
+        ("{{printf \"%.2000000f\" .f}}", "%!(BADPREC)1.500000"),
     ];
     for (t, want) in cases {
         assert_eq!(run(t, &d), *want, "{t}");
@@ -353,6 +359,8 @@ fn runaway_templates_stop() {
         "{{range .L}}{{range $.L}}{{range $.L}}{{end}}{{end}}{{end}}",
         &big,
     );
+    assert!(m.contains("steps"), "{m}");
+    let (_, _, m) = fails("{{range 1000000000000}}{{end}}", &big);
     assert!(m.contains("steps"), "{m}");
     let deep = "{{if 1}}".repeat(200);
     let (_, _, m) = fails(&deep, &big);
