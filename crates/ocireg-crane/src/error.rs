@@ -268,6 +268,17 @@ pub enum Error {
         source: Box<ocireg_v1::Error>,
     },
 
+    /// A `--format` template that does not parse, or fails while it runs.
+    #[error("template:{line}:{column}: {message}")]
+    Template {
+        /// The line of the template (1-based).
+        line: usize,
+        /// The column of the template, in characters (1-based).
+        column: usize,
+        /// What is wrong there.
+        message: String,
+    },
+
     /// The operation needs the remote layer, which this build does not have yet.
     #[error("crane {command} is not implemented yet")]
     NotImplemented {
@@ -286,6 +297,7 @@ impl Error {
             | Self::InvalidRegistry { .. }
             | Self::InvalidPlatform { .. }
             | Self::InvalidArgument { .. }
+            | Self::Template { .. }
             | Self::LocalImage { .. } => ErrorKind::Usage,
             Self::Credentials { source, .. } => match source {
                 ocireg_authn::Error::InvalidServer { .. }
@@ -336,6 +348,11 @@ impl Error {
             Self::InvalidRegistry { .. } => {
                 Some("check the registry: HOST[:PORT], e.g. registry.example:5000".to_owned())
             }
+            Self::Template { .. } => Some(
+                "--format takes a Go text/template, e.g. '{{.MediaType}}' or \
+                 '{{range .Layers}}{{.Digest}} {{end}}' (see `crane manifest --help`)"
+                    .to_owned(),
+            ),
             Self::InvalidPlatform { .. } => {
                 Some("use os/arch[/variant][:osversion], e.g. linux/arm64/v8, or `all`".to_owned())
             }

@@ -177,6 +177,7 @@ pub use crate::read::{
 pub use crate::report::Report;
 pub use crate::runtime::{run, within};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
+pub use crate::template::{Template, go_field_name};
 pub use crate::text::{escape_json, escape_lines, escape_text, is_unsafe_char};
 pub use crate::validate::{validate_remote, validate_tarball};
 pub use crate::warnings::Warnings;
@@ -204,6 +205,7 @@ mod progress;
 mod report;
 mod runtime;
 mod setup;
+mod template;
 mod text;
 mod warnings;
 

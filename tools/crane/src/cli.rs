@@ -426,6 +426,8 @@ pub(crate) enum Command {
     Manifest {
         /// The image reference.
         image: String,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 
     /// Get the digest of an image.
@@ -443,6 +445,8 @@ pub(crate) enum Command {
         /// With --tarball, the tag of the image to pick (when it holds several).
         #[arg(long, requires = "tarball")]
         tag: Option<String>,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 
     /// Get the config of an image.
@@ -450,6 +454,8 @@ pub(crate) enum Command {
     Config {
         /// The image reference.
         image: String,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 
     /// Read a blob from the registry.
@@ -474,6 +480,8 @@ pub(crate) enum Command {
         /// If true, omit digest tags (e.g., ':sha256-...').
         #[arg(short = 'O', long)]
         omit_digest_tags: bool,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 
     /// List the repos in a registry.
@@ -484,6 +492,8 @@ pub(crate) enum Command {
         /// If true, print the full repository references.
         #[arg(long)]
         full_ref: bool,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 
     /// Efficiently tag a remote image.
@@ -536,6 +546,8 @@ pub(crate) enum Command {
         /// Skip downloading/digesting layers.
         #[arg(long)]
         fast: bool,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 
     /// Print the version.
@@ -600,6 +612,8 @@ pub(crate) enum Command {
         /// Only referrers with this artifact type.
         #[arg(long)]
         artifact_type: Option<String>,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 
     // ---- The mutate family (issue 12): definitions in cli_mutate.rs. ----
@@ -672,7 +686,7 @@ pub(crate) enum AuthCommand {
         /// The repository.
         repo: String,
         /// Output in header format.
-        #[arg(short = 'H', long)]
+        #[arg(short = 'H', long, conflicts_with = "format")]
         header: bool,
         /// Request push scopes.
         #[arg(long)]
@@ -680,6 +694,8 @@ pub(crate) enum AuthCommand {
         /// Scopes to mount from (repositories).
         #[arg(short, long, value_delimiter = ',')]
         mount: Vec<String>,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 }
 
@@ -717,6 +733,8 @@ pub(crate) enum IndexCommand {
     List {
         /// The index: a registry reference, ocidir://DIR[:TAG], or an OCI image layout path.
         reference: String,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 
     /// Modifies a remote index by filtering based on platform.

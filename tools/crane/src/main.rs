@@ -11,6 +11,7 @@ use ocireg_crane::{ErrorKind, Report};
 mod cli;
 mod cli_mutate;
 mod commands;
+mod format;
 mod printer;
 mod progress;
 

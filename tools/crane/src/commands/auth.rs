@@ -80,8 +80,14 @@ pub(super) async fn run(
             header,
             push,
             mount,
+            format,
         } => {
+            let template = format.template()?;
             let token = auth_token(&repo, push, &mount, opts).await?;
+            if let Some(t) = template {
+                crate::format::print(&t, &crate::format::json(token.to_json().as_bytes())?)?;
+                return Ok(Outcome::Done);
+            }
             let text = if header {
                 token.header()
             } else {

@@ -7,6 +7,7 @@ use std::path::Path;
 use ocireg_crane::Options;
 
 use super::{Outcome, stdout};
+use crate::format::{self, FormatArg};
 use crate::printer::Printer;
 
 pub(super) async fn copy(
@@ -35,25 +36,51 @@ pub(super) async fn copy(
     crate::progress::interruptible(reporter.as_deref(), Box::pin(copy)).await
 }
 
-pub(super) async fn manifest(reference: &str, opts: &Options) -> anyhow::Result<Outcome> {
+pub(super) async fn manifest(
+    reference: &str,
+    format: &FormatArg,
+    opts: &Options,
+) -> anyhow::Result<Outcome> {
+    let template = format.template()?;
     let bytes = ocireg_crane::manifest(reference, opts).await?;
-    stdout(Printer::data(bytes))?;
+    match &template {
+        Some(t) => format::print(t, &format::json(&bytes)?)?,
+        None => stdout(Printer::data(bytes))?,
+    }
     Ok(Outcome::Done)
 }
 
 pub(super) async fn digest(
     reference: &str,
     full_ref: bool,
+    format: &FormatArg,
     opts: &Options,
 ) -> anyhow::Result<Outcome> {
-    let digest = ocireg_crane::digest(reference, full_ref, opts).await?;
-    stdout(Printer::line(&digest))?;
+    let template = format.template()?;
+    let Some(template) = &template else {
+        let digest = ocireg_crane::digest(reference, full_ref, opts).await?;
+        stdout(Printer::line(&digest))?;
+        return Ok(Outcome::Done);
+    };
+    // The full reference is REPO@DIGEST (ocidir://DIR@DIGEST): the digest is after the last `@`.
+    let pinned = ocireg_crane::digest(reference, true, opts).await?;
+    let digest = pinned.rsplit('@').next().unwrap_or(&pinned);
+    let data = serde_json::json!({"digest": digest, "reference": pinned});
+    format::print(template, &data)?;
     Ok(Outcome::Done)
 }
 
-pub(super) async fn config(reference: &str, opts: &Options) -> anyhow::Result<Outcome> {
+pub(super) async fn config(
+    reference: &str,
+    format: &FormatArg,
+    opts: &Options,
+) -> anyhow::Result<Outcome> {
+    let template = format.template()?;
     let bytes = ocireg_crane::config(reference, opts).await?;
-    stdout(Printer::data(bytes))?;
+    match &template {
+        Some(t) => format::print(t, &format::json(&bytes)?)?,
+        None => stdout(Printer::data(bytes))?,
+    }
     Ok(Outcome::Done)
 }
 
@@ -83,20 +110,33 @@ pub(super) async fn ls(
     repository: &str,
     full_ref: bool,
     omit_digest_tags: bool,
+    format: &FormatArg,
     opts: &Options,
 ) -> anyhow::Result<Outcome> {
+    let template = format.template()?;
     let tags = ocireg_crane::list_tags(repository, full_ref, omit_digest_tags, opts).await?;
-    stdout(Printer::lines(tags))?;
+    match &template {
+        Some(t) => format::print(t, &serde_json::json!({"name": repository, "tags": tags}))?,
+        None => stdout(Printer::lines(tags))?,
+    }
     Ok(Outcome::Done)
 }
 
 pub(super) async fn catalog(
     registry: &str,
     full_ref: bool,
+    format: &FormatArg,
     opts: &Options,
 ) -> anyhow::Result<Outcome> {
+    let template = format.template()?;
     let repos = ocireg_crane::catalog(registry, full_ref, opts).await?;
-    stdout(Printer::lines(repos))?;
+    match &template {
+        Some(t) => format::print(
+            t,
+            &serde_json::json!({"registry": registry, "repositories": repos}),
+        )?,
+        None => stdout(Printer::lines(repos))?,
+    }
     Ok(Outcome::Done)
 }
 
@@ -125,9 +165,14 @@ pub(super) async fn attach(
 pub(super) async fn refs(
     image: &str,
     artifact_type: Option<&str>,
+    format: &FormatArg,
     opts: &Options,
 ) -> anyhow::Result<Outcome> {
+    let template = format.template()?;
     let index = ocireg_crane::referrers(image, artifact_type, opts).await?;
-    stdout(Printer::data(index))?;
+    match &template {
+        Some(t) => format::print(t, &format::json(index.as_ref())?)?,
+        None => stdout(Printer::data(index))?,
+    }
     Ok(Outcome::Done)
 }

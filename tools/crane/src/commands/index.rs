@@ -11,8 +11,26 @@ use crate::cli::IndexCommand;
 
 pub(super) async fn run(command: IndexCommand, opts: &Options) -> anyhow::Result<Outcome> {
     match command {
-        IndexCommand::List { reference } => {
+        IndexCommand::List { reference, format } => {
+            let template = format.template()?;
             let entries = ocireg_crane::index_list(&reference, opts).await?;
+            if let Some(t) = template {
+                let manifests = entries
+                    .iter()
+                    .map(|e| {
+                        let mut d = serde_json::json!({
+                            "mediaType": e.media_type.as_str(),
+                            "digest": e.digest.to_string(),
+                        });
+                        if let Some(p) = &e.platform {
+                            d["platform"] = serde_json::to_value(p)?;
+                        }
+                        Ok(d)
+                    })
+                    .collect::<serde_json::Result<Vec<_>>>()?;
+                crate::format::print(&t, &serde_json::json!({ "manifests": manifests }))?;
+                return Ok(Outcome::Done);
+            }
             let mut out = std::io::stdout().lock();
             stdout(writeln!(out, "{}", IndexEntry::header()))?;
             for e in &entries {
@@ -68,8 +86,10 @@ pub(super) async fn validate(
     remote: Option<&str>,
     tarball: Option<&Path>,
     fast: bool,
+    format: &crate::format::FormatArg,
     opts: &Options,
 ) -> anyhow::Result<Outcome> {
+    let template = format.template()?;
     let (what, result) = match (remote, tarball) {
         (_, Some(path)) => (
             path.display().to_string(),
@@ -81,6 +101,18 @@ pub(super) async fn validate(
         ),
         (None, None) => anyhow::bail!("crane validate needs --remote or --tarball"),
     };
+    if let Some(t) = &template {
+        let error = result
+            .as_ref()
+            .err()
+            .map(|e| ocireg_crane::Report::new(e, false).to_string());
+        let data = serde_json::json!({"image": what, "pass": result.is_ok(), "error": error});
+        crate::format::print(t, &data)?;
+        return match result {
+            Ok(()) => Ok(Outcome::Done),
+            Err(e) => Err(e.into()),
+        };
+    }
     let what = ocireg_crane::escape_text(&what);
     match result {
         Ok(()) => {

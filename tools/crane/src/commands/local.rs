@@ -62,9 +62,17 @@ pub(super) async fn push(
     crate::progress::interruptible(reporter.as_deref(), Box::pin(push)).await
 }
 
-pub(super) async fn tarball_digest(path: &Path, tag: Option<&str>) -> anyhow::Result<Outcome> {
+pub(super) async fn tarball_digest(
+    path: &Path,
+    tag: Option<&str>,
+    format: &crate::format::FormatArg,
+) -> anyhow::Result<Outcome> {
+    let template = format.template()?;
     let digest = ocireg_crane::tarball_digest(path, tag).await?;
-    stdout(Printer::line(&digest))?;
+    match &template {
+        Some(t) => crate::format::print(t, &serde_json::json!({ "digest": digest }))?,
+        None => stdout(Printer::line(&digest))?,
+    }
     Ok(Outcome::Done)
 }
 

@@ -76,15 +76,16 @@ pub(crate) async fn run(
             let opts = opts.with_no_clobber(no_clobber).with_referrers(referrers);
             image::copy(&src, &dst, all_tags, &opts, printer).await
         }
-        Command::Manifest { image } => image::manifest(&image, &opts).await,
+        Command::Manifest { image, format } => image::manifest(&image, &format, &opts).await,
         Command::Digest {
             image,
             full_ref,
             tarball,
             tag,
+            format,
         } => match (image, tarball) {
-            (_, Some(path)) => local::tarball_digest(&path, tag.as_deref()).await,
-            (Some(image), None) => image::digest(&image, full_ref, &opts).await,
+            (_, Some(path)) => local::tarball_digest(&path, tag.as_deref(), &format).await,
+            (Some(image), None) => image::digest(&image, full_ref, &format, &opts).await,
             (None, None) => anyhow::bail!("crane digest needs an image or --tarball"),
         },
         Command::Pull {
@@ -111,7 +112,7 @@ pub(crate) async fn run(
             index,
             image_refs,
         } => local::push(&path, &image, index, image_refs.as_deref(), &opts, printer).await,
-        Command::Config { image } => image::config(&image, &opts).await,
+        Command::Config { image, format } => image::config(&image, &format, &opts).await,
         Command::Blob { blob, output } => {
             image::blob(&blob, output.as_deref(), &opts, printer).await
         }
@@ -119,8 +120,13 @@ pub(crate) async fn run(
             repo,
             full_ref,
             omit_digest_tags,
-        } => image::ls(&repo, full_ref, omit_digest_tags, &opts).await,
-        Command::Catalog { registry, full_ref } => image::catalog(&registry, full_ref, &opts).await,
+            format,
+        } => image::ls(&repo, full_ref, omit_digest_tags, &format, &opts).await,
+        Command::Catalog {
+            registry,
+            full_ref,
+            format,
+        } => image::catalog(&registry, full_ref, &format, &opts).await,
         Command::Tag { image, tag } => image::tag(&image, &tag, &opts).await,
         Command::Delete { image } => image::delete(&image, &opts).await,
         Command::Attach {
@@ -132,7 +138,8 @@ pub(crate) async fn run(
         Command::Refs {
             image,
             artifact_type,
-        } => image::refs(&image, artifact_type.as_deref(), &opts).await,
+            format,
+        } => image::refs(&image, artifact_type.as_deref(), &format, &opts).await,
         Command::Auth(command) => auth::run(command, &opts, printer).await,
         Command::Registry(command) => registry::run(command, &opts, printer).await,
         Command::Layout(crate::cli::LayoutCommand::Gc { path }) => {
@@ -149,7 +156,8 @@ pub(crate) async fn run(
             remote,
             tarball,
             fast,
-        } => index::validate(remote.as_deref(), tarball.as_deref(), fast, &opts).await,
+            format,
+        } => index::validate(remote.as_deref(), tarball.as_deref(), fast, &format, &opts).await,
         Command::Version => misc::version(),
         Command::Completion { shell } => misc::completion(shell),
     }

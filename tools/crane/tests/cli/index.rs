@@ -31,7 +31,7 @@ fn remote_options() -> ocireg_remote::Options {
 
 /// The embedded registry holding ggcr's two single-platform images of case f1 at
 /// `golden/plat-amd64:1` and `golden/plat-arm64:1`, byte for byte.
-fn seeded(rt: &tokio::runtime::Runtime) -> RunningRegistry {
+pub(crate) fn seeded(rt: &tokio::runtime::Runtime) -> RunningRegistry {
     rt.block_on(async {
         let server = Registry::builder()
             .build()

@@ -7,6 +7,7 @@ mod auth;
 mod basics;
 mod blob;
 mod escapes;
+mod format;
 mod help;
 mod hostile;
 mod index;

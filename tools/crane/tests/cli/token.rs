@@ -55,6 +55,18 @@ fn token_from_a_real_registry() {
         format!("{{\"token\":\"{token}\",\"refresh_token\":\"\",\"expires_in\":300}}\n"),
     );
 
+    // --format: the token response by its Go field names.
+    let run = crane.run(&[
+        "auth",
+        "token",
+        &repo,
+        "--format",
+        "{{.ExpiresIn}} {{len (split .Token \".\")}} [{{.RefreshToken}}]",
+    ]);
+    assert_eq!(run.ok(), "300 3 []\n");
+    let run = crane.run(&["auth", "token", "-H", "--format", "{{.Token}}", &repo]);
+    assert_eq!(run.code, 2, "--header and --format conflict: {run:?}");
+
     let run = crane.run(&["auth", "token", "-H", "--push", &repo]);
     assert!(run.ok().starts_with("Authorization: Bearer "), "{run:?}");
     let push = tokens.requests().iter().any(|r| {
