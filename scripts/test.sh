@@ -29,3 +29,6 @@ fi
 # through cargo test, which nextest does not cover.
 cargo nextest run --workspace --all-targets --no-fail-fast
 cargo test --workspace --doc
+
+# The example programs of the application APIs, run as programs against the embedded registry.
+scripts/examples.sh

@@ -1441,3 +1441,36 @@ fn dot_segments_are_refused_everywhere() {
     // Dots inside a segment stay valid.
     assert!("reg.example/a/..b/.c:tag".parse::<Reference>().is_ok());
 }
+
+/// regclient's documented registry references (seed 000): a missing registry is Docker Hub,
+/// a missing namespace there is `library`, and a host with a port and a digest stays as
+/// written.
+#[test]
+fn regclient_documented_references() {
+    let alpine = Reference::parse("alpine").expect("alpine");
+    assert_eq!(alpine.registry().name(), DEFAULT_REGISTRY);
+    assert_eq!(alpine.repository().repository_str(), "library/alpine");
+    assert_eq!(alpine.identifier(), "latest");
+    assert_eq!(alpine.name(), "index.docker.io/library/alpine:latest");
+    let hex = "3f5754829e9747db418bd1a5a40f418b073ed863cba4d57aaeaefa08118c4743";
+    let pinned = Reference::parse(&format!(
+        "registry.example.com:5000/username/project@sha256:{hex}"
+    ))
+    .expect("pinned");
+    assert_eq!(pinned.registry().name(), "registry.example.com:5000");
+    assert_eq!(pinned.repository().repository_str(), "username/project");
+    assert_eq!(
+        pinned.digest().map(|d| d.to_string()),
+        Some(format!("sha256:{hex}"))
+    );
+    // The first component counts as a registry only with a `.`, a `:` or `localhost`.
+    for (given, registry) in [
+        ("localhost/x", "localhost"),
+        ("a.b/x", "a.b"),
+        ("a:1/x", "a:1"),
+        ("user/x", DEFAULT_REGISTRY),
+    ] {
+        let r = Reference::parse(given).expect(given);
+        assert_eq!(r.registry().name(), registry, "{given}");
+    }
+}

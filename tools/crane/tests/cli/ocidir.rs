@@ -241,3 +241,51 @@ fn copy_all_tags_to_and_from_a_layout() {
     assert!(run.stderr.contains("refusing to clobber"), "{run:?}");
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+/// regclient's documented reference forms (seed 000): `ocidir://name:tag` is `./name`
+/// relative to the working directory, `ocidir:///abs/name:tag` (three slashes) an absolute
+/// path, and one directory holds several tags like a repository.
+#[test]
+fn regclient_documented_forms_name_the_directories_it_says() {
+    let rt = runtime();
+    let (server, digests) = seeded(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let cwd = crane.home().join("work");
+    fs_err::create_dir_all(&cwd).expect("cwd");
+    let in_cwd = |args: &[&str]| {
+        let out = crane
+            .command(args)
+            .current_dir(&cwd)
+            .output()
+            .expect("run crane");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    // `ocidir://name:tag`: ./name, two tags in one directory.
+    in_cwd(&["copy", &format!("{host}/team/app:v1"), "ocidir://name:v1"]);
+    in_cwd(&["copy", &format!("{host}/team/app:v2"), "ocidir://name:v2"]);
+    assert!(cwd.join("name/index.json").is_file());
+    assert!(cwd.join("name/oci-layout").is_file());
+    assert!(!crane.home().join("name").exists());
+    assert_eq!(lines(&in_cwd(&["ls", "ocidir://name"])), ["v1", "v2"]);
+    for (tag, digest) in ["v1", "v2"].iter().zip(&digests) {
+        let d = in_cwd(&["digest", &format!("ocidir://name:{tag}")]);
+        assert_eq!(d.trim(), digest.as_str(), "{tag}");
+    }
+    // `ocidir:///abs/name:tag`: the third slash makes the path absolute.
+    let abs = crane.home().join("abs-name");
+    let abs_ref = format!("ocidir://{}:v2", s(&abs));
+    assert!(abs_ref.starts_with("ocidir:///"), "{abs_ref}");
+    in_cwd(&["copy", "ocidir://name:v2", &abs_ref]);
+    assert!(abs.join("index.json").is_file());
+    assert_eq!(in_cwd(&["digest", &abs_ref]).trim(), digests[1]);
+    // And back to a registry, as the same repository would be.
+    in_cwd(&["copy", &abs_ref, &format!("{host}/back/app:v2")]);
+    let back = crane
+        .run(&["digest", &format!("{host}/back/app:v2")])
+        .ok()
+        .to_owned();
+    assert_eq!(back.trim(), digests[1]);
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
