@@ -185,7 +185,7 @@ pub enum Error {
         count: usize,
         /// Why the last one was not found (`None` when no digest was given).
         #[source]
-        last: Option<Box<Error>>,
+        last: Option<Box<Self>>,
     },
 }
 

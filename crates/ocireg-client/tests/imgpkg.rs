@@ -577,11 +577,17 @@ fn docker_config(dir: &std::path::Path, host: &str, user: &str, pass: &str) {
     .expect("config written");
 }
 
-#[tokio::test]
-async fn keychain_precedence_host_specific_before_any_host() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    docker_config(dir.path(), "docker.example", "docker-user", "docker-pass");
-    let base = Environment::empty().with_var("DOCKER_CONFIG", dir.path().display().to_string());
+/// One row of the precedence table: name, environment, flags, host, expected credentials.
+type Row = (
+    &'static str,
+    Environment,
+    KeychainOpts,
+    &'static str,
+    AuthConfig,
+);
+
+#[allow(clippy::too_many_lines, reason = "a table, one row per case")]
+fn precedence_rows(base: &Environment) -> Vec<Row> {
     let env_h1 = |prefix: &str| {
         base.clone()
             .with_var(format!("{prefix}HOSTNAME"), "h1.example")
@@ -590,14 +596,7 @@ async fn keychain_precedence_host_specific_before_any_host() {
     };
     let basic = AuthConfig::basic;
     let anon = AuthConfig::default();
-    type Row = (
-        &'static str,
-        Environment,
-        KeychainOpts,
-        &'static str,
-        AuthConfig,
-    );
-    let rows: Vec<Row> = vec![
+    vec![
         (
             "env for its host",
             env_h1("IMGPKG_REGISTRY_"),
@@ -698,7 +697,15 @@ async fn keychain_precedence_host_specific_before_any_host() {
             "h1.example",
             anon,
         ),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn keychain_precedence_host_specific_before_any_host() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    docker_config(dir.path(), "docker.example", "docker-user", "docker-pass");
+    let base = Environment::empty().with_var("DOCKER_CONFIG", dir.path().display().to_string());
+    let rows = precedence_rows(&base);
     for (name, env, opts, host, want) in rows {
         let kc = keychain(&opts, &env).expect(name);
         let got = kc

@@ -205,51 +205,28 @@ impl SimpleRegistryBuilder {
         if jobs == 0 {
             return Err(build_err("jobs must be at least 1".into()));
         }
-        let storage = match self.storage {
-            Some(s) => s,
-            None => {
-                let client = match self.client {
-                    Some(c) => c,
-                    None => {
-                        let mut t = self.transport.unwrap_or_default();
-                        if opts.insecure {
-                            t = t.plain_http(true);
-                        }
-                        if !opts.verify_certs {
-                            t = t.skip_tls_verify(true);
-                        }
-                        for path in &opts.ca_cert_paths {
-                            t = t.add_ca_file(path.clone());
-                        }
-                        if let Some(d) = opts.response_header_timeout {
-                            t = t.timeouts(Timeouts::default().with_response_headers(d));
-                        }
-                        if opts.retry_count > 0 {
-                            t = t.retry(
-                                RetryPolicy::default()
-                                    .with_max_attempts(opts.retry_count)
-                                    .with_initial_backoff(Duration::from_millis(100))
-                                    .with_max_backoff(Duration::from_secs(1)),
-                            );
-                        }
-                        t.build().map_err(|e| build_err(Box::new(e)))?
-                    }
-                };
-                let settings = RemoteSettings::new()
-                    .with_jobs(jobs)
-                    .with_nondistributable(opts.include_non_distributable_layers);
-                Arc::new(MultiTransportStorage::new(client, settings)) as Arc<dyn TransportStorage>
-            }
+        let storage = if let Some(s) = self.storage {
+            s
+        } else {
+            let client = if let Some(c) = self.client {
+                c
+            } else {
+                http_client(&opts, self.transport.unwrap_or_default())
+                    .map_err(|e| build_err(Box::new(e)))?
+            };
+            let settings = RemoteSettings::new()
+                .with_jobs(jobs)
+                .with_nondistributable(opts.include_non_distributable_layers);
+            Arc::new(MultiTransportStorage::new(client, settings)) as Arc<dyn TransportStorage>
         };
-        let keychain = match self.keychain {
-            Some(k) => k,
-            None => {
-                let env = opts
-                    .environment
-                    .clone()
-                    .unwrap_or_else(Environment::from_process);
-                keychain(&opts.keychain, &env)?
-            }
+        let keychain = if let Some(k) = self.keychain {
+            k
+        } else {
+            let env = opts
+                .environment
+                .clone()
+                .unwrap_or_else(Environment::from_process);
+            keychain(&opts.keychain, &env)?
         };
         Ok(SimpleRegistry {
             inner: Arc::new(Inner {
@@ -260,6 +237,36 @@ impl SimpleRegistryBuilder {
             }),
         })
     }
+}
+
+/// The HTTP client of `opts`, from `t`: plain http, skipped verification, CA files, the
+/// response header timeout and retries (imgpkg's `newHTTPTransport` and retry backoff:
+/// 100 ms doubling to 1 s).
+fn http_client(
+    opts: &Opts,
+    mut t: ocireg_transport::ClientBuilder,
+) -> ocireg_transport::Result<ocireg_transport::Client> {
+    if opts.insecure {
+        t = t.plain_http(true);
+    }
+    if !opts.verify_certs {
+        t = t.skip_tls_verify(true);
+    }
+    for path in &opts.ca_cert_paths {
+        t = t.add_ca_file(path.clone());
+    }
+    if let Some(d) = opts.response_header_timeout {
+        t = t.timeouts(Timeouts::default().with_response_headers(d));
+    }
+    if opts.retry_count > 0 {
+        t = t.retry(
+            RetryPolicy::default()
+                .with_max_attempts(opts.retry_count)
+                .with_initial_backoff(Duration::from_millis(100))
+                .with_max_backoff(Duration::from_secs(1)),
+        );
+    }
+    t.build()
 }
 
 /// The [`Registry`] of imgpkg (`registry.SimpleRegistry`): every operation resolves
