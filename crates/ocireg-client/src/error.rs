@@ -176,6 +176,15 @@ pub enum Error {
         #[source]
         source: ocireg_name::Error,
     },
+    /// A reference starts with `http://` or `https://` (imgpkg's `validateRef`): name
+    /// registries by host; use the insecure option for plain http.
+    #[error("reference {reference:?} should not include the {prefix} protocol prefix")]
+    ProtocolPrefix {
+        /// The reference.
+        reference: String,
+        /// `http://` or `https://`.
+        prefix: &'static str,
+    },
     /// None of the digests given to
     /// [`first_image_exists`](crate::imgpkg::ImagesReader::first_image_exists) names an
     /// image that exists (imgpkg's `Checking image existence` error).

@@ -180,6 +180,18 @@ async fn reads_writes_tags_and_lists_against_distribution() {
     tags.sort();
     assert_eq!(tags, ["idx", "v1", "v2"]);
 
+    // imgpkg's protocol check: a tag written with a scheme is refused before any request.
+    let with_scheme: Tag = "https://registry.example/imgpkg/app:v3"
+        .parse()
+        .expect("ocireg-name reads it as a tag of registry `https:`");
+    assert!(matches!(
+        r.write_tag(&with_scheme, &raw).await,
+        Err(Error::ProtocolPrefix {
+            prefix: "https://",
+            ..
+        })
+    ));
+
     // Missing images are typed.
     let missing = reference(&format!("{host}/imgpkg/app:absent"));
     for err in [

@@ -339,8 +339,10 @@ impl SimpleRegistry {
         &self.inner.storage
     }
 
-    /// `reference` read again with the registry's name options (insecure: scheme http).
+    /// `reference` read again with the registry's name options (insecure: scheme http),
+    /// after imgpkg's check that it has no protocol prefix.
     fn overridden(&self, reference: &Reference) -> Result<Reference> {
+        validate(&reference.to_string())?;
         if !self.inner.name_options.is_insecure() {
             return Ok(reference.clone());
         }
@@ -578,6 +580,7 @@ impl ImagesReaderWriter for SimpleRegistry {
     }
 
     async fn write_tag(&self, tag: &Tag, manifest: &RawManifest) -> Result<()> {
+        validate(&tag.to_string())?;
         let tag = if self.inner.name_options.is_insecure() {
             let text = tag.to_string();
             Tag::with_options(&text, &self.inner.name_options).map_err(|source| {
@@ -657,6 +660,19 @@ impl Registry for SimpleRegistry {
     }
 }
 
+/// imgpkg's `validateRef`: a reference must not start with `http://` or `https://`.
+fn validate(reference: &str) -> Result<()> {
+    for prefix in ["http://", "https://"] {
+        if reference.starts_with(prefix) {
+            return Err(Error::ProtocolPrefix {
+                reference: reference.to_owned(),
+                prefix,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A failure about an image: "not found" becomes [`Error::ImageNotFound`].
 fn image_error(action: &'static str, reference: &Reference, source: ocireg_remote::Error) -> Error {
     if source.is_not_found() {
@@ -703,6 +719,20 @@ mod tests {
             r.overridden(&reference).expect("valid").registry().scheme(),
             "http"
         );
+    }
+
+    #[test]
+    fn references_with_a_protocol_prefix_are_refused() {
+        assert!(validate("registry.example/app:v1").is_ok());
+        for bad in [
+            "https://registry.example/app:v1",
+            "http://registry.example/app:v1",
+        ] {
+            assert!(
+                matches!(validate(bad), Err(Error::ProtocolPrefix { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
