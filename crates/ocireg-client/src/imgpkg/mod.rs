@@ -121,8 +121,8 @@ pub trait ImagesReader: Send + Sync {
 /// Reading and writing images and indexes (imgpkg's `ImagesReaderWriter`).
 pub trait ImagesReaderWriter: ImagesReader {
     /// Writes every image and index of `items` under its reference, at most `concurrency`
-    /// at once (imgpkg's `MultiWrite`); blobs shared by several are uploaded once per
-    /// repository. Returns the digest written for each reference; the first failure stops
+    /// at once (0 counts as 1; imgpkg's `MultiWrite`); blobs shared by several are uploaded
+    /// once per repository, at most `jobs` blob uploads at once per repository. Returns the digest written for each reference; the first failure stops
     /// the others and its error names the reference.
     ///
     /// With `updates`, the progress of the whole write arrives there as [`Update`]s: total

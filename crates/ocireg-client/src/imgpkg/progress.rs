@@ -446,6 +446,25 @@ mod tests {
         assert_eq!(sink.current(), Update::new(18, 18));
     }
 
+    #[tokio::test]
+    async fn the_tracing_logger_consumes_every_update() {
+        let logger = TracingProgressLogger::new("images");
+        let (tx, rx) = mpsc::channel(1);
+        logger.start(rx);
+        let sends = async {
+            for i in 0..=50 {
+                tx.send(Update::new(50, i))
+                    .await
+                    .expect("the logger listens");
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), sends)
+            .await
+            .expect("a full channel is drained");
+        drop(tx);
+        logger.end();
+    }
+
     #[test]
     fn tenths() {
         assert_eq!(tenth(Update::new(0, 0)), 10);
