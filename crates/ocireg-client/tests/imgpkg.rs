@@ -774,3 +774,41 @@ async fn imgpkg_registry_variables_authenticate_a_simple_registry() {
     let digest = r.write_image(&at, Arc::clone(&img)).await.expect("write");
     assert_eq!(r.digest(&at).await.expect("digest"), digest);
 }
+
+#[tokio::test]
+async fn opts_ca_certs_and_verification_reach_a_tls_registry() {
+    let ca = ocireg_testsupport::TestCa::new().expect("ca");
+    let d = Distribution::builder()
+        .tls(&ca)
+        .start()
+        .await
+        .expect("distribution with TLS starts");
+    let host = d.host();
+    let img = ocireg_v1::random::image(256, 1, 90).expect("image");
+    let registry = |opts: Opts| {
+        SimpleRegistry::builder(
+            opts.with_environment(Environment::empty())
+                .with_keychain(KeychainOpts::new().with_anon(true))
+                .with_retry_count(2)
+                .with_response_header_timeout(std::time::Duration::from_secs(5)),
+        )
+        .transport(ocireg_transport::Client::builder().for_tests())
+        .build()
+        .expect("registry builds")
+    };
+    let at = reference(&format!("{host}/tls/app:v1"));
+    // The test CA is not trusted by default...
+    registry(Opts::new())
+        .write_image(&at, Arc::clone(&img))
+        .await
+        .expect_err("an untrusted certificate");
+    // ...it is with its file (imgpkg's --registry-ca-cert-path)...
+    let trusted = registry(Opts::new().with_ca_cert_path(ca.ca_path()));
+    let digest = trusted
+        .write_image(&at, Arc::clone(&img))
+        .await
+        .expect("trusted CA");
+    // ...and nothing is checked without verification (--registry-verify-certs=false).
+    let unverified = registry(Opts::new().with_verify_certs(false));
+    assert_eq!(unverified.digest(&at).await.expect("unverified"), digest);
+}
