@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use ocireg_authn::{AuthConfig, Authenticator, Environment, Resource};
+use ocireg_authn::{AuthConfig, Authenticator, Environment, Keychain as _, Resource};
 use ocireg_client::Error;
 use ocireg_client::imgpkg::{
     ImagesReader, ImagesReaderWriter, KeychainOpts, MultiTransportStorage, Opts, ProgressLogger,
@@ -811,4 +811,73 @@ async fn opts_ca_certs_and_verification_reach_a_tls_registry() {
     // ...and nothing is checked without verification (--registry-verify-certs=false).
     let unverified = registry(Opts::new().with_verify_certs(false));
     assert_eq!(unverified.digest(&at).await.expect("unverified"), digest);
+}
+
+/// A credential helper that fails (printing `message`) until it has been run `failures`
+/// times, then answers `helper-user`/`helper-pass`; it counts its runs in `dir/count`.
+fn flaky_helper(dir: &std::path::Path, failures: u32, message: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let script = format!(
+        "#!/bin/sh\ncat >/dev/null\nn=$(cat '{dir}/count' 2>/dev/null || echo 0)\nn=$((n+1))\necho $n > '{dir}/count'\nif [ $n -le {failures} ]; then echo '{message}'; exit 1; fi\necho '{{\"ServerURL\":\"flaky.example\",\"Username\":\"helper-user\",\"Secret\":\"helper-pass\"}}'\n",
+        dir = dir.display()
+    );
+    let path = dir.join("docker-credential-flaky");
+    std::fs::write(&path, script).expect("helper written");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(
+        dir.join("config.json"),
+        r#"{"credHelpers":{"flaky.example":"flaky"}}"#,
+    )
+    .expect("config written");
+}
+
+fn runs(dir: &std::path::Path) -> u32 {
+    std::fs::read_to_string(dir.join("count"))
+        .expect("count")
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
+#[tokio::test]
+async fn a_failing_credential_helper_is_asked_again() {
+    let wait = std::time::Duration::from_millis(10);
+    let resource = Resource::repository("flaky.example", "app");
+    let env = |dir: &std::path::Path| {
+        Environment::empty()
+            .with_var("DOCKER_CONFIG", dir.display().to_string())
+            .with_var("PATH", format!("{}:/usr/bin:/bin", dir.display()))
+    };
+    // Two failures, five attempts: the third answers.
+    let dir = tempfile::tempdir().expect("tempdir");
+    flaky_helper(dir.path(), 2, "keychain locked");
+    let kc =
+        ocireg_client::imgpkg::CustomRegistryKeychain::new(KeychainOpts::new(), env(dir.path()))
+            .with_retries(5, wait);
+    let auth = kc.resolve(&resource).await.expect("third time");
+    assert_eq!(
+        auth.authorization().await.expect("config"),
+        AuthConfig::basic("helper-user", "helper-pass")
+    );
+    assert_eq!(runs(dir.path()), 3);
+    // Fewer attempts than failures: the helper's error.
+    let dir = tempfile::tempdir().expect("tempdir");
+    flaky_helper(dir.path(), 2, "keychain locked");
+    let kc =
+        ocireg_client::imgpkg::CustomRegistryKeychain::new(KeychainOpts::new(), env(dir.path()))
+            .with_retries(2, wait);
+    let err = kc.resolve(&resource).await.expect_err("still failing");
+    assert!(
+        matches!(err, ocireg_authn::Error::HelperFailed { .. }),
+        "{err:?}"
+    );
+    assert_eq!(runs(dir.path()), 2);
+    // A helper saying its input was incomplete is not asked again.
+    let dir = tempfile::tempdir().expect("tempdir");
+    flaky_helper(dir.path(), 1, "no credentials username");
+    let kc =
+        ocireg_client::imgpkg::CustomRegistryKeychain::new(KeychainOpts::new(), env(dir.path()))
+            .with_retries(5, wait);
+    kc.resolve(&resource).await.expect_err("not retried");
+    assert_eq!(runs(dir.path()), 1);
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ocireg_authn::{
     Anonymous, Authenticator, Basic, Bearer, DockerConfigKeychain, EnvKeychain, Environment,
@@ -154,13 +155,26 @@ pub fn keychain(opts: &KeychainOpts, env: &Environment) -> Result<Arc<dyn Keycha
     ])))
 }
 
+/// How many times [`CustomRegistryKeychain`] asks the docker config when a credential
+/// helper fails (imgpkg's `retryDefaultKeychain`: 5).
+pub const DEFAULT_KEYCHAIN_ATTEMPTS: u32 = 5;
+/// How long it waits between those attempts (imgpkg: 2 s).
+pub const DEFAULT_KEYCHAIN_RETRY_WAIT: Duration = Duration::from_secs(2);
+
 /// The "any host" keychain of [`KeychainOpts`] (imgpkg's `auth.CustomRegistryKeychain`):
 /// Basic with the username and password, else Bearer with the token, else anonymous when
 /// asked, else the docker config (ggcr's default keychain).
+///
+/// A credential helper of the docker config that fails is asked again, up to
+/// [`DEFAULT_KEYCHAIN_ATTEMPTS`] times [`DEFAULT_KEYCHAIN_RETRY_WAIT`] apart, unless it
+/// says the server URL or the username is missing (as imgpkg does); "credentials not
+/// found" is anonymous and never retried.
 #[derive(Clone, Debug)]
 pub struct CustomRegistryKeychain {
     opts: KeychainOpts,
     docker: DockerConfigKeychain,
+    attempts: u32,
+    wait: Duration,
 }
 
 impl CustomRegistryKeychain {
@@ -170,7 +184,33 @@ impl CustomRegistryKeychain {
         Self {
             opts,
             docker: DockerConfigKeychain::new(env),
+            attempts: DEFAULT_KEYCHAIN_ATTEMPTS,
+            wait: DEFAULT_KEYCHAIN_RETRY_WAIT,
         }
+    }
+
+    /// Asks a failing credential helper at most `attempts` times (at least once), `wait`
+    /// apart.
+    #[must_use]
+    pub fn with_retries(mut self, attempts: u32, wait: Duration) -> Self {
+        self.attempts = attempts.max(1);
+        self.wait = wait;
+        self
+    }
+}
+
+/// Whether asking the docker config again may help: a helper that failed, timed out or
+/// answered nonsense, but not one saying its input was incomplete.
+fn worth_retrying(e: &ocireg_authn::Error) -> bool {
+    match e {
+        ocireg_authn::Error::HelperFailed { message, .. } => {
+            !message.contains("no credentials server URL")
+                && !message.contains("no credentials username")
+        }
+        ocireg_authn::Error::HelperIo { .. }
+        | ocireg_authn::Error::HelperTimeout { .. }
+        | ocireg_authn::Error::HelperOutput { .. } => true,
+        _ => false,
     }
 }
 
@@ -187,7 +227,17 @@ impl Keychain for CustomRegistryKeychain {
         if self.opts.anon {
             return Ok(Arc::new(Anonymous));
         }
-        self.docker.resolve(resource).await
+        let mut attempt = 1;
+        loop {
+            match self.docker.resolve(resource).await {
+                Err(e) if attempt < self.attempts && worth_retrying(&e) => {
+                    tracing::warn!(resource = %resource, attempt, error = %e, "asking the credential helper again");
+                    tokio::time::sleep(self.wait).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 }
 

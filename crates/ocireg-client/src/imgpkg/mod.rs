@@ -77,7 +77,8 @@ use tokio::sync::mpsc;
 use crate::error::Result;
 
 pub use keychain::{
-    CustomRegistryKeychain, IMGPKG_ENV_PREFIX, KeychainOpts, SingleAuthKeychain, keychain,
+    CustomRegistryKeychain, DEFAULT_KEYCHAIN_ATTEMPTS, DEFAULT_KEYCHAIN_RETRY_WAIT,
+    IMGPKG_ENV_PREFIX, KeychainOpts, SingleAuthKeychain, keychain,
 };
 pub use progress::{ProgressLogger, TracingProgressLogger, Update, WithProgress};
 pub use simple::{Opts, SimpleRegistry, SimpleRegistryBuilder};
