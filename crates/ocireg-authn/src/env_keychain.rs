@@ -20,7 +20,16 @@ const USERNAME: &str = "USERNAME";
 const PASSWORD: &str = "PASSWORD";
 const IDENTITY_TOKEN: &str = "IDENTITY_TOKEN";
 const TOKEN: &str = "TOKEN";
-const FIELDS: [&str; 5] = [HOSTNAME, USERNAME, PASSWORD, IDENTITY_TOKEN, TOKEN];
+/// carvel imgpkg's name for [`TOKEN`] (`IMGPKG_REGISTRY_REGISTRY_TOKEN`).
+const REGISTRY_TOKEN: &str = "REGISTRY_TOKEN";
+const FIELDS: [&str; 6] = [
+    HOSTNAME,
+    USERNAME,
+    PASSWORD,
+    IDENTITY_TOKEN,
+    REGISTRY_TOKEN,
+    TOKEN,
+];
 
 /// One set of variables sharing a suffix.
 #[derive(Clone, Debug)]
@@ -38,7 +47,7 @@ struct Entry {
 /// | `OCIREG_REGISTRY_HOSTNAME` | registry host (`host[:port]`), or several separated by commas; a scheme and path are ignored, `docker.io` means Docker Hub, a label may be `*` (`*.gcr.io`) |
 /// | `OCIREG_REGISTRY_USERNAME` | user name |
 /// | `OCIREG_REGISTRY_PASSWORD` | password (needs `USERNAME`) |
-/// | `OCIREG_REGISTRY_TOKEN` | registry token, sent as `Bearer` as is |
+/// | `OCIREG_REGISTRY_TOKEN` (or `OCIREG_REGISTRY_REGISTRY_TOKEN`, imgpkg's name) | registry token, sent as `Bearer` as is; `TOKEN` wins when both are set |
 /// | `OCIREG_REGISTRY_IDENTITY_TOKEN` | OAuth2 refresh (identity) token |
 ///
 /// Several registries: add the same numeric suffix to each variable of a set
@@ -48,6 +57,10 @@ struct Entry {
 /// each kind the first set wins. A set with credentials but no hostname, or
 /// a hostname but no usable credential, is an error when the keychain is
 /// built, naming the variable (never its value).
+///
+/// [`EnvKeychain::with_prefix`] reads another prefix: `IMGPKG_REGISTRY_`
+/// reads carvel imgpkg's variables (`IMGPKG_REGISTRY_HOSTNAME`,
+/// `IMGPKG_REGISTRY_REGISTRY_TOKEN`, ...).
 #[derive(Clone, Debug, Default)]
 pub struct EnvKeychain {
     entries: Vec<Entry>,
@@ -56,17 +69,35 @@ pub struct EnvKeychain {
 impl EnvKeychain {
     /// Reads the `OCIREG_REGISTRY_*` variables of `env`.
     pub fn new(env: &Environment) -> Result<Self> {
+        Self::with_prefix(env, ENV_PREFIX)
+    }
+
+    /// Reads the variables of `env` whose names start with `prefix` (for
+    /// example `IMGPKG_REGISTRY_` for carvel imgpkg's), with the same
+    /// fields and numbered sets as [`EnvKeychain::new`].
+    ///
+    /// ```
+    /// use ocireg_authn::{EnvKeychain, Environment};
+    ///
+    /// let env = Environment::empty()
+    ///     .with_var("IMGPKG_REGISTRY_HOSTNAME_0", "registry.example")
+    ///     .with_var("IMGPKG_REGISTRY_REGISTRY_TOKEN_0", "t0ken");
+    /// assert!(!EnvKeychain::with_prefix(&env, "IMGPKG_REGISTRY_")?.is_empty());
+    /// assert!(EnvKeychain::new(&env)?.is_empty());
+    /// # Ok::<(), ocireg_authn::Error>(())
+    /// ```
+    pub fn with_prefix(env: &Environment, prefix: &str) -> Result<Self> {
         // suffix ("" or "_N") -> field -> value
         let mut sets: BTreeMap<(u64, String), BTreeMap<&'static str, String>> = BTreeMap::new();
         for (name, value) in env.vars() {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            let Some(rest) = name.strip_prefix(prefix) else {
                 continue;
             };
             if value.is_empty() {
                 continue;
             }
             let (field, suffix) = split_suffix(rest);
-            let Some(field) = FIELDS.iter().copied().find(|f| *f == field) else {
+            let Some(mut field) = FIELDS.iter().copied().find(|f| *f == field) else {
                 tracing::warn!(
                     variable = name,
                     "ignoring unknown registry credential variable"
@@ -76,13 +107,21 @@ impl EnvKeychain {
             let order = suffix.map_or(0, |n| {
                 n.parse::<u64>().map_or(u64::MAX, |n| n.saturating_add(1))
             });
-            sets.entry((order, suffix.unwrap_or_default().to_owned()))
-                .or_default()
-                .insert(field, value.to_owned());
+            let set = sets
+                .entry((order, suffix.unwrap_or_default().to_owned()))
+                .or_default();
+            if field == REGISTRY_TOKEN {
+                // `TOKEN` wins when both are set.
+                field = TOKEN;
+                if set.contains_key(TOKEN) {
+                    continue;
+                }
+            }
+            set.insert(field, value.to_owned());
         }
         let mut entries = Vec::new();
         for ((_, suffix), mut fields) in sets {
-            let var = |field: &str| format!("{ENV_PREFIX}{field}{suffix}");
+            let var = |field: &str| format!("{prefix}{field}{suffix}");
             let Some(hostname) = fields.remove(HOSTNAME) else {
                 return Err(Error::EnvConfig {
                     var: var(HOSTNAME),
@@ -270,6 +309,39 @@ mod tests {
         );
         assert!(get(&kc, "other.io").await.is_anonymous());
         assert_eq!(get(&kc, "ONE.IO").await, AuthConfig::basic("u1", "p1"));
+    }
+
+    #[tokio::test]
+    async fn another_prefix_and_imgpkgs_token_name() {
+        let vars = env(&[
+            ("IMGPKG_REGISTRY_HOSTNAME", "one.io"),
+            ("IMGPKG_REGISTRY_REGISTRY_TOKEN", "imgpkg-token"),
+            ("IMGPKG_REGISTRY_HOSTNAME_1", "two.io"),
+            ("IMGPKG_REGISTRY_REGISTRY_TOKEN_1", "loses"),
+            ("IMGPKG_REGISTRY_TOKEN_1", "wins"),
+            ("OCIREG_REGISTRY_HOSTNAME", "three.io"),
+            ("OCIREG_REGISTRY_TOKEN", "ocireg"),
+        ]);
+        let kc = EnvKeychain::with_prefix(&vars, "IMGPKG_REGISTRY_").unwrap();
+        assert_eq!(get(&kc, "one.io").await, AuthConfig::bearer("imgpkg-token"));
+        assert_eq!(get(&kc, "two.io").await, AuthConfig::bearer("wins"));
+        assert!(get(&kc, "three.io").await.is_anonymous());
+        let default = EnvKeychain::new(&vars).unwrap();
+        assert_eq!(
+            get(&default, "three.io").await,
+            AuthConfig::bearer("ocireg")
+        );
+        assert!(get(&default, "one.io").await.is_anonymous());
+        // Errors name the variable with the prefix in use.
+        let err = EnvKeychain::with_prefix(
+            &env(&[("IMGPKG_REGISTRY_PASSWORD_2", "pw-canary")]),
+            "IMGPKG_REGISTRY_",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::EnvConfig { var, .. } if var == "IMGPKG_REGISTRY_HOSTNAME_2"),
+            "{err}"
+        );
     }
 
     #[test]

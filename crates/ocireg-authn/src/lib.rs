@@ -30,7 +30,9 @@
 //!   `OCIREG_REGISTRY_USERNAME`, `OCIREG_REGISTRY_PASSWORD`,
 //!   `OCIREG_REGISTRY_TOKEN` (registry token) and
 //!   `OCIREG_REGISTRY_IDENTITY_TOKEN`, with numeric suffixes (`_0`, `_1`,
-//!   ...) for several registries.
+//!   ...) for several registries; [`EnvKeychain::with_prefix`] reads another
+//!   prefix (`IMGPKG_REGISTRY_` for carvel imgpkg's variables, whose
+//!   `REGISTRY_TOKEN` is read too).
 //! - [`DefaultKeychain`]: the environment first, then the files (carvel
 //!   imgpkg's precedence). This is what tools should use.
 //! - [`MultiKeychain`] (first non-anonymous answer wins, any error aborts),

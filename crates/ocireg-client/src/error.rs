@@ -143,6 +143,59 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Building the credentials of an [`imgpkg`](crate::imgpkg) registry failed (the
+    /// environment's registry variables are inconsistent).
+    #[error("creating the registry keychain")]
+    Keychain {
+        /// The cause, naming the variable (never its value).
+        #[source]
+        source: ocireg_authn::Error,
+    },
+    /// Looking up the credentials for a registry or repository failed (an unreadable
+    /// docker config, a failing credential helper).
+    #[error("retrieving credentials for {resource}")]
+    Credentials {
+        /// The registry or repository.
+        resource: String,
+        /// The cause.
+        #[source]
+        source: ocireg_authn::Error,
+    },
+    /// A transport scope is not `repository:<name>:<actions>` (carvel imgpkg panics here).
+    #[error("transport scope {scope:?} is not of the form repository:<name>:<actions>")]
+    InvalidScope {
+        /// The scope as given.
+        scope: String,
+    },
+    /// A reference given as a string is not valid.
+    #[error("invalid reference {reference:?}")]
+    InvalidReference {
+        /// The reference as given.
+        reference: String,
+        /// Why it is not valid.
+        #[source]
+        source: ocireg_name::Error,
+    },
+    /// A reference starts with `http://` or `https://` (imgpkg's `validateRef`): name
+    /// registries by host; use the insecure option for plain http.
+    #[error("reference {reference:?} should not include the {prefix} protocol prefix")]
+    ProtocolPrefix {
+        /// The reference.
+        reference: String,
+        /// `http://` or `https://`.
+        prefix: &'static str,
+    },
+    /// None of the digests given to
+    /// [`first_image_exists`](crate::imgpkg::ImagesReader::first_image_exists) names an
+    /// image that exists (imgpkg's `Checking image existence` error).
+    #[error("checking image existence: none of {count} images exists")]
+    NoImageExists {
+        /// How many digests were checked.
+        count: usize,
+        /// Why the last one was not found (`None` when no digest was given).
+        #[source]
+        last: Option<Box<Self>>,
+    },
 }
 
 impl Error {
@@ -170,6 +223,7 @@ impl Error {
         match self {
             Self::ImageNotFound { .. } => true,
             Self::Remote { source, .. } => source.is_not_found(),
+            Self::NoImageExists { last, .. } => last.as_deref().is_none_or(Self::is_not_found),
             Self::Image { source, .. } => ocireg_remote::Error::remote_in(source)
                 .is_some_and(ocireg_remote::Error::is_not_found),
             _ => false,

@@ -27,6 +27,10 @@
 //!   [`list_repositories`](Client::list_repositories) (scoped to the client's path), with
 //!   server-side pagination ([`ListOptions`]: limit and last).
 //!
+//! [`imgpkg`] holds carvel imgpkg's registry package (a `Registry` trait with a simple
+//! implementation, transport storage, a progress decorator and imgpkg's keychain) on the
+//! same crates.
+//!
 //! A [`Client`] is `Send + Sync` and cheap to clone; clones share connections and tokens.
 //! Cancel an operation by dropping its future, or bound it with
 //! [`ClientBuilder::timeout`] (Go's `context`). The document's example programs are in
@@ -77,5 +81,6 @@ mod client;
 mod error;
 pub mod examples;
 mod image;
+pub mod imgpkg;
 mod manifest;
 mod options;
