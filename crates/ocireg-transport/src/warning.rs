@@ -437,6 +437,118 @@ mod tests {
         assert!(got[0].starts_with('0') && got[1].starts_with('1'));
     }
 
+    fn rate_headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (k, v) in pairs {
+            headers.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn rate_limit_table() {
+        let table: &[(&[(&str, &str)], RateLimit)] = &[
+            (&[], RateLimit::default()),
+            (
+                &[
+                    ("ratelimit-limit", "100;w=21600"),
+                    ("ratelimit-remaining", "76;w=21600"),
+                    ("docker-ratelimit-source", "203.0.113.7"),
+                ],
+                RateLimit {
+                    limit: Some(100),
+                    remaining: Some(76),
+                    window_seconds: Some(21600),
+                    reset_seconds: None,
+                    source: Some("203.0.113.7".to_owned()),
+                },
+            ),
+            (
+                &[
+                    ("RateLimit-Limit", " 10 , 10;w=1, 50;w=60"),
+                    ("RateLimit-Remaining", "4"),
+                    ("RateLimit-Reset", "30"),
+                ],
+                RateLimit {
+                    limit: Some(10),
+                    remaining: Some(4),
+                    window_seconds: None,
+                    reset_seconds: Some(30),
+                    source: None,
+                },
+            ),
+            (
+                &[
+                    ("ratelimit-limit", "lots;w=6h"),
+                    ("ratelimit-remaining", "-1;w=21600"),
+                    ("docker-ratelimit-source", "a\tb"),
+                ],
+                RateLimit {
+                    limit: None,
+                    remaining: None,
+                    window_seconds: Some(21600),
+                    reset_seconds: None,
+                    // A tab is a control character: not shown.
+                    source: None,
+                },
+            ),
+            (
+                &[
+                    ("ratelimit-limit", "99999999999999999999"),
+                    ("ratelimit-remaining", "9223372036854775807"),
+                ],
+                RateLimit {
+                    limit: None,
+                    remaining: Some(9_223_372_036_854_775_807),
+                    ..RateLimit::default()
+                },
+            ),
+        ];
+        for (pairs, want) in table {
+            assert_eq!(parse_rate_limit(&rate_headers(pairs)), *want, "{pairs:?}");
+        }
+        let long = format!("{};w=1", "1".repeat(MAX_RATE_LIMIT_HEADER_BYTES));
+        assert_eq!(
+            parse_rate_limit(&rate_headers(&[("ratelimit-limit", &long)])),
+            RateLimit::default()
+        );
+        let odd = rate_headers(&[("docker-ratelimit-source", "caf\u{e9}")]);
+        assert_eq!(parse_rate_limit(&odd).source, None);
+    }
+
+    #[test]
+    fn low_limits_warn_once_per_level() {
+        let (sink, got) = collecting();
+        let plenty = rate_headers(&[
+            ("ratelimit-limit", "100;w=60"),
+            ("ratelimit-remaining", "11"),
+        ]);
+        sink.deliver(&plenty);
+        assert!(got.lock().unwrap().is_empty());
+        for left in ["10", "9", "3"] {
+            sink.deliver(&rate_headers(&[
+                ("ratelimit-limit", "100;w=60"),
+                ("ratelimit-remaining", left),
+            ]));
+        }
+        sink.deliver(&rate_headers(&[
+            ("ratelimit-limit", "100;w=60"),
+            ("ratelimit-remaining", "0"),
+            ("retry-after", "120"),
+        ]));
+        sink.clone()
+            .deliver(&rate_headers(&[("ratelimit-remaining", "0")]));
+        let got = got.lock().unwrap();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(
+            got[0],
+            "the registry: only 10 requests left of its rate limit of 100 requests per 60s; \
+             logging in usually raises the limit"
+        );
+        assert!(got[1].contains("is used up"), "{got:?}");
+        assert!(got[1].contains("resets in 120s"), "{got:?}");
+    }
+
     #[test]
     fn deliver_with_no_warning_calls_nothing() {
         let (sink, got) = collecting();
