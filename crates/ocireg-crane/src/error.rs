@@ -408,7 +408,6 @@ impl Error {
                 None
             }
             Self::HubApi { status, .. } => hub_hint(*status),
-            Self::TagDelete { .. } => None,
             Self::RefusingToClobber { .. } => {
                 Some("drop --no-clobber to overwrite it, or choose another tag".to_owned())
             }
@@ -425,6 +424,7 @@ impl Error {
                 Some("raise --timeout, or run with -v to see which requests were slow".to_owned())
             }
             Self::InvalidArgument { .. }
+            | Self::TagDelete { .. }
             | Self::NoBearerToken { .. }
             | Self::BlobTooLarge { .. }
             | Self::TooManyReferrers { .. }

@@ -204,10 +204,13 @@ impl RateLimit {
             format!("{who}: only {left} requests left of its rate limit{per}")
         };
         if let Some(reset) = self.reset_seconds {
-            text.push_str(&format!(" (resets in {reset}s)"));
+            text.push_str(" (resets in ");
+            text.push_str(&reset.to_string());
+            text.push_str("s)");
         }
         if let Some(source) = &self.source {
-            text.push_str(&format!(", counted against {source}"));
+            text.push_str(", counted against ");
+            text.push_str(source);
         }
         text.push_str("; logging in usually raises the limit");
         Some(text)
