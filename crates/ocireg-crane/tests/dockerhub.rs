@@ -248,3 +248,57 @@ async fn hub_api_bearer_scheme_and_official_images() {
         )]
     );
 }
+
+/// A registry that deletes the manifest when asked to delete a tag (as no registry
+/// should): `delete_tag` notices, puts the manifest back by digest and fails saying so.
+#[tokio::test]
+async fn a_registry_that_deletes_the_manifest_gets_it_back() {
+    const MANIFEST: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#;
+    let digest = ocireg_v1::sha256(MANIFEST.as_bytes()).to_string();
+    let gone = Arc::new(Mutex::new(false));
+    let put_back = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let server = {
+        let (gone, put_back, digest) = (Arc::clone(&gone), Arc::clone(&put_back), digest.clone());
+        FaultServer::with_handler(move |req: &RecordedRequest| {
+            let by_digest = format!("/v2/app/manifests/{digest}");
+            let mut gone = gone.lock().expect("lock");
+            let found = || {
+                Reply::ok()
+                    .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+                    .header("Docker-Content-Digest", digest.clone())
+                    .body(MANIFEST)
+            };
+            match (req.method.as_str(), req.path()) {
+                (_, "/v2/") => Reply::ok().body("{}"),
+                ("DELETE", "/v2/app/manifests/v1") => {
+                    *gone = true;
+                    Reply::status(202)
+                }
+                ("PUT", p) if p == by_digest => {
+                    *gone = false;
+                    put_back.lock().expect("lock").extend_from_slice(&req.body);
+                    Reply::status(201).header("Docker-Content-Digest", digest.clone())
+                }
+                ("GET" | "HEAD", p)
+                    if (p == by_digest || p == "/v2/app/manifests/v1") && !*gone =>
+                {
+                    found()
+                }
+                _ => Reply::status(404).json(&serde_json::json!({"errors": [{
+                    "code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]})),
+            }
+        })
+        .await
+        .expect("fault server")
+    };
+    let err = ocireg_crane::delete_tag(&format!("{}/app:v1", server.host()), &Options::new(), None)
+        .await
+        .expect_err("the registry deleted the manifest");
+    assert!(
+        err.to_string().contains("rather than only the tag"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("put back"), "{err}");
+    assert_eq!(*put_back.lock().expect("lock"), MANIFEST.as_bytes());
+    assert!(!*gone.lock().expect("lock"), "the manifest is back");
+}
