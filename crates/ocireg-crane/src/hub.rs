@@ -86,16 +86,20 @@ impl HubApi {
         &self.base
     }
 
-    /// The URL that deletes `tag` of `repository` (`namespace/name`; an official image
-    /// is `library/name`).
+    /// The URL that deletes `tag` of `repository` (`namespace/name`; a bare `name` is the
+    /// official image `library/name`, as for `hub.docker.com/alpine:3`).
     fn tag_url(&self, repository: &str, tag: &str) -> Result<Uri> {
-        let mut parts = repository.split('/');
-        let (Some(namespace), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(Error::InvalidArgument {
-                doing: format!("deleting tag {tag} of {repository} through the Docker Hub API"),
-                reason: "a Docker Hub repository is NAMESPACE/NAME (library/NAME for official \
-                         images)",
-            });
+        let parts: Vec<&str> = repository.splitn(3, '/').collect();
+        let (namespace, name) = match parts[..] {
+            [name] if !name.is_empty() => ("library", name),
+            [namespace, name] if !namespace.is_empty() && !name.is_empty() => (namespace, name),
+            _ => {
+                return Err(Error::InvalidArgument {
+                    doing: format!("deleting tag {tag} of {repository} through the Docker Hub API"),
+                    reason: "a Docker Hub repository is NAMESPACE/NAME (library/NAME for \
+                             official images)",
+                });
+            }
         };
         let url = format!(
             "{}/v2/repositories/{namespace}/{name}/tags/{tag}/",
@@ -107,7 +111,8 @@ impl HubApi {
         })
     }
 
-    /// Deletes `tag` of `repository` (`namespace/name`) through the API: `DELETE
+    /// Deletes `tag` of `repository` (`namespace/name`, or `name` for `library/name`)
+    /// through the API: `DELETE
     /// {base}/v2/repositories/{namespace}/{name}/tags/{tag}/`. 200, 202 and 204 are
     /// success; 401 says the token is expired or invalid, 404 that there is no such tag
     /// ([`Error::HubApi`], whose hint says what to do).
@@ -188,7 +193,11 @@ mod tests {
                 .to_string(),
             "http://127.0.0.1:1/v2/repositories/library/alpine/tags/3.19/"
         );
-        for bad in ["alpine", "a/b/c", "a/ b"] {
+        assert_eq!(
+            api.tag_url("alpine", "3").expect("valid").path(),
+            "/v2/repositories/library/alpine/tags/3/"
+        );
+        for bad in ["", "a/b/c", "a/ b", "/b"] {
             assert!(api.tag_url(bad, "v1").is_err(), "{bad}");
         }
     }

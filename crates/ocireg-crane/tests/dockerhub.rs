@@ -237,16 +237,17 @@ async fn hub_api_bearer_scheme_and_official_images() {
     };
     let api =
         HubApi::with_base(server.url(), Secret::new(TOKEN)).with_scheme(HubAuthScheme::Bearer);
-    ocireg_crane::delete_tag("alpine:3", &Options::new(), Some(&api))
-        .await
-        .expect("deleted");
-    assert_eq!(
-        *seen.lock().expect("lock"),
-        [(
-            "/v2/repositories/library/alpine/tags/3/".to_owned(),
-            format!("Bearer {TOKEN}")
-        )]
+    // `alpine:3` on Docker Hub, and the FAQ's `hub.docker.com/<repo>:<tag>` form.
+    for reference in ["alpine:3", "hub.docker.com/alpine:3"] {
+        ocireg_crane::delete_tag(reference, &Options::new(), Some(&api))
+            .await
+            .expect("deleted");
+    }
+    let want = (
+        "/v2/repositories/library/alpine/tags/3/".to_owned(),
+        format!("Bearer {TOKEN}"),
     );
+    assert_eq!(*seen.lock().expect("lock"), [want.clone(), want]);
 }
 
 /// A registry that deletes the manifest when asked to delete a tag (as no registry
