@@ -279,6 +279,27 @@ pub enum Error {
         message: String,
     },
 
+    /// The Docker Hub API refused or failed a request (tag deletion with an API token).
+    #[error("{doing}: Docker Hub API answered {status}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    HubApi {
+        /// What we were doing (`deleting tag v1 of team/app through the Docker Hub API`).
+        doing: String,
+        /// The HTTP status.
+        status: u16,
+        /// The `detail` or `message` of the answer, escaped and cut short.
+        detail: Option<String>,
+    },
+
+    /// A tag-only delete could not go on without risking the manifest, or the registry
+    /// left the tag in place.
+    #[error("deleting tag {reference}: {reason}")]
+    TagDelete {
+        /// The tag (`r.io/app:v1`).
+        reference: String,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// The operation needs the remote layer, which this build does not have yet.
     #[error("crane {command} is not implemented yet")]
     NotImplemented {
@@ -318,7 +339,13 @@ impl Error {
                     chain_kind(source.as_ref())
                 }
             }
+            Self::HubApi { status, .. } => match status {
+                401 | 403 => ErrorKind::Auth,
+                404 => ErrorKind::NotFound,
+                _ => ErrorKind::Other,
+            },
             Self::NoBearerToken { .. }
+            | Self::TagDelete { .. }
             | Self::Serve { .. }
             | Self::BlobTooLarge { .. }
             | Self::File { .. }
@@ -380,6 +407,7 @@ impl Error {
                 }
                 None
             }
+            Self::HubApi { status, .. } => hub_hint(*status),
             Self::RefusingToClobber { .. } => {
                 Some("drop --no-clobber to overwrite it, or choose another tag".to_owned())
             }
@@ -396,6 +424,7 @@ impl Error {
                 Some("raise --timeout, or run with -v to see which requests were slow".to_owned())
             }
             Self::InvalidArgument { .. }
+            | Self::TagDelete { .. }
             | Self::NoBearerToken { .. }
             | Self::BlobTooLarge { .. }
             | Self::TooManyReferrers { .. }
@@ -501,6 +530,12 @@ fn transport_hint(err: &TransportError) -> Option<String> {
         ),
         TransportError::Credentials { source, .. } => credentials_hint(source),
         TransportError::RateLimited { .. } => Some("wait a while and try again".to_owned()),
+        _ if err.status().is_some_and(|s| s.as_u16() == 429) => Some(
+            "the registry's rate limit was reached (429 TOOMANYREQUESTS): wait for its window \
+             to reset, or log in, which usually raises the limit; `crane ratelimit IMAGE` \
+             shows what is left"
+                .to_owned(),
+        ),
         _ => match transport_kind(err) {
             ErrorKind::Auth => Some(format!(
                 "access denied: check that your account may use this repository, or log in \
@@ -512,6 +547,30 @@ fn transport_hint(err: &TransportError) -> Option<String> {
             ),
             _ => None,
         },
+    }
+}
+
+fn hub_hint(status: u16) -> Option<String> {
+    match status {
+        401 => Some(
+            "the Docker Hub API token is expired or invalid: get a new one (log in at \
+             hub.docker.com) and store it again for hub.docker.com"
+                .to_owned(),
+        ),
+        403 => Some(
+            "the Docker Hub API token may not delete in this repository: use a token of an \
+             account with write access to it"
+                .to_owned(),
+        ),
+        404 => Some(
+            "no such tag or repository on Docker Hub: check the name (official images are \
+             library/NAME) with `crane ls`"
+                .to_owned(),
+        ),
+        429 => {
+            Some("Docker Hub's API rate limit was reached: wait a while and try again".to_owned())
+        }
+        _ => None,
     }
 }
 

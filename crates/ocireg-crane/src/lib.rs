@@ -28,7 +28,8 @@
 //! | family | module | operations |
 //! |---|---|---|
 //! | read from a registry | `read` | [`manifest`], [`digest`], [`config`], [`blob`], [`blob_to_file`], [`list_tags`] (`ls`), [`catalog`], [`referrers`] (`refs`) |
-//! | copy and write in a registry | `write` | [`copy`], [`copy_repository`] (`copy --all-tags`), [`tag`], [`delete`] |
+//! | copy and write in a registry | `write` | [`copy`], [`copy_repository`] (`copy --all-tags`), [`tag`], [`delete`], [`delete_tag`] (`delete --tag-only`) |
+//! | Docker Hub | `hub`, `ratelimit` | [`HubApi`] (tag deletion through Hub's web API), [`ratelimit`] |
 //! | artifacts | `artifacts` | [`attach`]; the referrers a `copy --referrers` carries along |
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
@@ -146,7 +147,7 @@
 
 pub use ocireg_authn::{LoginOutcome, LogoutOutcome, Secret, Stored};
 pub use ocireg_registry::RunningRegistry;
-pub use ocireg_transport::parse_warning_header;
+pub use ocireg_transport::{RateLimit, parse_rate_limit, parse_warning_header};
 pub use ocireg_v1::{Digest, Platform};
 
 pub use crate::artifacts::attach;
@@ -156,6 +157,7 @@ pub use crate::auth::{
 };
 pub use crate::edit::{edit_config, edit_manifest};
 pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::hub::{HUB_API_URL, HubApi, HubAuthScheme};
 pub use crate::index::{
     AppendBase, IndexEntry, index_append, index_filter, index_list, is_layout_path,
 };
@@ -171,6 +173,7 @@ pub use crate::progress::{
     BlobOutcome, BlobProgress, Direction, NoProgress, Progress, ProgressEvent, ProgressSnapshot,
     ProgressTracker, Summary, human_bytes,
 };
+pub use crate::ratelimit::ratelimit;
 pub use crate::read::{
     MAX_BLOB_SIZE, blob, blob_to_file, catalog, config, digest, list_tags, manifest, referrers,
 };
@@ -181,7 +184,10 @@ pub use crate::template::{Template, go_field_name};
 pub use crate::text::{escape_json, escape_lines, escape_text, is_unsafe_char};
 pub use crate::validate::{validate_remote, validate_tarball};
 pub use crate::warnings::Warnings;
-pub use crate::write::{copy, copy_repository, delete, tag};
+pub use crate::write::{
+    PLACEHOLDER_NONCE_ANNOTATION, PLACEHOLDER_TAG_ANNOTATION, TagDeletion, copy, copy_repository,
+    delete, delete_tag, tag,
+};
 
 /// The version of crane and of this library.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -214,10 +220,12 @@ mod artifacts;
 mod auth;
 mod cache;
 mod edit;
+mod hub;
 mod index;
 mod local;
 mod mutate;
 mod ocidir;
+mod ratelimit;
 mod read;
 mod serve;
 mod validate;

@@ -11,7 +11,7 @@ use crate::artifacts::copy_referrers;
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::progress::Operation;
-use crate::setup::{Doing, remote_err, remote_options};
+use crate::setup::{Doing, remote_err, remote_options, view_err};
 
 /// The digest `reference` points to in the registry, or `None` when it does
 /// not exist there (404 and 403 count as absent, as in ggcr).
@@ -182,10 +182,245 @@ pub async fn delete(reference: &str, opts: &Options) -> Result<()> {
         .map_err(remote_err(Doing::on("deleting", &r)))
 }
 
+/// How [`delete_tag`] removed a tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TagDeletion {
+    /// The tag's entry was removed from an OCI image layout's `index.json`.
+    Layout,
+    /// The registry deleted the tag itself (OCI distribution 1.1's
+    /// `DELETE /v2/<name>/manifests/<tag>`).
+    Registry,
+    /// The registry refused to delete a tag, so a unique placeholder manifest was put
+    /// under the tag and then deleted by its digest (regclient's method).
+    Placeholder {
+        /// The placeholder's digest (deleted).
+        digest: Digest,
+    },
+    /// Docker Hub's web API deleted the tag.
+    HubApi,
+}
+
+/// The annotation a placeholder manifest carries: the tag it stood in for.
+pub const PLACEHOLDER_TAG_ANNOTATION: &str = "dev.ocireg.delete-tag";
+/// The annotation that makes each placeholder manifest unique.
+pub const PLACEHOLDER_NONCE_ANNOTATION: &str = "dev.ocireg.delete-nonce";
+
+/// A value that differs between placeholders: the time, the process and a per-process
+/// random hasher key.
+fn nonce() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(now.as_nanos());
+    h.write_u32(std::process::id());
+    format!(
+        "{}-{}-{:016x}",
+        now.as_nanos(),
+        std::process::id(),
+        h.finish()
+    )
+}
+
+/// The placeholder manifest put under `tag` before it is deleted by digest: an OCI image
+/// manifest with the empty config, no layers and annotations naming the tag and a nonce.
+fn placeholder_manifest(tag: &str) -> ocireg_v1::Result<Vec<u8>> {
+    let config = ocireg_v1::Descriptor::for_bytes(ocireg_v1::MediaType::OciEmpty, b"{}");
+    let mut annotations = std::collections::BTreeMap::new();
+    annotations.insert(PLACEHOLDER_TAG_ANNOTATION.to_owned(), tag.to_owned());
+    annotations.insert(PLACEHOLDER_NONCE_ANNOTATION.to_owned(), nonce());
+    let manifest = ocireg_v1::Manifest::new(ocireg_v1::MediaType::OciManifest, config)
+        .with_annotations(annotations);
+    ocireg_v1::to_go_json(&manifest)
+}
+
+/// Whether a refused `DELETE /v2/<name>/manifests/<tag>` means "this registry does not
+/// delete tags" (distribution 2.8 answers 400 `DIGEST_INVALID`; others 405 or
+/// `UNSUPPORTED`), so the placeholder method may be tried.
+fn refuses_tag_delete(e: &ocireg_remote::Error) -> bool {
+    let unsupported = e.registry_codes().iter().any(|c| {
+        matches!(
+            c,
+            ocireg_transport::ErrorCode::Unsupported | ocireg_transport::ErrorCode::DigestInvalid
+        )
+    });
+    unsupported
+        || e.status()
+            .is_some_and(|s| matches!(s.as_u16(), 400 | 404 | 405 | 501))
+}
+
+/// Removes the tag `reference` without deleting the manifest it points to, so other tags
+/// of that manifest stay (`crane delete --tag-only`; regclient's `tag delete`).
+///
+/// - `ocidir://DIR[:TAG]`: the tag's entry leaves `index.json` (other entries with the
+///   same digest stay).
+/// - With `hub` (a host configured with `api: hub` and its token): Docker Hub's web API
+///   deletes the tag ([`HubApi::delete_tag`](crate::HubApi::delete_tag)).
+/// - Otherwise the registry is asked to delete the tag (OCI distribution 1.1). If it
+///   refuses (distribution 2.8: 400 `DIGEST_INVALID`; 405; `UNSUPPORTED`), a unique
+///   placeholder manifest (empty config, no layers, annotations
+///   [`PLACEHOLDER_TAG_ANNOTATION`] and [`PLACEHOLDER_NONCE_ANNOTATION`]) is put under the
+///   tag and deleted by its digest: the tag goes with it, while the original manifest and
+///   its other tags stay.
+///
+/// The original manifest is never deleted: a digest reference is refused (a usage
+/// error: deleting by digest removes the manifest and all its tags, which is `delete`),
+/// and should a registry delete the manifest when asked to delete the tag, the manifest
+/// is put back by digest and the failure reported. A tag that does not exist is a
+/// not-found error.
+pub async fn delete_tag(
+    reference: &str,
+    opts: &Options,
+    hub: Option<&crate::HubApi>,
+) -> Result<TagDeletion> {
+    const NOT_A_TAG: &str = "--tag-only takes a tag, not a digest: deleting a digest removes \
+                             the manifest and every tag on it (that is `crane delete`)";
+    if crate::ocidir::is_ocidir(reference) {
+        let dir = crate::ocidir::parse(reference)?;
+        if dir.digest.is_some() {
+            return Err(Error::InvalidArgument {
+                doing: format!("deleting tag {reference}"),
+                reason: NOT_A_TAG,
+            });
+        }
+        crate::ocidir::delete(&dir).await?;
+        return Ok(TagDeletion::Layout);
+    }
+    let r = opts.parse_reference(reference)?;
+    let Reference::Tag(tag) = &r else {
+        return Err(Error::InvalidArgument {
+            doing: format!("deleting tag {reference}"),
+            reason: NOT_A_TAG,
+        });
+    };
+    if let Some(hub) = hub {
+        let client = opts.client().await?;
+        hub.delete_tag(&client, tag.repository().repository_str(), tag.tag_str())
+            .await?;
+        return Ok(TagDeletion::HubApi);
+    }
+    let remote = remote_options(opts, None).await?;
+    // What the tag points at: kept, to put it back should the registry delete it.
+    let original = ocireg_remote::get(&r, &remote)
+        .await
+        .map_err(remote_err(Doing::on("looking up", &r)))?;
+    let original_ref = Reference::Digest(r.repository().digest(original.digest()));
+    match ocireg_remote::delete(&r, &remote).await {
+        Ok(()) => {
+            ensure_kept(&r, &original_ref, &original, &remote).await?;
+            return Ok(TagDeletion::Registry);
+        }
+        Err(e) if refuses_tag_delete(&e) => {
+            tracing::debug!(reference = %r, error = %e,
+                "the registry does not delete tags: replacing the tag by a placeholder");
+        }
+        Err(e) => return Err(Doing::on("deleting tag", &r).remote(e)),
+    }
+    let doing = Doing::on("deleting tag", &r);
+    let body = placeholder_manifest(tag.tag_str()).map_err(view_err(doing.clone()))?;
+    let raw = ocireg_remote::RawManifest::new(body, ocireg_v1::MediaType::OciManifest);
+    let placeholder = raw.digest();
+    if placeholder == original.digest() {
+        return Err(Error::TagDelete {
+            reference: r.to_string(),
+            reason: "the placeholder manifest has the digest of the tagged one".to_owned(),
+        });
+    }
+    let pusher = ocireg_remote::Pusher::new(&remote);
+    pusher
+        .upload(
+            r.repository(),
+            Arc::new(ocireg_v1::StaticLayer::new(
+                &b"{}"[..],
+                ocireg_v1::MediaType::OciEmpty,
+            )),
+        )
+        .await
+        .map_err(remote_err(doing.clone()))?;
+    pusher
+        .put(&r, &raw)
+        .await
+        .map_err(remote_err(doing.clone()))?;
+    let placeholder_ref = Reference::Digest(r.repository().digest(placeholder));
+    ocireg_remote::delete(&placeholder_ref, &remote)
+        .await
+        .map_err(remote_err(doing))?;
+    ensure_kept(&r, &original_ref, &original, &remote).await?;
+    if let Some(now) = head_digest(&r, &remote).await? {
+        return Err(Error::TagDelete {
+            reference: r.to_string(),
+            reason: format!(
+                "the registry still has the tag (now {now}) after its placeholder was deleted"
+            ),
+        });
+    }
+    Ok(TagDeletion::Placeholder {
+        digest: placeholder,
+    })
+}
+
+/// Checks that the manifest a deleted tag pointed to is still there; should the registry
+/// have deleted it, puts it back by digest and reports the failure.
+async fn ensure_kept(
+    tag: &Reference,
+    original_ref: &Reference,
+    original: &ocireg_remote::RemoteDescriptor,
+    remote: &ocireg_remote::Options,
+) -> Result<()> {
+    if head_digest(original_ref, remote).await?.is_some() {
+        return Ok(());
+    }
+    let raw = ocireg_remote::RawManifest::new(
+        original.raw_manifest().clone(),
+        original.media_type().clone(),
+    );
+    ocireg_remote::put(original_ref, &raw, remote)
+        .await
+        .map_err(remote_err(format!("putting back {original_ref}")))?;
+    Err(Error::TagDelete {
+        reference: tag.to_string(),
+        reason: format!(
+            "the registry deleted the manifest {} rather than only the tag; it was put back by \
+             digest, but other tags it had may be gone",
+            original.digest()
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn placeholders_are_unique_and_empty() {
+        let a = placeholder_manifest("v1").expect("json");
+        let b = placeholder_manifest("v1").expect("json");
+        assert_ne!(a, b, "each placeholder has its own digest");
+        let m: ocireg_v1::Manifest = serde_json::from_slice(&a).expect("a manifest");
+        assert!(m.layers.is_empty());
+        assert_eq!(m.config.digest, ocireg_v1::sha256(b"{}"));
+        assert_eq!(
+            m.annotations
+                .get(PLACEHOLDER_TAG_ANNOTATION)
+                .map(String::as_str),
+            Some("v1")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_digest_is_refused_by_tag_only_delete() {
+        let digest = ocireg_v1::sha256(b"x");
+        for reference in [format!("r.io/app@{digest}"), format!("ocidir://d@{digest}")] {
+            let err = delete_tag(&reference, &Options::new(), None)
+                .await
+                .expect_err("a digest");
+            assert_eq!(err.kind(), ErrorKind::Usage, "{reference}: {err}");
+            assert!(err.to_string().contains("--tag-only takes a tag"), "{err}");
+        }
+    }
 
     #[tokio::test]
     async fn a_bad_new_tag_is_a_usage_error() {

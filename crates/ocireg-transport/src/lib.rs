@@ -151,7 +151,11 @@ pub use settings::{DEFAULT_BODY_GRACE, DEFAULT_MIN_BODY_RATE, ProxyConfig, Timeo
 pub use tls::TrustRoots;
 pub use token::TokenReply;
 pub use transport::Transport;
-pub use warning::{MAX_WARNING_BYTES, WARNING_CODE, parse_warning_header};
+pub use warning::{
+    DOCKER_RATELIMIT_SOURCE, MAX_RATE_LIMIT_HEADER_BYTES, MAX_WARNING_BYTES,
+    RATE_LIMIT_WARN_PERCENT, RATELIMIT_LIMIT, RATELIMIT_REMAINING, RATELIMIT_RESET, RateLimit,
+    WARNING_CODE, parse_rate_limit, parse_warning_header,
+};
 
 mod body;
 mod challenge;

@@ -177,6 +177,56 @@ impl Client {
         Ok(found.clone())
     }
 
+    /// Sends one request to an absolute http(s) URL outside the registry API (a
+    /// registry's web API, such as Docker Hub's tag deletion), with the client's retry
+    /// policy, timeouts and redirect checks. `authorization` goes only to the URL's own
+    /// origin (never to a redirect target elsewhere); the configured extra headers are not
+    /// sent and `Warning` headers are not passed on. Any status is returned; the body is
+    /// the caller's to read, with a bound.
+    pub async fn send_api(
+        &self,
+        request: Request<Body>,
+        authorization: Option<&Secret>,
+    ) -> Result<Response<ResponseBody>> {
+        let (parts, body) = request.into_parts();
+        let uri = parts.uri;
+        let origin = Origin::of(&uri)
+            .filter(|o| o.scheme == "https" || o.scheme == "http")
+            .ok_or_else(|| Error::InvalidRequest {
+                reason: format!("URL {} is not an http(s) URL", redact_url(&uri.to_string())),
+            })?;
+        let authorization = authorization
+            .map(|s| {
+                HeaderValue::from_str(s.expose()).map_err(|_| Error::InvalidRequest {
+                    reason: "the authorization is not a valid header value".to_owned(),
+                })
+            })
+            .transpose()?;
+        let name = match origin.port {
+            80 | 443 => origin.host.clone(),
+            port => format!("{}:{port}", origin.host),
+        };
+        let policy = HopPolicy {
+            registry_name: &name,
+            registry: &origin,
+            credential_origin: Some(&origin),
+            authorization: authorization.as_ref(),
+            registry_request: false,
+            what: "redirect",
+        };
+        let (response, _) = retrying(
+            &self.inner,
+            &self.inner.retry,
+            &policy,
+            &parts.method,
+            &uri,
+            &parts.headers,
+            &body,
+        )
+        .await?;
+        Ok(response)
+    }
+
     /// [`transport`](Self::transport) for the registry of `repository`.
     pub async fn for_repository(
         &self,

@@ -1583,3 +1583,42 @@ async fn body_chunks_are_bounded_by_the_connection_buffer() {
     })
     .await;
 }
+
+/// `Client::send_api` (a registry's web API, e.g. Docker Hub's tag deletion): the
+/// authorization goes to the URL's origin and never to a redirect target elsewhere; any
+/// status comes back for the caller to judge.
+#[tokio::test]
+async fn send_api_keeps_the_authorization_on_its_origin() {
+    let elsewhere = FaultServer::with_handler(|_: &RecordedRequest| Reply::status(204))
+        .await
+        .expect("server");
+    let target = elsewhere.url_for("/landed");
+    let api = FaultServer::with_handler(move |req: &RecordedRequest| match req.path() {
+        "/v2/repositories/team/app/tags/v1/" => Reply::redirect(307, target.clone()),
+        _ => Reply::status(404),
+    })
+    .await
+    .expect("server");
+    let secret = ocireg_authn::Secret::new("JWT s3cr3t");
+    let request = Request::builder()
+        .method(http::Method::DELETE)
+        .uri(api.url_for("/v2/repositories/team/app/tags/v1/"))
+        .body(Body::empty())
+        .expect("request");
+    let response = client()
+        .send_api(request, Some(&secret))
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let first = &api.requests()[0];
+    assert_eq!(first.header("authorization"), Some("JWT s3cr3t"));
+    let landed = &elsewhere.requests()[0];
+    assert_eq!(landed.path(), "/landed");
+    assert!(!landed.has_header("authorization"), "{landed:?}");
+
+    let bad = Request::builder()
+        .uri("ftp://example.com/x")
+        .body(Body::empty())
+        .expect("request");
+    assert!(client().send_api(bad, None).await.is_err());
+}

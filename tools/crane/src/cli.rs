@@ -176,7 +176,22 @@ Examples:
 
   # Remove an entry from an OCI image layout's index.json (by tag, or every entry
   # with a digest); its blobs stay on disk until `crane layout gc ./layout`
-  crane delete ocidir://./layout:v1";
+  crane delete ocidir://./layout:v1
+
+  # Remove only the tag v1; the manifest and its other tags stay
+  crane delete --tag-only r.example/b:v1";
+
+const RATELIMIT_EXAMPLES: &str = "\
+Examples:
+  # How many Docker Hub pulls are left (a HEAD, which Hub does not count)
+  crane ratelimit alpine
+  # limit: 100 per 21600s
+  # remaining: 76
+  # source: 203.0.113.7
+
+  # Only the remaining count (fields: .Limit .Remaining .WindowSeconds .ResetSeconds
+  # .Source .Reported; absent values are null)
+  crane ratelimit --format '{{.Remaining}}' alpine";
 
 const ATTACH_EXAMPLES: &str = "\
 Examples:
@@ -511,6 +526,22 @@ pub(crate) enum Command {
     Delete {
         /// The image reference.
         image: String,
+        /// Remove only the tag, keeping the manifest and its other tags: the registry
+        /// deletes the tag (OCI 1.1), or else a unique placeholder manifest is put under the
+        /// tag and deleted by digest. Takes a tag, never a digest.
+        #[arg(long)]
+        tag_only: bool,
+    },
+
+    /// Show a registry's rate limit for an image (Docker Hub's pull limit), from the
+    /// RateLimit-Limit/RateLimit-Remaining headers of a manifest HEAD (not counted as a
+    /// pull by Docker Hub).
+    #[command(after_help = RATELIMIT_EXAMPLES)]
+    Ratelimit {
+        /// The image reference.
+        image: String,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 
     /// Log in or access credentials.

@@ -145,8 +145,17 @@ pub(super) async fn tag(reference: &str, tag: &str, opts: &Options) -> anyhow::R
     Ok(Outcome::Done)
 }
 
-pub(super) async fn delete(reference: &str, opts: &Options) -> anyhow::Result<Outcome> {
-    ocireg_crane::delete(reference, opts).await?;
+pub(super) async fn delete(
+    reference: &str,
+    tag_only: bool,
+    opts: &Options,
+) -> anyhow::Result<Outcome> {
+    if tag_only {
+        // The Docker Hub API is used once a host's settings name it (`api: hub`).
+        ocireg_crane::delete_tag(reference, opts, None).await?;
+    } else {
+        ocireg_crane::delete(reference, opts).await?;
+    }
     Ok(Outcome::Done)
 }
 

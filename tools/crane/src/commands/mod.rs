@@ -13,6 +13,7 @@ mod index;
 mod local;
 mod misc;
 mod mutate;
+mod ratelimit;
 mod registry;
 
 /// How a command that did not fail ends.
@@ -128,7 +129,8 @@ pub(crate) async fn run(
             format,
         } => image::catalog(&registry, full_ref, &format, &opts).await,
         Command::Tag { image, tag } => image::tag(&image, &tag, &opts).await,
-        Command::Delete { image } => image::delete(&image, &opts).await,
+        Command::Delete { image, tag_only } => image::delete(&image, tag_only, &opts).await,
+        Command::Ratelimit { image, format } => ratelimit::ratelimit(&image, &format, &opts).await,
         Command::Attach {
             file,
             media_type,

@@ -14,6 +14,7 @@ const COMMANDS: &[&[&str]] = &[
     &["catalog"],
     &["tag"],
     &["delete"],
+    &["ratelimit"],
     &["attach"],
     &["refs"],
     &["pull"],

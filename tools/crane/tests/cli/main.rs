@@ -6,6 +6,7 @@
 mod auth;
 mod basics;
 mod blob;
+mod dockerhub;
 mod escapes;
 mod format;
 mod help;
