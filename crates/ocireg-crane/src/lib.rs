@@ -177,6 +177,10 @@ pub use crate::read::{
 pub use crate::report::Report;
 pub use crate::runtime::{run, within};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
+pub use crate::settings::{
+    HostApi, HostSettings, MAX_SETTINGS_SIZE, RegistrySettings, SETTINGS_PATH_VAR, TlsMode,
+    registry_key, settings_path,
+};
 pub use crate::template::{Template, go_field_name};
 pub use crate::text::{escape_json, escape_lines, escape_text, is_unsafe_char};
 pub use crate::validate::{validate_remote, validate_tarball};
@@ -220,5 +224,6 @@ mod mutate;
 mod ocidir;
 mod read;
 mod serve;
+mod settings;
 mod validate;
 mod write;
