@@ -540,6 +540,20 @@ impl RegistrySettings {
         Self::update_at(&path, change)
     }
 
+    /// [`update`](Self::update) on tokio's blocking pool, for async callers (waiting for the
+    /// lock must not hold up a runtime thread).
+    pub async fn update_async(
+        env: Environment,
+        change: impl FnOnce(&mut Self) -> Result<()> + Send + 'static,
+    ) -> Result<Self> {
+        tokio::task::spawn_blocking(move || Self::update(&env, change))
+            .await
+            .map_err(|e| Error::Io {
+                doing: "updating registry settings".to_owned(),
+                source: io::Error::other(e.to_string()),
+            })?
+    }
+
     /// [`update`](Self::update) of the file at `path`.
     pub fn update_at(path: &Path, change: impl FnOnce(&mut Self) -> Result<()>) -> Result<Self> {
         let dir = parent_dir(path);
@@ -638,11 +652,11 @@ struct FileLock {
 
 impl FileLock {
     fn exclusive(path: &Path) -> Result<Self> {
-        let file = fs_err::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
+        let mut options = fs_err::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        fs_err::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
             .open(path)
             .map_err(|e| settings_error("locking registry settings", path, e))?;
         rustix::fs::flock(file.file(), rustix::fs::FlockOperation::LockExclusive).map_err(|e| {
