@@ -32,6 +32,7 @@
 //! | artifacts | `artifacts` | [`attach`]; the referrers a `copy --referrers` carries along |
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
+//! | per-registry settings | `settings` | [`RegistrySettings`] (`registry set`/`config`), read by [`Options::with_registry_settings_from_environment`] |
 //! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy` (and `--all-tags`), `manifest`, `digest`, `config`, `blob`, `ls`, `tag`, `delete`, `attach`, `refs` |
 //! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`rebase`], [`export`] / [`export_to_file`] |
 //!

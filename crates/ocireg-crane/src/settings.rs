@@ -1,66 +1,5 @@
 //! Per-registry settings: how to speak to each registry host (regclient's
-//! `~/.regctl/config.json` `hosts`, set with `crane registry set`).
-//!
-//! One JSON file holds a map from registry (`host[:port]`) to its settings:
-//!
-//! ```json
-//! {
-//!   "hosts": {
-//!     "registry.example:5000": { "tls": "disabled" },
-//!     "dev.example": { "tls": "insecure" },
-//!     "gcr.io": { "repoAuth": true },
-//!     "hub.docker.com": { "api": "hub", "token": "..." }
-//!   }
-//! }
-//! ```
-//!
-//! - `tls`: `enabled` (the default, left out of the file: https with verified certificates;
-//!   names that ggcr's heuristics treat as local, such as `localhost:5000`, may still fall
-//!   back to http), `insecure` (https without certificate verification, for this host only)
-//!   or `disabled` (plain http only; https is never tried).
-//! - `repoAuth`: one bearer token per repository instead of one token for all the scopes of
-//!   an operation, for registries such as `gcr.io` that cannot grant several repositories in
-//!   one token.
-//! - `api` and `token`: another API on the host (only `hub`, Docker Hub's own API on
-//!   `hub.docker.com`) and its token. The token is a [`Secret`]: `Debug` shows `****`, and
-//!   [`RegistrySettings::to_redacted_json`] shows `***`.
-//!
-//! Fields this version does not know (regclient's `user`, `regcert`, ...) are kept as they
-//! are when the file is rewritten. Host names are compared without regard to case, and
-//! `docker.io` is `index.docker.io`, as in references.
-//!
-//! The file is [`settings_path`]: `$OCIREG_CONFIG` when set, else
-//! `$XDG_CONFIG_HOME/ocireg/config.json`, else `$HOME/.config/ocireg/config.json`, all read
-//! from an [`Environment`]. A missing file means no settings; a file that is not valid
-//! (bad JSON, an unknown `tls` value, an invalid host, larger than
-//! [`MAX_SETTINGS_SIZE`]) is an error naming the path. [`RegistrySettings::update`] changes
-//! the file under a lock file beside it (`config.json.lock`): read, change, write a
-//! temporary file (mode 0600 from creation) beside it, fsync, rename, fsync the directory
-//! (created 0700 when missing). Two processes updating different hosts at once both land.
-//!
-//! ```
-//! use ocireg_authn::Environment;
-//! use ocireg_crane::{HostSettings, RegistrySettings, TlsMode};
-//!
-//! let dir = tempfile::tempdir()?;
-//! let env = Environment::empty().with_var("OCIREG_CONFIG", dir.path().join("config.json").to_string_lossy());
-//! RegistrySettings::update(&env, |settings| {
-//!     let host = settings.host("gcr.io").cloned().unwrap_or_default().with_repo_auth(true);
-//!     settings.set_host("gcr.io", host)
-//! })?;
-//! RegistrySettings::update(&env, |settings| {
-//!     settings.set_host("r.example:5000", HostSettings::new().with_tls(TlsMode::Disabled))
-//! })?;
-//! let loaded = RegistrySettings::load(&env)?;
-//! assert!(loaded.host("GCR.io").is_some_and(HostSettings::repo_auth));
-//! assert_eq!(loaded.host("r.example:5000").map(HostSettings::tls), Some(TlsMode::Disabled));
-//! assert_eq!(
-//!     String::from_utf8(loaded.to_json())?,
-//!     "{\n  \"hosts\": {\n    \"gcr.io\": {\n      \"repoAuth\": true\n    },\n    \
-//!      \"r.example:5000\": {\n      \"tls\": \"disabled\"\n    }\n  }\n}\n"
-//! );
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! `~/.regctl/config.json` `hosts`, set with `crane registry set`). See [`RegistrySettings`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -264,7 +203,71 @@ impl HostSettings {
     }
 }
 
-/// The contents of the settings file: the [`HostSettings`] of each registry.
+/// Per-registry settings: how to speak to each registry host (regclient's
+/// `~/.regctl/config.json` `hosts`, set with `crane registry set`).
+///
+/// One JSON file holds a map from registry (`host[:port]`) to its settings:
+///
+/// ```json
+/// {
+///   "hosts": {
+///     "registry.example:5000": { "tls": "disabled" },
+///     "dev.example": { "tls": "insecure" },
+///     "gcr.io": { "repoAuth": true },
+///     "hub.docker.com": { "api": "hub", "token": "..." }
+///   }
+/// }
+/// ```
+///
+/// - `tls`: `enabled` (the default, left out of the file: https with verified certificates;
+///   names that ggcr's heuristics treat as local, such as `localhost:5000`, may still fall
+///   back to http), `insecure` (https without certificate verification, for this host only)
+///   or `disabled` (plain http only; https is never tried).
+/// - `repoAuth`: one bearer token per repository instead of one token for all the scopes of
+///   an operation, for registries such as `gcr.io` that cannot grant several repositories in
+///   one token.
+/// - `api` and `token`: another API on the host (only `hub`, Docker Hub's own API on
+///   `hub.docker.com`) and its token. The token is a [`Secret`]: `Debug` shows `****`, and
+///   [`RegistrySettings::to_redacted_json`] shows `***`.
+///
+/// Fields this version does not know (regclient's `user`, `regcert`, ...) are kept as they
+/// are when the file is rewritten. Host names are compared without regard to case, and
+/// `docker.io` is `index.docker.io`, as in references.
+///
+/// The file is [`settings_path`]: `$OCIREG_CONFIG` when set, else
+/// `$XDG_CONFIG_HOME/ocireg/config.json`, else `$HOME/.config/ocireg/config.json`, all read
+/// from an [`Environment`]. A missing file means no settings; a file that is not valid
+/// (bad JSON, an unknown `tls` value, an invalid host, larger than
+/// [`MAX_SETTINGS_SIZE`]) is an error naming the path. [`RegistrySettings::update`] changes
+/// the file under a lock file beside it (`config.json.lock`): read, change, write a
+/// temporary file (mode 0600 from creation) beside it, fsync, rename, fsync the directory
+/// (created 0700 when missing). Two processes updating different hosts at once both land.
+///
+/// ```
+/// use ocireg_authn::Environment;
+/// use ocireg_crane::{HostSettings, RegistrySettings, TlsMode};
+///
+/// let dir = tempfile::tempdir()?;
+/// let env = Environment::empty().with_var("OCIREG_CONFIG", dir.path().join("config.json").to_string_lossy());
+/// RegistrySettings::update(&env, |settings| {
+///     let host = settings.host("gcr.io").cloned().unwrap_or_default().with_repo_auth(true);
+///     settings.set_host("gcr.io", host)
+/// })?;
+/// RegistrySettings::update(&env, |settings| {
+///     settings.set_host("r.example:5000", HostSettings::new().with_tls(TlsMode::Disabled))
+/// })?;
+/// let loaded = RegistrySettings::load(&env)?;
+/// assert!(loaded.host("GCR.io").is_some_and(HostSettings::repo_auth));
+/// assert_eq!(loaded.host("r.example:5000").map(HostSettings::tls), Some(TlsMode::Disabled));
+/// assert_eq!(
+///     String::from_utf8(loaded.to_json())?,
+///     "{\n  \"hosts\": {\n    \"gcr.io\": {\n      \"repoAuth\": true\n    },\n    \
+///      \"r.example:5000\": {\n      \"tls\": \"disabled\"\n    }\n  }\n}\n"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// The value is the contents of the file: the [`HostSettings`] of each registry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 #[must_use]
