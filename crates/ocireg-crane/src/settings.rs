@@ -327,9 +327,10 @@ pub fn registry_key(registry: &str) -> Result<String> {
     };
     if registry.trim().is_empty() {
         // An empty name would mean the default registry to the name parser.
-        return Err(invalid(
-            ocireg_name::Registry::new(" ").expect_err("a space is never a valid registry"),
-        ));
+        return Err(Error::InvalidArgument {
+            doing: format!("parsing registry {registry:?}"),
+            reason: "a registry (HOST[:PORT]) is required",
+        });
     }
     let parsed = ocireg_name::Registry::new(&registry.to_ascii_lowercase()).map_err(invalid)?;
     Ok(parsed.name().to_owned())
