@@ -152,6 +152,20 @@ pub enum Error {
         reference: String,
     },
 
+    /// Reading or writing the per-registry settings file failed, or it is not valid
+    /// (see [`RegistrySettings`](crate::RegistrySettings)).
+    #[error("{doing}")]
+    Settings {
+        /// What we were doing; it names the file when the cause does not
+        /// (`reading registry settings /home/u/.config/ocireg/config.json`).
+        doing: String,
+        /// The settings file.
+        path: PathBuf,
+        /// The cause (what is wrong with the contents, as `InvalidData`).
+        #[source]
+        source: io::Error,
+    },
+
     /// `copy --referrers` found more referrers (counting referrers of referrers) than it
     /// carries along.
     #[error(
@@ -351,6 +365,7 @@ impl Error {
             | Self::File { .. }
             | Self::Tarball { .. }
             | Self::Io { .. }
+            | Self::Settings { .. }
             | Self::NotImplemented { .. }
             | Self::Invalid { .. }
             | Self::TimedOut { .. }
@@ -408,6 +423,10 @@ impl Error {
                 None
             }
             Self::HubApi { status, .. } => hub_hint(*status),
+            Self::Settings { path, .. } => Some(format!(
+                "fix or remove {} (see `crane registry set --help`; OCIREG_CONFIG names another file)",
+                path.display()
+            )),
             Self::RefusingToClobber { .. } => {
                 Some("drop --no-clobber to overwrite it, or choose another tag".to_owned())
             }

@@ -33,6 +33,7 @@
 //! | artifacts | `artifacts` | [`attach`]; the referrers a `copy --referrers` carries along |
 //! | credentials | `auth` | [`auth_login`], [`auth_logout`], [`auth_get`], [`auth_token`] |
 //! | the embedded registry | `serve` | [`registry_serve`], [`interrupted`] |
+//! | per-registry settings | `settings` | [`RegistrySettings`] (`registry set`/`config`), read by [`Options::with_registry_settings_from_environment`] |
 //! | images on disk | `local` | [`pull`], [`push`], [`tarball_digest`] (`digest --tarball`), [`layout_gc`] (`layout gc`); `ocidir://` references in `copy` (and `--all-tags`), `manifest`, `digest`, `config`, `blob`, `ls`, `tag`, `delete`, `attach`, `refs` |
 //! | changing images | `mutate` | [`append`], [`mutate()`], [`flatten`], [`rebase`], [`export`] / [`export_to_file`] |
 //!
@@ -180,6 +181,10 @@ pub use crate::read::{
 pub use crate::report::Report;
 pub use crate::runtime::{run, within};
 pub use crate::serve::{interrupted, registry_serve, serve_address};
+pub use crate::settings::{
+    HostApi, HostSettings, MAX_SETTINGS_SIZE, RegistrySettings, SETTINGS_PATH_VAR, TlsMode,
+    registry_key, settings_path,
+};
 pub use crate::template::{Template, go_field_name};
 pub use crate::text::{escape_json, escape_lines, escape_text, is_unsafe_char};
 pub use crate::validate::{validate_remote, validate_tarball};
@@ -228,5 +233,6 @@ mod ocidir;
 mod ratelimit;
 mod read;
 mod serve;
+mod settings;
 mod validate;
 mod write;

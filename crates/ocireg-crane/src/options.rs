@@ -11,6 +11,7 @@ use ocireg_v1::Platform;
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::settings::RegistrySettings;
 use crate::warnings::Warnings;
 
 /// How many blobs or tags are moved at once when nothing else is said
@@ -55,7 +56,20 @@ pub struct Options {
     verbose: bool,
     progress: Option<Arc<dyn Progress>>,
     warnings: Warnings,
+    registry_settings: SettingsSource,
     client: Arc<tokio::sync::OnceCell<Client>>,
+}
+
+/// Where the per-registry settings come from.
+#[derive(Clone, Debug, Default)]
+enum SettingsSource {
+    /// None: every registry gets the defaults.
+    #[default]
+    None,
+    /// These.
+    Given(Arc<RegistrySettings>),
+    /// The settings file of the environment, read when the client is built.
+    Environment,
 }
 
 impl fmt::Debug for Options {
@@ -72,6 +86,7 @@ impl fmt::Debug for Options {
             .field("referrers", &self.referrers)
             .field("verbose", &self.verbose)
             .field("progress", &self.progress.is_some())
+            .field("registry_settings", &self.registry_settings)
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +115,7 @@ impl Options {
             verbose: false,
             progress: None,
             warnings: Warnings::default(),
+            registry_settings: SettingsSource::None,
             client: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
@@ -110,6 +126,48 @@ impl Options {
         self.insecure = insecure;
         self.client = Arc::default();
         self
+    }
+
+    /// Per-registry settings (TLS mode, one token per repository): see
+    /// [`RegistrySettings`]. `--insecure` ([`with_insecure`](Self::with_insecure)) still
+    /// applies to every registry on top of them.
+    ///
+    /// ```
+    /// use ocireg_crane::{HostSettings, Options, RegistrySettings, TlsMode};
+    ///
+    /// let settings = RegistrySettings::new()
+    ///     .with_host("r.example:5000", HostSettings::new().with_tls(TlsMode::Disabled))?;
+    /// let opts = Options::new().with_registry_settings(settings);
+    /// let tls = opts.registry_settings()?.host("r.example:5000").map(HostSettings::tls);
+    /// assert_eq!(tls, Some(TlsMode::Disabled));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_registry_settings(mut self, settings: RegistrySettings) -> Self {
+        self.registry_settings = SettingsSource::Given(Arc::new(settings));
+        self.client = Arc::default();
+        self
+    }
+
+    /// Reads the per-registry settings from the settings file of the
+    /// [environment](Self::with_environment) (see
+    /// [`settings_path`](crate::settings_path)) when the HTTP client is built, so that only
+    /// operations that talk to registries read it, and a file that is not valid fails them
+    /// (crane does this for every command).
+    pub fn with_registry_settings_from_environment(mut self) -> Self {
+        self.registry_settings = SettingsSource::Environment;
+        self.client = Arc::default();
+        self
+    }
+
+    /// The per-registry settings: those given, those of the settings file (read now) when
+    /// [`with_registry_settings_from_environment`](Self::with_registry_settings_from_environment)
+    /// was called, else none.
+    pub fn registry_settings(&self) -> Result<RegistrySettings> {
+        match &self.registry_settings {
+            SettingsSource::None => Ok(RegistrySettings::new()),
+            SettingsSource::Given(s) => Ok((**s).clone()),
+            SettingsSource::Environment => RegistrySettings::load(&self.environment),
+        }
     }
 
     /// Operate on the image for this platform inside an index (crane's
@@ -334,7 +392,9 @@ impl Options {
     }
 
     /// The HTTP client for every registry this command talks to, built on
-    /// first use: `--insecure`, the user agent, and the `HttpHeaders` of
+    /// first use: `--insecure`, the user agent, the per-registry settings (see
+    /// [`with_registry_settings`](Self::with_registry_settings); a settings file that is
+    /// not valid fails here), and the `HttpHeaders` of
     /// docker's config file (except `User-Agent`, as ggcr). A config file that
     /// cannot be read only loses its headers (logged at debug level), as in
     /// crane. Registry `Warning` headers go to [`warnings`](Self::warnings),
@@ -349,6 +409,21 @@ impl Options {
                 if let Some(suffix) = &self.user_agent_suffix {
                     builder = builder.user_agent_suffix(suffix.clone());
                 }
+                builder = match &self.registry_settings {
+                    SettingsSource::None => builder,
+                    SettingsSource::Given(s) => s.apply(builder),
+                    SettingsSource::Environment => {
+                        let env = self.environment.clone();
+                        let settings =
+                            tokio::task::spawn_blocking(move || RegistrySettings::load(&env))
+                                .await
+                                .map_err(|e| Error::Io {
+                                    doing: "reading registry settings".to_owned(),
+                                    source: std::io::Error::other(e.to_string()),
+                                })??;
+                        settings.apply(builder)
+                    }
+                };
                 match DockerConfigKeychain::new(self.environment.clone())
                     .config_file()
                     .await
@@ -522,6 +597,40 @@ mod tests {
         let text = format!("{opts:?}");
         assert!(text.contains("insecure"));
         assert!(!text.contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn a_bad_settings_file_fails_the_client_only_when_asked_to_read_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("settings.json");
+        fs_err::write(
+            &path,
+            "{\"hosts\": {\"r.example\": {\"tls\": \"sometimes\"}}}",
+        )
+        .expect("write settings");
+        let env = Environment::empty().with_var("OCIREG_CONFIG", path.to_string_lossy());
+        let opts = Options::new().with_environment(env);
+        opts.client()
+            .await
+            .expect("the file is not read without being asked");
+        let opts = opts.with_registry_settings_from_environment();
+        let err = opts.client().await.expect_err("a bad file");
+        assert!(matches!(err, Error::Settings { .. }), "{err:?}");
+        assert!(err.to_string().contains("settings.json"), "{err}");
+        assert!(opts.registry_settings().is_err());
+        fs_err::write(
+            &path,
+            "{\"hosts\": {\"r.example\": {\"tls\": \"disabled\"}}}",
+        )
+        .expect("write settings");
+        let opts = opts.with_registry_settings_from_environment();
+        opts.client().await.expect("a good file");
+        assert!(
+            opts.registry_settings()
+                .expect("settings")
+                .host("r.example")
+                .is_some()
+        );
     }
 
     #[tokio::test]

@@ -85,8 +85,15 @@ pub struct ClientBuilder {
     token_response_limit: u64,
     error_body_limit: usize,
     repo_auth: RepoAuth,
+    http_only: HashSet<String>,
     pool_idle_timeout: Duration,
     warning_sink: Option<WarningSink>,
+}
+
+/// How a registry name (`host[:port]`) is compared for the per-registry settings: host
+/// names are case-insensitive.
+pub(crate) fn registry_key(registry: &str) -> String {
+    registry.to_ascii_lowercase()
 }
 
 impl Default for ClientBuilder {
@@ -103,6 +110,7 @@ impl Default for ClientBuilder {
                     PathBuf::from("/etc/containers/certs.d"),
                 ],
                 skip_verify: false,
+                skip_verify_for: HashSet::new(),
             },
             extra_ca_files: Vec::new(),
             extra_ca_pems: Vec::new(),
@@ -113,6 +121,7 @@ impl Default for ClientBuilder {
             token_response_limit: DEFAULT_TOKEN_RESPONSE_LIMIT,
             error_body_limit: DEFAULT_ERROR_BODY_LIMIT,
             repo_auth: RepoAuth::Never,
+            http_only: HashSet::new(),
             pool_idle_timeout: Duration::from_secs(90),
             warning_sink: None,
         }
@@ -147,9 +156,36 @@ impl ClientBuilder {
         self
     }
 
+    /// Speaks plain http only to this registry (`host[:port]`, as
+    /// [`Registry::name`](ocireg_name::Registry::name) spells it, compared without regard to
+    /// case): the ping and every request use `http://`, and https is never attempted
+    /// (regclient's `tls: disabled`). Redirects from it may still lead to https hosts (a
+    /// CDN), which are verified as usual. May be called for several registries.
+    pub fn plain_http_for(mut self, registry: impl AsRef<str>) -> Self {
+        self.http_only.insert(registry_key(registry.as_ref()));
+        self
+    }
+
     /// Accepts any TLS certificate (default off). Does not allow plain http.
     pub fn skip_tls_verify(mut self, skip: bool) -> Self {
         self.tls.skip_verify = skip;
+        self
+    }
+
+    /// Accepts any TLS certificate from this registry (`host[:port]`, as
+    /// [`Registry::name`](ocireg_name::Registry::name) spells it) only: regclient's
+    /// `tls: insecure`. Every other host, including the hosts its redirects lead to (a CDN)
+    /// and its token service, is verified as usual. Does not allow plain http.
+    ///
+    /// The granularity is the URL authority, port included: TLS configurations are chosen
+    /// per `host[:port]` before the handshake (the TLS server name, SNI, carries no port,
+    /// so a verifier choosing by server name alone could only tell hosts apart). A default
+    /// port may be written or not (`r.example` and `r.example:443` are the same). May be
+    /// called for several registries.
+    pub fn skip_tls_verify_for(mut self, registry: impl AsRef<str>) -> Self {
+        self.tls
+            .skip_verify_for
+            .insert(crate::tls::authority_key(registry.as_ref()));
         self
     }
 
@@ -233,9 +269,10 @@ impl ClientBuilder {
         self
     }
 
-    /// One token per repository for this registry (`host[:port]`) only.
+    /// One token per repository for this registry (`host[:port]`, compared without regard
+    /// to case) only.
     pub fn per_repository_auth_for(mut self, registry: impl Into<String>) -> Self {
-        let registry = registry.into();
+        let registry = registry_key(&registry.into());
         match &mut self.repo_auth {
             RepoAuth::Always => {}
             RepoAuth::Hosts(hosts) => {
@@ -340,6 +377,7 @@ impl ClientBuilder {
                 token_response_limit: self.token_response_limit,
                 error_body_limit: self.error_body_limit,
                 repo_auth: self.repo_auth,
+                http_only: self.http_only,
                 warning_sink: self.warning_sink,
                 tokens: Mutex::new(HashMap::new()),
                 pings: Mutex::new(HashMap::new()),
@@ -407,6 +445,8 @@ pub(crate) struct ClientInner {
     pub(crate) token_response_limit: u64,
     pub(crate) error_body_limit: usize,
     repo_auth: RepoAuth,
+    /// Registries spoken to over plain http only (see [`ClientBuilder::plain_http_for`]).
+    http_only: HashSet<String>,
     warning_sink: Option<WarningSink>,
     pub(crate) tokens: Mutex<HashMap<TokenKey, CachedToken>>,
     /// What each registry's ping learned, per `(registry, http allowed)`: see
@@ -479,8 +519,13 @@ impl ClientInner {
         match &self.repo_auth {
             RepoAuth::Never => false,
             RepoAuth::Always => true,
-            RepoAuth::Hosts(h) => h.contains(registry),
+            RepoAuth::Hosts(h) => h.contains(&registry_key(registry)),
         }
+    }
+
+    /// Whether `registry` is spoken to over plain http only.
+    pub(crate) fn http_only(&self, registry: &str) -> bool {
+        !self.http_only.is_empty() && self.http_only.contains(&registry_key(registry))
     }
 
     /// Sends one request, following redirects ourselves. Returns the final response and the
@@ -872,6 +917,23 @@ mod tests {
             .build()
             .unwrap();
         assert!(c.inner.per_repository_auth("docker.io"));
+    }
+
+    #[test]
+    fn http_only_selection() {
+        let c = Client::builder()
+            .for_tests()
+            .plain_http_for("Reg.Example:5000")
+            .per_repository_auth_for("GCR.io")
+            .build()
+            .unwrap();
+        assert!(c.inner.http_only("reg.example:5000"));
+        assert!(c.inner.http_only("REG.EXAMPLE:5000"));
+        assert!(!c.inner.http_only("reg.example"));
+        assert!(!c.inner.http_only("reg.example:5001"));
+        assert!(c.inner.per_repository_auth("gcr.io"));
+        let c = Client::builder().for_tests().build().unwrap();
+        assert!(!c.inner.http_only("reg.example:5000"));
     }
 
     #[test]

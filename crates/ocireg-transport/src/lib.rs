@@ -84,6 +84,10 @@
 //! - A per-repository auth mode ([`ClientBuilder::per_repository_auth`], regclient's
 //!   `repoAuth`) fetches one token per repository for registries that cannot grant scopes on
 //!   several repositories at once.
+//! - Per-registry connection settings (regclient's `tls`): plain http only for one registry,
+//!   without an https attempt ([`ClientBuilder::plain_http_for`]), and no certificate
+//!   verification for one `host[:port]` only ([`ClientBuilder::skip_tls_verify_for`]);
+//!   [`ClientBuilder::per_repository_auth_for`] is the per-registry `repoAuth`.
 //! - Tokens are cached per registry, realm, service, scope set and credentials, and honour
 //!   `expires_in` (60 s when absent); ggcr keeps one token per transport and never expires it.
 //! - Docker's `certs.d/<host>/` directories (CAs and client certificates), proxies from the

@@ -27,7 +27,13 @@ const HTTP_PING_DELAY: Duration = Duration::from_millis(300);
 /// timeout, 408/429/5xx). A scheme that failed for good (a TLS handshake failure: the
 /// registry speaks plain http) is not tried again; a definitive answer (another status, an
 /// unusable redirect) from either scheme ends the retries.
+///
+/// A registry set to plain http only ([`plain_http_for`](crate::ClientBuilder::plain_http_for))
+/// is pinged over http alone, whatever `allow_http` says.
 pub(crate) async fn ping(client: &ClientInner, name: &str, allow_http: bool) -> Result<Pinged> {
+    if client.http_only(name) {
+        return ping_one(client, name, "http", &client.retry).await;
+    }
     if !allow_http {
         return ping_one(client, name, "https", &client.retry).await;
     }

@@ -8,7 +8,7 @@
 //! `crypto/x509` loads its system pool lazily in the same way.
 
 use fs_err as fs;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -44,6 +44,18 @@ pub(crate) struct TlsSettings {
     pub(crate) extra_roots: Vec<CertificateDer<'static>>,
     pub(crate) certs_dirs: Vec<PathBuf>,
     pub(crate) skip_verify: bool,
+    /// The authorities (see [`authority_key`]) whose certificates are not verified.
+    pub(crate) skip_verify_for: HashSet<String>,
+}
+
+/// How a URL authority (`host[:port]`) is compared for [`TlsSettings::skip_verify_for`]:
+/// lower case, without the default https port.
+pub(crate) fn authority_key(authority: &str) -> String {
+    let lower = authority.to_ascii_lowercase();
+    match lower.strip_suffix(":443") {
+        Some(host) if !host.is_empty() => host.to_owned(),
+        _ => lower,
+    }
 }
 
 /// Builds (and caches) one rustls configuration per `host[:port]`, since `certs.d` gives each
@@ -108,7 +120,13 @@ impl TlsConfigs {
                 path: String::new(),
                 reason: e.to_string(),
             })?;
-        let builder = if self.settings.skip_verify {
+        let skip = self.settings.skip_verify
+            || (!self.settings.skip_verify_for.is_empty()
+                && self
+                    .settings
+                    .skip_verify_for
+                    .contains(&authority_key(authority)));
+        let builder = if skip {
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(SkipVerify(Arc::clone(&self.provider))))
@@ -367,7 +385,8 @@ fn read_certs_d(dir: &Path) -> Result<CertsD> {
 }
 
 /// Accepts any server certificate (the TLS handshake signatures are still checked, so the
-/// connection is encrypted to whoever holds the key). Only with `skip_tls_verify`.
+/// connection is encrypted to whoever holds the key). Only with `skip_tls_verify`, or for
+/// the authorities of `skip_tls_verify_for`.
 #[derive(Debug)]
 struct SkipVerify(Arc<CryptoProvider>);
 
@@ -570,6 +589,31 @@ mod tests {
             handshake(&certs_d, tls).await.unwrap();
         }
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn authority_keys_ignore_case_and_the_default_port() {
+        assert_eq!(authority_key("R.Example"), "r.example");
+        assert_eq!(authority_key("r.example:443"), "r.example");
+        assert_eq!(authority_key("r.example:5000"), "r.example:5000");
+        assert_eq!(authority_key("[::1]:443"), "[::1]");
+        assert_eq!(authority_key(":443"), ":443");
+    }
+
+    #[tokio::test]
+    async fn skip_verify_for_applies_to_the_listed_authority_only() {
+        let ca = ocireg_testsupport::TestCa::new().unwrap();
+        let lax = tls_listener(&ca).await;
+        let strict = tls_listener(&ca).await;
+        let configs = TlsConfigs::new(TlsSettings {
+            roots: TrustRoots::None,
+            skip_verify_for: HashSet::from([authority_key(&lax.to_string())]),
+            ..TlsSettings::default()
+        });
+        handshake(&configs, lax).await.unwrap();
+        // Same host, another port: verified, and the CA is unknown.
+        let err = handshake(&configs, strict).await.unwrap_err();
+        assert!(err.to_string().contains("UnknownIssuer"), "{err}");
     }
 
     #[test]

@@ -262,6 +262,38 @@ Examples:
   # Serve on a fixed address, blobs on disk
   crane registry serve --address 127.0.0.1:5000 --disk /var/lib/registry";
 
+const REGISTRY_SET_EXAMPLES: &str = "\
+Examples:
+  # Speak plain http to a registry (https is never tried)
+  crane registry set --tls disabled registry.example:5000
+
+  # https without certificate verification, for this registry only
+  crane registry set --tls insecure dev.example
+
+  # One token per repository (gcr.io cannot grant several repositories in one token)
+  crane registry set --repo-auth gcr.io
+
+  # Back to the defaults
+  crane registry set --tls enabled --repo-auth=false gcr.io
+
+  # Docker Hub's own API and its token, read from stdin
+  crane registry set --api hub --api-token-stdin hub.docker.com < hub-token.txt
+
+The settings live in $OCIREG_CONFIG, else $XDG_CONFIG_HOME/ocireg/config.json,
+else ~/.config/ocireg/config.json (JSON, mode 0600), and every command that
+talks to a registry follows them. --insecure still applies to every registry.";
+
+const REGISTRY_CONFIG_EXAMPLES: &str = "\
+Examples:
+  # Every registry's settings (tokens shown as ***)
+  crane registry config
+
+  # One registry's
+  crane registry config gcr.io
+
+  # The TLS mode of one registry (empty when it is the default, enabled)
+  crane registry config registry.example:5000 --format '{{.tls}}'";
+
 const BLOB_HELP: &str = "\
 Examples:
   # Write a layer to stdout
@@ -836,6 +868,42 @@ pub(crate) enum RegistryCommand {
         /// Path to a directory where blobs will be stored.
         #[arg(long)]
         disk: Option<PathBuf>,
+    },
+    /// Set how crane talks to a registry: TLS mode, one token per repository, another API
+    /// and its token (regclient's `regctl registry set`). Flags not given keep their value.
+    #[command(after_help = REGISTRY_SET_EXAMPLES)]
+    Set {
+        /// The registry (HOST[:PORT]).
+        host: String,
+        /// enabled: https with verified certificates (the default); insecure: https without
+        /// certificate verification, for this registry only; disabled: plain http only.
+        #[arg(long, value_name = "MODE", value_parser = ["enabled", "insecure", "disabled"])]
+        tls: Option<String>,
+        /// One token per repository instead of one for all scopes (for registries such as
+        /// gcr.io); --repo-auth=false turns it off.
+        #[arg(
+            long = "repo-auth",
+            value_name = "BOOL",
+            num_args = 0..=1,
+            require_equals = true,
+            default_missing_value = "true"
+        )]
+        repo_auth: Option<bool>,
+        /// Another API on the host: hub (Docker Hub's API on hub.docker.com), or none.
+        #[arg(long, value_name = "API", value_parser = ["hub", "none"])]
+        api: Option<String>,
+        /// Read the API token from stdin (never from the command line); an empty one
+        /// removes it.
+        #[arg(long = "api-token-stdin")]
+        api_token_stdin: bool,
+    },
+    /// Print the per-registry settings as JSON (tokens shown as ***).
+    #[command(after_help = REGISTRY_CONFIG_EXAMPLES)]
+    Config {
+        /// Only this registry's settings (`{}` when it has the defaults).
+        host: Option<String>,
+        #[command(flatten)]
+        format: crate::format::FormatArg,
     },
 }
 

@@ -45,7 +45,8 @@ pub(crate) fn options(global: &Global) -> ocireg_crane::Result<Options> {
         .with_jobs(global.jobs)
         .with_allow_nondistributable(global.allow_nondistributable_artifacts)
         .with_verbose(global.verbose)
-        .with_user_agent_suffix(ocireg_crane::user_agent_suffix());
+        .with_user_agent_suffix(ocireg_crane::user_agent_suffix())
+        .with_registry_settings_from_environment();
     Ok(opts)
 }
 

@@ -20,6 +20,7 @@ mod pull_cache;
 mod pull_push;
 mod registry;
 mod remote;
+mod settings;
 mod support;
 mod terminal;
 mod token;
