@@ -256,8 +256,11 @@ fn refuses_tag_delete(e: &ocireg_remote::Error) -> bool {
 ///
 /// - `ocidir://DIR[:TAG]`: the tag's entry leaves `index.json` (other entries with the
 ///   same digest stay).
-/// - With `hub` (a host configured with `api: hub` and its token): Docker Hub's web API
-///   deletes the tag ([`HubApi::delete_tag`](crate::HubApi::delete_tag)).
+/// - With `hub`, or when the registry's [settings](Options::registry_settings) say
+///   `api: hub` (regclient's host setting; `crane registry set HOST --api hub
+///   --api-token-stdin`): Docker Hub's web API deletes the tag with the token
+///   ([`HubApi::delete_tag`](crate::HubApi::delete_tag)). A host set to `api: hub`
+///   without a token is a usage error.
 /// - Otherwise the registry is asked to delete the tag (OCI distribution 1.1). If it
 ///   refuses (distribution 2.8: 400 `DIGEST_INVALID`; 405; `UNSUPPORTED`), a unique
 ///   placeholder manifest (empty config, no layers, annotations
@@ -295,7 +298,11 @@ pub async fn delete_tag(
             reason: NOT_A_TAG,
         });
     };
-    if let Some(hub) = hub {
+    let configured = match hub {
+        Some(_) => None,
+        None => hub_from_settings(tag.registry().name(), opts)?,
+    };
+    if let Some(hub) = hub.or(configured.as_ref()) {
         let client = opts.client().await?;
         hub.delete_tag(&client, tag.repository().repository_str(), tag.tag_str())
             .await?;
@@ -387,6 +394,35 @@ async fn ensure_kept(
             original.digest()
         ),
     })
+}
+
+/// The Docker Hub web API for `registry` when its [settings](Options::registry_settings)
+/// say `api: hub` (regclient's host setting): at `https://REGISTRY` (`http://` with
+/// `tls: disabled`), or at [`HUB_API_URL`](crate::HUB_API_URL) for Docker Hub's registry
+/// itself, with the stored token.
+fn hub_from_settings(registry: &str, opts: &Options) -> Result<Option<crate::HubApi>> {
+    let settings = opts.registry_settings()?;
+    let Some(host) = settings.host(registry) else {
+        return Ok(None);
+    };
+    if host.api() != Some(crate::HostApi::Hub) {
+        return Ok(None);
+    }
+    let Some(token) = host.token() else {
+        return Err(Error::InvalidArgument {
+            doing: format!("deleting a tag through the Docker Hub API of {registry}"),
+            reason: "the host is set to `api: hub` but has no token: store one with \
+                     `crane registry set HOST --api-token-stdin`",
+        });
+    };
+    let base = if registry == ocireg_name::DEFAULT_REGISTRY {
+        crate::HUB_API_URL.to_owned()
+    } else if host.tls() == crate::TlsMode::Disabled {
+        format!("http://{registry}")
+    } else {
+        format!("https://{registry}")
+    };
+    Ok(Some(crate::HubApi::with_base(base, token.clone())))
 }
 
 #[cfg(test)]

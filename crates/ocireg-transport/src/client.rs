@@ -300,6 +300,11 @@ impl ClientBuilder {
     /// on other hosts (CDNs) never reach the sink. The same text arrives once per response
     /// that carries it: deduplicating is the caller's job (crane shows each once at exit).
     /// The sink runs on the task that sent the request; keep it quick.
+    ///
+    /// The sink also gets rate-limit warnings: once per registry when a response's
+    /// `RateLimit-Remaining` is at most [`RATE_LIMIT_WARN_PERCENT`](crate::RATE_LIMIT_WARN_PERCENT)%
+    /// of its `RateLimit-Limit`, and once more when it reaches zero (naming the registry
+    /// and, when given, when the window resets).
     pub fn warning_sink(mut self, sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
         self.warning_sink = Some(WarningSink::new(sink));
         self
@@ -763,7 +768,7 @@ impl ClientInner {
             && policy.registry_request
             && origin == *policy.registry
         {
-            sink.deliver(response.headers());
+            sink.deliver(Some(policy.registry_name), response.headers());
         }
         let (mut parts, incoming) = response.into_parts();
         tidy_headers(&mut parts.headers);

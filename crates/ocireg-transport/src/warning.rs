@@ -47,13 +47,11 @@ impl WarningSink {
 
     /// Passes the text of every code-299 warning in `headers`, skipping any header value
     /// over [`MAX_WARNING_BYTES`] and stopping once this response has used that budget;
-    /// then the rate-limit warning, if one is due (see [`Self::observe_rate_limit`]).
-    ///
-    /// The registry is not known here, so the rate-limit warning is given once per client
-    /// and level (a crane run); `observe_rate_limit(Some(name), ..)` would name it.
-    pub(crate) fn deliver(&self, headers: &HeaderMap) {
+    /// then the rate-limit warning of `registry` (which it names), if one is due (see
+    /// [`Self::observe_rate_limit`]): once per registry and level.
+    pub(crate) fn deliver(&self, registry: Option<&str>, headers: &HeaderMap) {
         self.deliver_warnings(headers);
-        self.observe_rate_limit(None, headers);
+        self.observe_rate_limit(registry, headers);
     }
 
     /// Passes a warning, once per registry (`None`: the registry is not known) and
@@ -201,7 +199,8 @@ impl RateLimit {
                  429 TOOMANYREQUESTS until the window resets"
             )
         } else {
-            format!("{who}: only {left} requests left of its rate limit{per}")
+            let noun = if left == 1 { "request" } else { "requests" };
+            format!("{who}: only {left} {noun} left of its rate limit{per}")
         };
         if let Some(reset) = self.reset_seconds {
             text.push_str(" (resets in ");
@@ -420,7 +419,7 @@ mod tests {
         let huge = format!(r#"299 - "{}""#, "x".repeat(MAX_WARNING_BYTES));
         headers.append(WARNING, HeaderValue::from_str(&huge).unwrap());
         headers.append(WARNING, HeaderValue::from_static(r#"299 - "second""#));
-        sink.deliver(&headers);
+        sink.deliver(None, &headers);
         assert_eq!(*got.lock().unwrap(), ["first", "second"]);
     }
 
@@ -434,7 +433,7 @@ mod tests {
             assert_eq!(value.len(), 2000);
             headers.append(WARNING, HeaderValue::from_str(&value).unwrap());
         }
-        sink.deliver(&headers);
+        sink.deliver(None, &headers);
         let got = got.lock().unwrap();
         assert_eq!(got.len(), 2);
         assert!(got[0].starts_with('0') && got[1].starts_with('1'));
@@ -526,21 +525,27 @@ mod tests {
             ("ratelimit-limit", "100;w=60"),
             ("ratelimit-remaining", "11"),
         ]);
-        sink.deliver(&plenty);
+        sink.deliver(None, &plenty);
         assert!(got.lock().unwrap().is_empty());
         for left in ["10", "9", "3"] {
-            sink.deliver(&rate_headers(&[
-                ("ratelimit-limit", "100;w=60"),
-                ("ratelimit-remaining", left),
-            ]));
+            sink.deliver(
+                None,
+                &rate_headers(&[
+                    ("ratelimit-limit", "100;w=60"),
+                    ("ratelimit-remaining", left),
+                ]),
+            );
         }
-        sink.deliver(&rate_headers(&[
-            ("ratelimit-limit", "100;w=60"),
-            ("ratelimit-remaining", "0"),
-            ("retry-after", "120"),
-        ]));
+        sink.deliver(
+            None,
+            &rate_headers(&[
+                ("ratelimit-limit", "100;w=60"),
+                ("ratelimit-remaining", "0"),
+                ("retry-after", "120"),
+            ]),
+        );
         sink.clone()
-            .deliver(&rate_headers(&[("ratelimit-remaining", "0")]));
+            .deliver(None, &rate_headers(&[("ratelimit-remaining", "0")]));
         let got = got.lock().unwrap();
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(
@@ -550,12 +555,26 @@ mod tests {
         );
         assert!(got[1].contains("is used up"), "{got:?}");
         assert!(got[1].contains("resets in 120s"), "{got:?}");
+        drop(got);
+        // Each registry gets its own warning, naming it; once each.
+        let (sink, got) = collecting();
+        let low = rate_headers(&[("ratelimit-limit", "100"), ("ratelimit-remaining", "1")]);
+        for registry in ["a.io", "b.io", "a.io"] {
+            sink.deliver(Some(registry), &low);
+        }
+        let got = got.lock().unwrap();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[0].starts_with("registry a.io: only 1 request left"),
+            "{got:?}"
+        );
+        assert!(got[1].starts_with("registry b.io: "), "{got:?}");
     }
 
     #[test]
     fn deliver_with_no_warning_calls_nothing() {
         let (sink, got) = collecting();
-        sink.deliver(&HeaderMap::new());
+        sink.deliver(None, &HeaderMap::new());
         assert!(got.lock().unwrap().is_empty());
         assert_eq!(format!("{sink:?}"), "WarningSink");
     }

@@ -210,6 +210,11 @@ fn a_run_close_to_the_limit_warns_once() {
         "{run:#?}"
     );
     assert!(run.stderr.contains("203.0.113.7"), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains(&format!("registry {}: only 5", low.host())),
+        "the warning names the registry: {run:#?}"
+    );
 
     let plenty = limited(&rt, HUB_HEADERS);
     let run = crane.run(&["digest", &format!("{}/library/app:v1", plenty.host())]);
@@ -257,4 +262,59 @@ fn a_429_says_it_is_the_rate_limit() {
     // `ratelimit` itself answers from a 429's headers.
     let run = crane.run(&["ratelimit", &format!("{}/library/app:v1", server.host())]);
     assert_eq!(run.ok(), "limit: 100 per 21600s\nremaining: 0\n");
+}
+
+/// The FAQ's setup end to end: `registry set HOST --api hub --api-token-stdin` stores the
+/// token, and `delete --tag-only HOST/REPO:TAG` then goes to that host's Hub API with it
+/// (here the fault server on plain http, as `--tls disabled`); nothing else is asked.
+#[test]
+fn delete_tag_only_uses_the_hub_api_of_a_configured_host() {
+    const TOKEN: &str = "hub-token-9f2c";
+    let rt = runtime();
+    let server = rt.block_on(async {
+        FaultServer::with_handler(|req: &ocireg_testsupport::RecordedRequest| {
+            let good = req.method == http::Method::DELETE
+                && req.path() == "/v2/repositories/team/app/tags/v1/"
+                && req.header("authorization") == Some(&format!("JWT {TOKEN}"));
+            if good {
+                Reply::status(204)
+            } else {
+                Reply::status(400).json(&serde_json::json!({"detail": "unexpected request"}))
+            }
+        })
+        .await
+        .expect("fault server")
+    });
+    let host = server.host();
+    let crane = Crane::new();
+    // Without a token the host's `api: hub` is a usage error, before any request.
+    crane
+        .run(&[
+            "registry", "set", &host, "--tls", "disabled", "--api", "hub",
+        ])
+        .ok();
+    let stderr = crane
+        .run(&["delete", "--tag-only", &format!("{host}/team/app:v1")])
+        .failed_with(2)
+        .to_owned();
+    assert!(stderr.contains("--api-token-stdin"), "{stderr}");
+    assert_eq!(server.request_count(), 0);
+    crane
+        .run_with_stdin(&["registry", "set", &host, "--api-token-stdin"], TOKEN)
+        .ok();
+    let config = crane.run(&["registry", "config", &host]).ok().to_owned();
+    assert!(!config.contains(TOKEN), "{config}");
+    let run = crane.run(&["delete", "--tag-only", &format!("{host}/team/app:v1")]);
+    assert_eq!(run.ok(), "", "{run:#?}");
+    assert!(!run.stderr.contains(TOKEN), "{run:#?}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    // A digest is still refused: deleting by digest is `crane delete`.
+    crane
+        .run(&[
+            "delete",
+            "--tag-only",
+            &format!("{host}/team/app@sha256:{}", "0".repeat(64)),
+        ])
+        .failed_with(2);
 }
