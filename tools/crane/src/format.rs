@@ -17,7 +17,9 @@ specs' Go types: .SchemaVersion .MediaType .Config.Digest .Layers .Manifests
 .Annotations .Subject; a config's .Architecture .OS .Config.Env .RootFS.DiffIDs
 .History; ls: .Name .Tags; catalog: .Registry .Repositories; digest: .Digest
 .Reference; index list: .Manifests; validate: .Image .Pass .Error; auth token:
-.Token .ExpiresIn .RefreshToken. Actions: if/else/with/range/end, variables,
+.Token .ExpiresIn .RefreshToken; ratelimit: .Limit .Remaining .WindowSeconds
+.ResetSeconds .Source .Reported; registry config: the file's keys (.hosts, or a
+host's .tls .repoAuth .api). Actions: if/else/with/range/end, variables,
 pipelines; functions: and or not len index slice print printf println eq ne lt
 le gt ge, and regclient's default env file join json jsonPretty lower
 printPretty split time.Now time.Parse upper. A newline is added unless the
