@@ -232,8 +232,11 @@ async fn layers_from(paths: &[String], base_type: &MediaType, zstd: bool) -> Res
     Ok(out)
 }
 
-/// Appends `layers` to `base`, refusing a Windows base (ggcr rewrites the
-/// layers' paths for those, which is not ported).
+/// Appends `layers` to `base` (ggcr's `crane.Append`). On a base whose
+/// config says `"os": "windows"`, each new layer is first rewritten for
+/// Windows ([`ocireg_mutate::windows`]: files under `Files/`, a `Hives/`
+/// directory, a security descriptor on every entry), as ggcr does; such
+/// layers are gzip Docker layers whatever the base or `--compression`.
 async fn append_files(
     base: Arc<dyn Image>,
     paths: &[String],
@@ -242,13 +245,18 @@ async fn append_files(
     let doing = "reading the base image";
     let base_type = base.media_type().await.map_err(view_err(doing))?;
     let config = base.config_file().await.map_err(view_err(doing))?;
+    let mut layers = layers_from(paths, &base_type, zstd).await?;
     if config.os == "windows" {
-        return Err(Error::InvalidArgument {
-            doing: "appending layers to a Windows base image".into(),
-            reason: "the Windows layer rewrite is not supported yet",
-        });
+        for (layer, path) in layers.layers.iter_mut().zip(paths) {
+            *layer = ocireg_mutate::windows(Arc::clone(layer));
+            // Rewrite it once now (the diff id is kept), so that a bad tar
+            // fails here, naming its file, as in ggcr.
+            layer
+                .diff_id()
+                .await
+                .map_err(view_err(format!("converting {path} for Windows")))?;
+        }
     }
-    let layers = layers_from(paths, &base_type, zstd).await?;
     let img = ocireg_mutate::append_layers(base, layers.layers.iter().cloned());
     Ok((img, layers))
 }

@@ -26,6 +26,7 @@
 //! | [`time`], [`canonical`] | `Time`, `Canonical` | reproducible images, each layer streamed, never buffered |
 //! | [`rebase`] | `Rebase` | an image moved onto another base |
 //! | [`extract`] | `Extract` | the flattened filesystem as one tar stream |
+//! | [`windows`], [`windows_tar`] | `internal/windows.Windows` | a layer rewritten for a Windows image (`Files/`, `Hives/`, security descriptors), streamed |
 //!
 //! ggcr's edge cases hold: an artifact whose config is not an image config
 //! keeps its config bytes; layers are listed by manifest digest, so two
@@ -81,6 +82,7 @@ mod index;
 mod rebase;
 mod tar;
 mod time;
+mod windows;
 
 pub use error::{Error, Result};
 pub use extract::extract;
@@ -94,6 +96,7 @@ pub use index::{
 };
 pub use rebase::rebase;
 pub use time::{canonical, time};
+pub use windows::{USER_OWNER_AND_GROUP_SID, windows, windows_tar};
 
 /// What a tar problem is: a malformed header or stream, with the byte
 /// offset in the layer's uncompressed tar.
