@@ -937,3 +937,131 @@ fn append_compresses_with_zstd_when_asked() {
     );
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+/// A vector of crates/ocireg-mutate/testdata/windows (see its README).
+fn windows_vector(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../crates/ocireg-mutate/testdata/windows")
+        .join(name)
+}
+
+fn json_of(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("json")
+}
+
+/// `append` onto a Windows base rewrites each new layer as ggcr does: the layer's tar is
+/// the one ggcr v0.21.9 wrote for the same file (its diff id), byte for byte, and is a gzip
+/// Docker layer even on an OCI base; live against ggcr's crane when it is there, the
+/// configs are byte-identical too.
+#[test]
+fn append_onto_a_windows_base_matches_ggcr() {
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let base_layer = windows_vector("layer.tar");
+    // Windows bases, Docker and OCI.
+    let docker = format!("{host}/win/base:docker");
+    let oci = format!("{host}/win/base:oci");
+    for (tag, extra) in [(&docker, None), (&oci, Some("--oci-empty-base"))] {
+        let mut args = vec!["append", "-f", s(&base_layer), "-t", tag];
+        args.extend(extra);
+        run(&crane, &args).ok();
+        run(
+            &crane,
+            &["mutate", tag, "--set-platform", "windows/amd64", "-t", tag],
+        )
+        .ok();
+        assert_eq!(json_of(run(&crane, &["config", tag]).ok())["os"], "windows");
+    }
+    let theirs = ggcr_crane();
+    for name in ["layer", "l2", "l3"] {
+        let file = windows_vector(&format!("{name}.tar"));
+        let expected =
+            fs_err::read(windows_vector(&format!("{name}.windows.tar"))).expect("vector");
+        let diff_id = ocireg_v1::sha256(&expected).to_string();
+        for base in [&docker, &oci] {
+            let dst = format!("{host}/win/o-{name}:1");
+            run(&crane, &["append", "-b", base, "-f", s(&file), "-t", &dst]).ok();
+            let config = run(&crane, &["config", &dst]).ok().to_owned();
+            let parsed = json_of(&config);
+            let diff_ids = parsed["rootfs"]["diff_ids"].as_array().expect("diff ids");
+            assert_eq!(diff_ids.len(), 2, "{config}");
+            assert_eq!(diff_ids[1], diff_id.as_str(), "{name} on {base}");
+            assert_eq!(parsed["history"].as_array().map(Vec::len), Some(2));
+            let manifest = json_of(run(&crane, &["manifest", &dst]).ok());
+            assert_eq!(
+                manifest["layers"][1]["mediaType"],
+                "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "{name} on {base}: {manifest}"
+            );
+            // The gzip holds that tar. (Not `validate`: it refuses the second `Files`
+            // entry that ggcr writes for a tar starting with `./`.)
+            let digest = manifest["layers"][1]["digest"].as_str().expect("digest");
+            let blob = crane.home().join("windows-layer.gz");
+            run(
+                &crane,
+                &[
+                    "blob",
+                    &format!("{host}/win/o-{name}@{digest}"),
+                    "-o",
+                    s(&blob),
+                ],
+            )
+            .ok();
+            let gunzip = Command::new("gzip")
+                .args(["-dc", s(&blob)])
+                .output()
+                .expect("gzip");
+            assert!(gunzip.status.success(), "{gunzip:?}");
+            assert!(
+                gunzip.stdout == expected,
+                "{name} on {base}: the gzip holds another tar"
+            );
+            let Some(theirs) = &theirs else { continue };
+            let g = format!("{host}/win/g-{name}:1");
+            ggcr(
+                &crane,
+                theirs,
+                &["append", "-b", base, "-f", s(&file), "-t", &g],
+            );
+            assert_eq!(
+                ggcr(&crane, theirs, &["config", &g]),
+                config,
+                "{name} on {base}"
+            );
+            let their_manifest = json_of(&ggcr(&crane, theirs, &["manifest", &g]));
+            for key in ["mediaType", "size"] {
+                assert_eq!(their_manifest["config"][key], manifest["config"][key]);
+            }
+            assert_eq!(
+                their_manifest["layers"][1]["mediaType"],
+                manifest["layers"][1]["mediaType"]
+            );
+        }
+    }
+    // A tar that already has Files/ is refused, naming the file, as in ggcr.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.tar");
+    let mut tar = fs_err::read(windows_vector("l3.windows.tar")).expect("vector");
+    tar.truncate(tar.len() - 1024);
+    fs_err::write(&bad, &tar).expect("write");
+    let out = run(
+        &crane,
+        &[
+            "append",
+            "-b",
+            &docker,
+            "-f",
+            s(&bad),
+            "-t",
+            &format!("{host}/win/bad:1"),
+        ],
+    );
+    let err = out.failed_with(1);
+    assert!(
+        err.contains("for Windows") && err.contains("bad.tar"),
+        "{out:?}"
+    );
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
