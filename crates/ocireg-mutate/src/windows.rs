@@ -93,12 +93,11 @@ pub fn windows_tar(input: Blob) -> Blob {
             if st.done {
                 return Ok(None);
             }
-            match st.input.next().await {
-                Some(chunk) => st.rewriter.feed(chunk?, &mut st.queue).map_err(to_io)?,
-                None => {
-                    st.rewriter.finish(&mut st.queue).map_err(to_io)?;
-                    st.done = true;
-                }
+            if let Some(chunk) = st.input.next().await {
+                st.rewriter.feed(chunk?, &mut st.queue).map_err(to_io)?;
+            } else {
+                st.rewriter.finish(&mut st.queue).map_err(to_io)?;
+                st.done = true;
             }
         }
     });

@@ -949,6 +949,26 @@ fn json_of(text: &str) -> serde_json::Value {
     serde_json::from_str(text).expect("json")
 }
 
+/// Windows bases on the registry at `host`, Docker and OCI (`layer.tar` on the empty
+/// image, platform `windows/amd64`).
+fn windows_bases(crane: &Crane, host: &str) -> (String, String) {
+    let base_layer = windows_vector("layer.tar");
+    let docker = format!("{host}/win/base:docker");
+    let oci = format!("{host}/win/base:oci");
+    for (tag, extra) in [(&docker, None), (&oci, Some("--oci-empty-base"))] {
+        let mut args = vec!["append", "-f", s(&base_layer), "-t", tag];
+        args.extend(extra);
+        run(crane, &args).ok();
+        run(
+            crane,
+            &["mutate", tag, "--set-platform", "windows/amd64", "-t", tag],
+        )
+        .ok();
+        assert_eq!(json_of(run(crane, &["config", tag]).ok())["os"], "windows");
+    }
+    (docker, oci)
+}
+
 /// `append` onto a Windows base rewrites each new layer as ggcr does: the layer's tar is
 /// the one ggcr v0.21.9 wrote for the same file (its diff id), byte for byte, and is a gzip
 /// Docker layer even on an OCI base; live against ggcr's crane when it is there, the
@@ -959,21 +979,7 @@ fn append_onto_a_windows_base_matches_ggcr() {
     let server = ours(&rt);
     let host = server.host();
     let crane = Crane::new();
-    let base_layer = windows_vector("layer.tar");
-    // Windows bases, Docker and OCI.
-    let docker = format!("{host}/win/base:docker");
-    let oci = format!("{host}/win/base:oci");
-    for (tag, extra) in [(&docker, None), (&oci, Some("--oci-empty-base"))] {
-        let mut args = vec!["append", "-f", s(&base_layer), "-t", tag];
-        args.extend(extra);
-        run(&crane, &args).ok();
-        run(
-            &crane,
-            &["mutate", tag, "--set-platform", "windows/amd64", "-t", tag],
-        )
-        .ok();
-        assert_eq!(json_of(run(&crane, &["config", tag]).ok())["os"], "windows");
-    }
+    let (docker, oci) = windows_bases(&crane, &host);
     let theirs = ggcr_crane();
     for name in ["layer", "l2", "l3"] {
         let file = windows_vector(&format!("{name}.tar"));
@@ -1040,7 +1046,18 @@ fn append_onto_a_windows_base_matches_ggcr() {
             );
         }
     }
-    // A tar that already has Files/ is refused, naming the file, as in ggcr.
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
+
+/// `append` onto a Windows base of a tar already laid out for Windows is refused, naming
+/// the file, as in ggcr.
+#[test]
+fn append_onto_a_windows_base_refuses_a_tar_already_under_files() {
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let (docker, _) = windows_bases(&crane, &host);
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = dir.path().join("bad.tar");
     let mut tar = fs_err::read(windows_vector("l3.windows.tar")).expect("vector");
