@@ -1,30 +1,5 @@
-//! Layers for Windows images (ggcr `internal/windows.Windows`), streamed.
-//!
-//! A Windows container's layer keeps its files under `Files/` and its
-//! registry hives under `Hives/`. `crane append` onto a base whose config
-//! says `"os": "windows"` rewrites each new layer into that shape:
-//!
-//! 1. two directories first, `Files` then `Hives`: mode `0555`, owner 0:0,
-//!    modification time 0, no PAX records;
-//! 2. then every entry of the original tar, in order, renamed to
-//!    `path.Join("Files", name)` (so `./a/` becomes `Files/a`, `/a` becomes
-//!    `Files/a`, and `./` becomes a second `Files`), with the PAX record
-//!    `MSWINDOWS.rawsd` set to [`USER_OWNER_AND_GROUP_SID`] (a security
-//!    descriptor: owner and group `BUILTIN\Users`) added to its own records;
-//!    every field else (mode, ids, names, times, link targets) is kept;
-//! 3. the tar is written in the PAX format as Go's `tar.Writer` writes it,
-//!    so the bytes, hence the diff id, are ggcr's.
-//!
-//! Link targets are not renamed (ggcr does not rename them either): a
-//! symlink's target is relative or Windows-rooted anyway, and a hard link
-//! keeps its original target name, as in ggcr's output.
-//!
-//! Where this differs from ggcr: an entry whose name would leave `Files/`
-//! (`../x`, which ggcr writes as `x`) is refused, as is a name that already
-//! starts with `Files/` (ggcr refuses that too); an old-style regular file
-//! (typeflag NUL or `7`) with content is copied (ggcr fails on it); a PAX
-//! global header is skipped (ggcr renames it and writes it out); and the
-//! layer is never held in memory (ggcr buffers the rewritten tar).
+//! Layers for Windows images (ggcr `internal/windows`), streamed: see
+//! [`windows`].
 
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
@@ -50,10 +25,38 @@ const RAWSD: &str = "MSWINDOWS.rawsd";
 /// The directory every file goes under.
 const FILES: &str = "Files";
 
-/// `layer` rewritten for a Windows image (ggcr `windows.Windows`): see the
-/// [module documentation](self) for the layout. The result is a gzip Docker
-/// layer (`application/vnd.docker.image.rootfs.diff.tar.gzip`, as ggcr's
+/// `layer` rewritten for a Windows image (ggcr `windows.Windows`). The
+/// result is a gzip Docker layer
+/// (`application/vnd.docker.image.rootfs.diff.tar.gzip`, as ggcr's
 /// `tarball.LayerFromOpener` gives) whatever `layer`'s media type was.
+///
+/// A Windows container's layer keeps its files under `Files/` and its
+/// registry hives under `Hives/`. `crane append` onto a base whose config
+/// says `"os": "windows"` rewrites each new layer into that shape:
+///
+/// 1. two directories first, `Files` then `Hives`: mode `0555`, owner 0:0,
+///    modification time 0, no PAX records;
+/// 2. then every entry of the original tar, in order, renamed to
+///    `path.Join("Files", name)` (so `./a/` becomes `Files/a`, `/a` becomes
+///    `Files/a`, and `./` becomes a second `Files`), with the PAX record
+///    `MSWINDOWS.rawsd` set to [`USER_OWNER_AND_GROUP_SID`] (a security
+///    descriptor: owner and group `BUILTIN\Users`) added to its own records;
+///    every field else (mode, ids, names, times, link targets) is kept;
+/// 3. the tar is written in the PAX format as Go's `tar.Writer` writes it,
+///    so the bytes, hence the diff id, are ggcr's.
+///
+/// Link targets are not renamed (ggcr does not rename them either): a
+/// symlink's target is relative or Windows-rooted anyway, and a hard link
+/// keeps its original target name, as in ggcr's output.
+///
+/// Where this differs from ggcr: an entry whose name would leave `Files/`
+/// (`../x`, which ggcr writes as `x`) is refused, as is a name that already
+/// starts with `Files/` (ggcr refuses that too); an old-style regular file
+/// (typeflag NUL or `7`) with content is copied (ggcr fails on it); a PAX
+/// global header (as `git archive` writes) is dropped, where ggcr writes it
+/// back renamed under `Files/` with the record added, so the diff id of
+/// such a tar differs from ggcr's; and the layer is never held in memory
+/// (ggcr buffers the rewritten tar).
 ///
 /// Nothing is read until asked: the diff id is learnt by streaming the
 /// rewrite once, the digest by compressing it once more; every read streams
