@@ -1082,3 +1082,35 @@ fn append_onto_a_windows_base_refuses_a_tar_already_under_files() {
     );
     rt.block_on(server.shutdown()).expect("shutdown");
 }
+
+/// `mutate --append` onto a Windows image rewrites the layer too (ggcr's `mutate` appends
+/// through `crane.Append`).
+#[test]
+fn mutate_append_onto_a_windows_image_rewrites_the_layer() {
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    let crane = Crane::new();
+    let (docker, _) = windows_bases(&crane, &host);
+    let expected = fs_err::read(windows_vector("l3.windows.tar")).expect("vector");
+    let dst = format!("{host}/win/mutated:1");
+    run(
+        &crane,
+        &[
+            "mutate",
+            &docker,
+            "--append",
+            s(&windows_vector("l3.tar")),
+            "-t",
+            &dst,
+        ],
+    )
+    .ok();
+    let config = json_of(run(&crane, &["config", &dst]).ok());
+    assert_eq!(
+        config["rootfs"]["diff_ids"][1],
+        ocireg_v1::sha256(&expected).to_string().as_str(),
+        "{config}"
+    );
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
