@@ -563,10 +563,6 @@ async fn find_file(
     content: bool,
 ) -> Result<Found> {
     let doing = format!("reading the filesystem of {src}");
-    let refuse = |reason: &'static str| Error::InvalidArgument {
-        doing: format!("editing {name} in {src}"),
-        reason,
-    };
     let mut scan = TarScan {
         stream: ocireg_mutate::extract(img),
         buf: bytes::BytesMut::new(),
@@ -585,7 +581,10 @@ async fn find_file(
                 return Ok(Found::File(header, None));
             }
             if header.size > EDIT_FS_LIMIT {
-                return Err(refuse("the file is larger than an edit may hold (64 MiB)"));
+                return Err(Error::InvalidArgument {
+                    doing: format!("editing {name} in {src}"),
+                    reason: "the file is larger than an edit may hold (64 MiB)",
+                });
             }
             let data = scan
                 .take(usize::try_from(header.size).unwrap_or(usize::MAX))
@@ -794,6 +793,12 @@ where
     F: FnOnce(&[u8], &str) -> Result<Vec<u8>>,
 {
     let name = entry_name(file)?;
+    let too_large = || invalid_edit("file", "it is larger than an edit may hold (64 MiB)");
+    if let FileEdit::Replace(content) = &edit
+        && content.len() as u64 > EDIT_FS_LIMIT
+    {
+        return Err(too_large());
+    }
     let remote = remote_options(opts, None).await?;
     let img: Arc<dyn ocireg_v1::Image> = if crate::ocidir::is_ocidir(src) {
         crate::ocidir::image(&crate::ocidir::parse(src)?).await?
@@ -816,10 +821,7 @@ where
         (FileEdit::Edit(f), Found::Missing) => (Header::blank(&name), f(&[], extension(&name))?),
     };
     if content.len() as u64 > EDIT_FS_LIMIT {
-        return Err(invalid_edit(
-            "file",
-            "it is larger than an edit may hold (64 MiB)",
-        ));
+        return Err(too_large());
     }
     header.size = content.len() as u64;
     let chunks = file_tar(&header, content);
@@ -855,4 +857,40 @@ where
         .await
         .map_err(remote_err(Doing::on("pushing", &target)))?;
     Ok(target.to_string())
+}
+
+#[cfg(test)]
+mod fs_tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cleaned_and_escapes_refused() {
+        assert_eq!(entry_name("/etc/motd").ok().as_deref(), Some("etc/motd"));
+        assert_eq!(entry_name("./etc//motd/").ok().as_deref(), Some("etc/motd"));
+        assert!(entry_name("../x").is_err());
+        assert!(entry_name("a/../../x").is_err());
+        assert!(entry_name("/").is_err());
+        assert!(entry_name("./.").is_err());
+        assert!(entry_name("a/.wh.b").is_err());
+        assert!(entry_name("a\u{0}b").is_err());
+        assert_eq!(extension("etc/a.b/motd"), "");
+        assert_eq!(extension("etc/x.tar.gz"), ".gz");
+    }
+
+    #[test]
+    fn long_names_use_the_ustar_prefix_then_pax() {
+        let dir = "d".repeat(120);
+        let h = Header::blank(&format!("{dir}/file"));
+        let b = header_blocks(&h);
+        assert_eq!(b.len(), BLOCK);
+        assert_eq!(cstr(&b[..100]), "file");
+        assert_eq!(cstr(&b[345..500]), dir);
+        let h = Header::blank(&"n".repeat(200));
+        let b = header_blocks(&h);
+        assert_eq!(b[156], b'x');
+        assert_eq!(b.len(), 3 * BLOCK);
+        let records = pax_records(&b[BLOCK..BLOCK + 210]).expect("records");
+        assert_eq!(records.get("path").map(String::len), Some(200));
+        assert_eq!(pax_record("path", "x"), "9 path=x\n");
+    }
 }

@@ -223,6 +223,14 @@ fn edits_against(host: &str) {
         let line = out.failed_with(2).to_owned();
         assert!(line.contains(says), "{file}: {line}");
     }
+    // More than 64 MiB is refused before anything is read or pushed.
+    let big = "x".repeat(64 * 1024 * 1024 + 1);
+    let out = crane.run_with_stdin(&["edit", "fs", &base, "-f", "big", "-t", &edited], &big);
+    assert!(
+        out.failed_with(2)
+            .contains("larger than an edit may hold (64 MiB)"),
+        "{out:?}"
+    );
     // Nothing was pushed by the refusals.
     assert_eq!(
         json(crane.run(&["config", &edited]).ok())["rootfs"]["diff_ids"][1].as_str(),
@@ -373,5 +381,94 @@ fn edit_fs_matches_ggcr() {
             );
         }
     }
+    rt.block_on(server.shutdown()).expect("shutdown");
+}
+
+/// At a terminal the file goes through `$EDITOR` (a script here, run in a pseudo-terminal):
+/// it is given the current content in a file named with the same extension, an existing
+/// file keeps its header (mode 0644, uid 7), a missing one starts empty with ggcr's blank
+/// header.
+#[test]
+fn edit_fs_in_the_editor_at_a_terminal() {
+    let rt = runtime();
+    let server = ours(&rt);
+    let host = server.host();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seen = dir.path().join("seen");
+    let editor = dir.path().join("editor.sh");
+    fs_err::write(
+        &editor,
+        format!(
+            "#!/bin/sh\ncat \"$1\" > '{seen}'\necho \"$1\" > '{seen}.name'\nprintf 'from editor\\n' > \"$1\"\n",
+            seen = s(&seen)
+        ),
+    )
+    .expect("write");
+    sh(Command::new("chmod").args(["0755", s(&editor)]));
+    let crane = Crane::new().env("EDITOR", s(&editor));
+    let base = format!("{host}/edit/tty:base");
+    push_base(&crane, dir.path(), &base);
+    let name = |p: &Path| read(&p.with_extension("name"));
+
+    let edited = format!("{host}/edit/tty:edited");
+    let term = crate::terminal::Terminal::start(
+        &crane,
+        &["edit", "fs", &base, "-f", "keep.txt", "-t", &edited],
+    );
+    let (code, transcript) = term.finish(std::time::Duration::from_secs(60));
+    assert_eq!(code, 0, "{transcript}");
+    assert!(transcript.contains(&edited), "{transcript}");
+    assert_eq!(read(&seen), "kept\n");
+    assert_eq!(
+        Path::new(name(&seen).trim_end())
+            .extension()
+            .and_then(|e| e.to_str()),
+        Some("txt")
+    );
+    let layer = last_layer(&crane, &edited);
+    assert_eq!(
+        listing(dir.path(), &layer),
+        "-rw-r--r-- 7/0              12 1970-01-01 00:00 keep.txt\n"
+    );
+    let files = dir.path().join("tty");
+    export(&crane, &edited, &files);
+    assert_eq!(read(&files.join("keep.txt")), "from editor\n");
+
+    let term = crate::terminal::Terminal::start(
+        &crane,
+        &["edit", "fs", &base, "-f", "/new.conf", "-t", &edited],
+    );
+    let (code, transcript) = term.finish(std::time::Duration::from_secs(60));
+    assert_eq!(code, 0, "{transcript}");
+    assert_eq!(read(&seen), "");
+    assert_eq!(
+        Path::new(name(&seen).trim_end())
+            .extension()
+            .and_then(|e| e.to_str()),
+        Some("conf")
+    );
+    assert_eq!(
+        listing(dir.path(), &last_layer(&crane, &edited)),
+        "-r-xr-xr-x 0/0              12 1970-01-01 00:00 new.conf\n"
+    );
+
+    // A file whited out by a later layer is missing: the editor starts empty.
+    let wh = dir.path().join("wh");
+    fs_err::create_dir_all(wh.join("etc")).expect("mkdir");
+    fs_err::write(wh.join("etc/.wh.motd"), "").expect("write");
+    let wh_tar = dir.path().join("wh.tar");
+    sh(Command::new("tar").args(["-cf", s(&wh_tar), "-C", s(&wh), "etc"]));
+    let deleted = format!("{host}/edit/tty:deleted");
+    crane
+        .run(&["append", "-b", &base, "-f", s(&wh_tar), "-t", &deleted])
+        .ok();
+    let term =
+        crate::terminal::Terminal::start(&crane, &["edit", "fs", &deleted, "-f", "etc/motd"]);
+    let (code, transcript) = term.finish(std::time::Duration::from_secs(60));
+    assert_eq!(code, 0, "{transcript}");
+    assert_eq!(read(&seen), "");
+    let files = dir.path().join("deleted");
+    export(&crane, &deleted, &files);
+    assert_eq!(read(&files.join("etc/motd")), "from editor\n");
     rt.block_on(server.shutdown()).expect("shutdown");
 }
