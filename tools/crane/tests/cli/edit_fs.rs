@@ -381,6 +381,18 @@ fn edit_fs_matches_ggcr() {
             );
         }
     }
+    // The one difference: a leading `/` (or `./`) is written as given by ggcr, cleaned by us.
+    let mine = format!("{host}/g/fs:ours-abs");
+    let ggcr = format!("{host}/g/fs:ggcr-abs");
+    for (program, to) in [
+        (env!("CARGO_BIN_EXE_crane"), &mine),
+        (theirs.as_str(), &ggcr),
+    ] {
+        let args = ["edit", "fs", &base, "-f", "/etc/motd", "-t", to];
+        run_as_crane(&crane, program, &args, "edited\n");
+    }
+    assert!(last_layer(&crane, &mine).starts_with(b"etc/motd\0"));
+    assert!(last_layer(&crane, &ggcr).starts_with(b"/etc/motd\0"));
     rt.block_on(server.shutdown()).expect("shutdown");
 }
 
