@@ -2,6 +2,7 @@
 //! bytes (in an editor, or from stdin: `tools/crane` decides), and the result is pushed.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ocireg_name::Reference;
@@ -76,7 +77,7 @@ pub async fn edit_config(
         .map_err(view_err(Doing::on("fetching", &r)))?;
     let body = with_config(&raw_manifest, &mut manifest, &edited, &r.to_string())?;
     let target = destination(&r, dst, ocireg_v1::sha256(&body), opts)?;
-    let layer = std::sync::Arc::new(StaticLayer::new(edited, manifest.config.media_type.clone()));
+    let layer = Arc::new(StaticLayer::new(edited, manifest.config.media_type.clone()));
     ocireg_remote::write_layer(target.repository(), layer, &remote)
         .await
         .map_err(remote_err(Doing::on(
@@ -266,4 +267,630 @@ async fn edit_in_layout(
     };
     written.map_err(err("updating the image layout's index.json"))?;
     Ok(format!("ocidir://{}@{digest}", r.path.display()))
+}
+
+/// The most an edited file may hold: it is held in memory (64 MiB).
+pub const EDIT_FS_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// What becomes of the file in [`edit_fs`].
+#[derive(Debug)]
+pub enum FileEdit<F> {
+    /// The new content, as given (ggcr reads stdin when it is not a terminal): the file is
+    /// written with ggcr's blank header (a regular file, mode `0555`, owned by 0:0, the
+    /// zero time), whatever the file had.
+    Replace(Vec<u8>),
+    /// `F` is given the file's current content (empty when the image has no such file)
+    /// and its extension (`.conf`, or empty), and returns the new content (ggcr runs
+    /// `$EDITOR`); an existing file keeps its header (mode, owner, time).
+    Edit(F),
+}
+
+/// The path `file` as a tar entry name: Go's `path.Clean` of `/FILE`, made relative
+/// (`/etc/motd`, `./etc/motd` and `etc//motd` all name `etc/motd`). Refuses a path with a
+/// `..` element, the root, a NUL, and a whiteout name (`.wh.*`).
+fn entry_name(file: &str) -> Result<String> {
+    let bad = |reason: &'static str| Error::InvalidArgument {
+        doing: format!("choosing the file to edit ({file:?})"),
+        reason,
+    };
+    if file.split('/').any(|part| part == "..") {
+        return Err(bad("it has a .. element"));
+    }
+    if file.contains('\0') {
+        return Err(bad("it has a NUL byte"));
+    }
+    let name = file
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect::<Vec<_>>()
+        .join("/");
+    if name.is_empty() {
+        return Err(bad("it names the root directory"));
+    }
+    if name
+        .rsplit('/')
+        .next()
+        .is_some_and(|b| b.starts_with(".wh."))
+    {
+        return Err(bad("a .wh. name is a whiteout, not a file"));
+    }
+    Ok(name)
+}
+
+/// The extension of `name` as Go's `filepath.Ext`: from the last `.` of the last element.
+fn extension(name: &str) -> &str {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    base.rfind('.').map_or("", |i| &base[i..])
+}
+
+/// The fields of a tar header that an edit keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Header {
+    name: String,
+    typeflag: u8,
+    mode: i64,
+    uid: i64,
+    gid: i64,
+    size: u64,
+    mtime: i64,
+    uname: String,
+    gname: String,
+}
+
+impl Header {
+    /// ggcr's `blankHeader`: a regular file, mode `0555` (fixed, so that it does not
+    /// depend on the umask), everything else zero.
+    fn blank(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            typeflag: b'0',
+            mode: 0o555,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the entry is a regular file (`0`, the old `\0`, or contiguous `7`).
+    fn is_regular(&self) -> bool {
+        matches!(self.typeflag, b'0' | 0 | b'7')
+    }
+
+    /// What kind of entry it is, for messages.
+    fn kind(&self) -> &'static str {
+        match self.typeflag {
+            b'1' => "a hard link",
+            b'2' => "a symbolic link",
+            b'3' => "a character device",
+            b'4' => "a block device",
+            b'5' => "a directory",
+            b'6' => "a FIFO",
+            _ if self.is_regular() => "a regular file",
+            _ => "not a regular file",
+        }
+    }
+}
+
+const BLOCK: usize = 512;
+const NAME_SIZE: usize = 100;
+const PREFIX_SIZE: usize = 155;
+
+fn cstr(field: &[u8]) -> String {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    String::from_utf8_lossy(&field[..end]).into_owned()
+}
+
+fn octal(field: &[u8]) -> Option<i64> {
+    let s = cstr(field);
+    let s = s.trim_matches(|c: char| c == ' ' || c == '\0');
+    if s.is_empty() {
+        return Some(0);
+    }
+    i64::from_str_radix(s, 8).ok()
+}
+
+/// The records of a PAX extended header (`LEN key=value\n`...).
+fn pax_records(mut data: &[u8]) -> Option<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    while !data.is_empty() {
+        let sp = data.iter().position(|&b| b == b' ')?;
+        let len: usize = std::str::from_utf8(&data[..sp]).ok()?.parse().ok()?;
+        if len <= sp + 1 || len > data.len() || data[len - 1] != b'\n' {
+            return None;
+        }
+        let record = std::str::from_utf8(&data[sp + 1..len - 1]).ok()?;
+        let (k, v) = record.split_once('=')?;
+        out.insert(k.to_owned(), v.to_owned());
+        data = &data[len..];
+    }
+    Some(out)
+}
+
+/// A tar stream read header by header, content skipped or taken, never more than one
+/// chunk and one header buffered.
+struct TarScan {
+    stream: ocireg_v1::Blob,
+    buf: bytes::BytesMut,
+    doing: String,
+}
+
+impl TarScan {
+    fn malformed(&self, reason: &'static str) -> Error {
+        Error::InvalidArgument {
+            doing: self.doing.clone(),
+            reason,
+        }
+    }
+
+    /// Buffers at least `n` bytes; false at the end of the stream.
+    async fn fill(&mut self, n: usize) -> Result<bool> {
+        use futures_util::StreamExt as _;
+        while self.buf.len() < n {
+            match self.stream.next().await {
+                Some(Ok(chunk)) => self.buf.extend_from_slice(&chunk),
+                Some(Err(e)) => {
+                    return Err(view_err(self.doing.clone())(ocireg_v1::Error::from_io(e)));
+                }
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    async fn take(&mut self, n: usize) -> Result<Bytes> {
+        if !self.fill(n).await? {
+            return Err(self.malformed("the flattened filesystem ended inside an entry"));
+        }
+        Ok(self.buf.split_to(n).freeze())
+    }
+
+    /// Skips `n` bytes without buffering them.
+    async fn skip(&mut self, mut n: u64) -> Result<()> {
+        while n > 0 {
+            if self.buf.is_empty() && !self.fill(1).await? {
+                return Err(self.malformed("the flattened filesystem ended inside an entry"));
+            }
+            let k = usize::try_from(n).unwrap_or(usize::MAX).min(self.buf.len());
+            let _ = self.buf.split_to(k);
+            n -= k as u64;
+        }
+        Ok(())
+    }
+
+    /// Reads the rest of the stream, so that every layer's digest is checked.
+    async fn drain(&mut self) -> Result<()> {
+        self.buf.clear();
+        while self.fill(1).await? {
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// The next entry's header (its content is next in the stream), `None` at the end.
+    async fn next(&mut self) -> Result<Option<Header>> {
+        let mut pax = BTreeMap::new();
+        loop {
+            if !self.fill(BLOCK).await? {
+                return Ok(None);
+            }
+            let h = self.buf.split_to(BLOCK);
+            if h.iter().all(|&b| b == 0) {
+                return Ok(None);
+            }
+            let size = octal(&h[124..136]).ok_or_else(|| self.malformed("a bad size field"))?;
+            let size = u64::try_from(size).map_err(|_| self.malformed("a negative size"))?;
+            let padded = size.div_ceil(BLOCK as u64) * BLOCK as u64;
+            match h[156] {
+                b'x' | b'g' | b'L' | b'K' => {
+                    if size > 1 << 20 {
+                        return Err(self.malformed("an extended header over 1 MiB"));
+                    }
+                    let data = self
+                        .take(usize::try_from(padded).unwrap_or(usize::MAX))
+                        .await?;
+                    let data = &data[..usize::try_from(size).unwrap_or(0)];
+                    match h[156] {
+                        b'x' => pax.extend(
+                            pax_records(data)
+                                .ok_or_else(|| self.malformed("a malformed PAX header"))?,
+                        ),
+                        b'L' => {
+                            pax.insert("path".to_owned(), cstr(data));
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let mut name = cstr(&h[..100]);
+            if &h[257..263] == b"ustar\0" {
+                let prefix = cstr(&h[345..500]);
+                if !prefix.is_empty() {
+                    name = format!("{prefix}/{name}");
+                }
+            }
+            let num = |k: &str, field: &[u8]| -> Option<i64> {
+                match pax.get(k) {
+                    Some(v) => v.split('.').next()?.parse().ok(),
+                    None => octal(field),
+                }
+            };
+            let bad = || self.malformed("a bad numeric field");
+            let mut header = Header {
+                name: pax.get("path").cloned().unwrap_or(name),
+                typeflag: h[156],
+                mode: octal(&h[100..108]).ok_or_else(bad)?,
+                uid: num("uid", &h[108..116]).ok_or_else(bad)?,
+                gid: num("gid", &h[116..124]).ok_or_else(bad)?,
+                size: match pax.get("size") {
+                    Some(v) => v.parse().map_err(|_| bad())?,
+                    None => size,
+                },
+                mtime: num("mtime", &h[136..148]).ok_or_else(bad)?,
+                uname: pax
+                    .get("uname")
+                    .cloned()
+                    .unwrap_or_else(|| cstr(&h[265..297])),
+                gname: pax
+                    .get("gname")
+                    .cloned()
+                    .unwrap_or_else(|| cstr(&h[297..329])),
+            };
+            if matches!(header.typeflag, b'1'..=b'6') {
+                header.size = 0;
+            }
+            return Ok(Some(header));
+        }
+    }
+}
+
+/// What the flattened filesystem holds at the edited path.
+enum Found {
+    /// A regular file: its header, and its content when asked for.
+    File(Header, Option<Vec<u8>>),
+    /// Nothing there.
+    Missing,
+}
+
+/// Finds `name` in the flattened filesystem of `img` (ggcr's `findFile` over
+/// `mutate.Extract`). Refuses a directory, anything but a regular file, and a path under
+/// something that is not a directory. With `content`, the file's content is returned and
+/// the rest of the filesystem read, so that every layer's digest is checked before the
+/// content is used.
+async fn find_file(
+    img: Arc<dyn ocireg_v1::Image>,
+    name: &str,
+    src: &str,
+    content: bool,
+) -> Result<Found> {
+    let doing = format!("reading the filesystem of {src}");
+    let mut scan = TarScan {
+        stream: ocireg_mutate::extract(img),
+        buf: bytes::BytesMut::new(),
+        doing,
+    };
+    while let Some(header) = scan.next().await? {
+        let entry = entry_name(&header.name).unwrap_or_default();
+        if entry == name {
+            if !header.is_regular() {
+                return Err(Error::InvalidArgument {
+                    doing: format!("editing {name} in {src}: it is {}", header.kind()),
+                    reason: "only a regular file can be edited",
+                });
+            }
+            if !content {
+                return Ok(Found::File(header, None));
+            }
+            if header.size > EDIT_FS_LIMIT {
+                return Err(Error::InvalidArgument {
+                    doing: format!("editing {name} in {src}"),
+                    reason: "the file is larger than an edit may hold (64 MiB)",
+                });
+            }
+            let data = scan
+                .take(usize::try_from(header.size).unwrap_or(usize::MAX))
+                .await?
+                .to_vec();
+            scan.drain().await?;
+            return Ok(Found::File(header, Some(data)));
+        }
+        if header.typeflag != b'5'
+            && name
+                .strip_prefix(entry.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+        {
+            return Err(Error::InvalidArgument {
+                doing: format!(
+                    "editing {name} in {src}: its parent {entry} is {}",
+                    header.kind()
+                ),
+                reason: "a file can only be written under a directory",
+            });
+        }
+        scan.skip(header.size.div_ceil(BLOCK as u64) * BLOCK as u64)
+            .await?;
+    }
+    Ok(Found::Missing)
+}
+
+fn put_str(field: &mut [u8], s: &str) {
+    let b = s.as_bytes();
+    let n = b.len().min(field.len());
+    field[..n].copy_from_slice(&b[..n]);
+}
+
+/// Go's `formatOctal`: zero-padded, leaving room for a NUL.
+fn put_octal(field: &mut [u8], x: i64) {
+    let s = format!("{x:o}");
+    let s = format!("{s:0>width$}", width = field.len() - 1);
+    put_str(field, &s);
+}
+
+fn fits_octal(width: usize, x: i64) -> bool {
+    let bits = 3 * (width - 1);
+    x >= 0 && (bits >= 63 || x < (1i64 << bits))
+}
+
+/// Go's `splitUSTARPath`.
+fn split_ustar(name: &str) -> Option<(&str, &str)> {
+    let mut length = name.len();
+    if length <= NAME_SIZE || !name.is_ascii() {
+        return None;
+    } else if length > PREFIX_SIZE + 1 {
+        length = PREFIX_SIZE + 1;
+    } else if name.as_bytes()[length - 1] == b'/' {
+        length -= 1;
+    }
+    let i = name[..length].rfind('/')?;
+    let nlen = name.len() - i - 1;
+    if i == 0 || nlen > NAME_SIZE || nlen == 0 || i > PREFIX_SIZE {
+        return None;
+    }
+    Some((&name[..i], &name[i + 1..]))
+}
+
+fn pax_record(key: &str, value: &str) -> String {
+    let body = format!(" {key}={value}\n");
+    let mut len = body.len() + 1;
+    loop {
+        let total = len.to_string().len() + body.len();
+        if total == len {
+            return format!("{len}{body}");
+        }
+        len = total;
+    }
+}
+
+fn checksum(h: &mut [u8; BLOCK]) {
+    h[148..156].fill(b' ');
+    let sum: i64 = h.iter().map(|&b| i64::from(b)).sum();
+    h[148..156].fill(0);
+    put_octal(&mut h[148..155], sum);
+    h[155] = b' ';
+}
+
+/// The header blocks Go's `tar.Writer` writes for `h` (format left to the writer): one
+/// ustar block (the name split into prefix and name when it is long), or, when a field
+/// does not fit ustar, a PAX record block before it.
+fn header_blocks(h: &Header) -> Vec<u8> {
+    let mut records = BTreeMap::new();
+    let split = split_ustar(&h.name);
+    let long = |s: &str, width: usize| !s.is_ascii() || s.len() > width;
+    if split.is_none() && long(&h.name, NAME_SIZE) {
+        records.insert("path", h.name.clone());
+    }
+    if long(&h.uname, 32) {
+        records.insert("uname", h.uname.clone());
+    }
+    if long(&h.gname, 32) {
+        records.insert("gname", h.gname.clone());
+    }
+    if !fits_octal(8, h.uid) {
+        records.insert("uid", h.uid.to_string());
+    }
+    if !fits_octal(8, h.gid) {
+        records.insert("gid", h.gid.to_string());
+    }
+    if !fits_octal(12, h.mtime) {
+        records.insert("mtime", h.mtime.to_string());
+    }
+    let ascii = |s: &str| s.chars().filter(char::is_ascii).collect::<String>();
+    let mut out = Vec::with_capacity(3 * BLOCK);
+    let (prefix, name) = if records.is_empty() {
+        split.map_or(("", h.name.as_str()), |(p, n)| (p, n))
+    } else {
+        ("", h.name.as_str())
+    };
+    if !records.is_empty() {
+        let data: String = records.iter().map(|(k, v)| pax_record(k, v)).collect();
+        let (dir, file) = h
+            .name
+            .rsplit_once('/')
+            .map_or(("", h.name.as_str()), |(d, f)| (d, f));
+        let mut pax_name = if dir.is_empty() {
+            format!("PaxHeaders.0/{file}")
+        } else {
+            format!("{dir}/PaxHeaders.0/{file}")
+        };
+        pax_name = ascii(&pax_name);
+        pax_name.truncate(NAME_SIZE);
+        let mut b = [0u8; BLOCK];
+        put_str(&mut b[..NAME_SIZE], pax_name.trim_end_matches('/'));
+        put_octal(&mut b[100..108], 0);
+        put_octal(&mut b[108..116], 0);
+        put_octal(&mut b[116..124], 0);
+        put_octal(&mut b[124..136], i64::try_from(data.len()).unwrap_or(0));
+        put_octal(&mut b[136..148], 0);
+        b[156] = b'x';
+        b[257..263].copy_from_slice(b"ustar\0");
+        b[263..265].copy_from_slice(b"00");
+        checksum(&mut b);
+        out.extend_from_slice(&b);
+        out.extend_from_slice(data.as_bytes());
+        out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
+    }
+    let mut b = [0u8; BLOCK];
+    b[156] = h.typeflag;
+    put_str(&mut b[..NAME_SIZE], &ascii(name));
+    put_octal(&mut b[100..108], h.mode);
+    if fits_octal(8, h.uid) {
+        put_octal(&mut b[108..116], h.uid);
+    } else {
+        put_octal(&mut b[108..116], 0);
+    }
+    if fits_octal(8, h.gid) {
+        put_octal(&mut b[116..124], h.gid);
+    } else {
+        put_octal(&mut b[116..124], 0);
+    }
+    put_octal(&mut b[124..136], i64::try_from(h.size).unwrap_or(0));
+    put_octal(
+        &mut b[136..148],
+        if fits_octal(12, h.mtime) { h.mtime } else { 0 },
+    );
+    put_str(&mut b[265..297], &ascii(&h.uname));
+    put_str(&mut b[297..329], &ascii(&h.gname));
+    put_octal(&mut b[329..337], 0);
+    put_octal(&mut b[337..345], 0);
+    put_str(&mut b[345..500], prefix);
+    b[257..263].copy_from_slice(b"ustar\0");
+    b[263..265].copy_from_slice(b"00");
+    checksum(&mut b);
+    out.extend_from_slice(&b);
+    out
+}
+
+/// The layer holding one file: its header, its content, the end of the archive (what
+/// Go's `tar.Writer` writes for it, so the diff id matches ggcr's).
+fn file_tar(header: &Header, content: Vec<u8>) -> Vec<Bytes> {
+    let pad = content.len().div_ceil(BLOCK) * BLOCK - content.len();
+    vec![
+        Bytes::from(header_blocks(header)),
+        Bytes::from(content),
+        Bytes::from(vec![0u8; pad + 2 * BLOCK]),
+    ]
+}
+
+/// Writes the file `file` of the image `src` (ggcr's hidden `crane edit fs`): the new
+/// content is appended as one layer holding only that file (a Docker gzip layer, as
+/// ggcr's `tarball.LayerFromOpener`), with the history entry `{author: crane,
+/// created_by: CREATED_BY}` (ggcr: `os.Args` joined by spaces; `created` left zero), and
+/// the image is pushed to `dst`, else back to `src` (by the new digest when `src` named a
+/// digest). `ocidir://` images are edited in their layout (`dst` may name another entry or
+/// layout). Returns the destination pushed, as ggcr prints it.
+///
+/// The path is cleaned and made relative (see [`FileEdit`] for the header). Unlike ggcr,
+/// editing a directory, a symlink or another non-regular file, a path under one, or a
+/// path with a `..` element is refused, and the content is bounded by [`EDIT_FS_LIMIT`].
+pub async fn edit_fs<F>(
+    src: &str,
+    file: &str,
+    dst: Option<&str>,
+    created_by: &str,
+    edit: FileEdit<F>,
+    opts: &Options,
+) -> Result<String>
+where
+    F: FnOnce(&[u8], &str) -> Result<Vec<u8>>,
+{
+    let name = entry_name(file)?;
+    let too_large = || invalid_edit("file", "it is larger than an edit may hold (64 MiB)");
+    if let FileEdit::Replace(content) = &edit
+        && content.len() as u64 > EDIT_FS_LIMIT
+    {
+        return Err(too_large());
+    }
+    let remote = remote_options(opts, None).await?;
+    let img: Arc<dyn ocireg_v1::Image> = if crate::ocidir::is_ocidir(src) {
+        crate::ocidir::image(&crate::ocidir::parse(src)?).await?
+    } else {
+        let r = opts.parse_reference(src)?;
+        ocireg_remote::image(&r, &remote)
+            .await
+            .map_err(remote_err(Doing::on("pulling", &r)))?
+    };
+    let interactive = matches!(edit, FileEdit::Edit(_));
+    let found = find_file(Arc::clone(&img), &name, src, interactive).await?;
+    let (mut header, content) = match (edit, found) {
+        (FileEdit::Replace(content), _) => (Header::blank(&name), content),
+        (FileEdit::Edit(f), Found::File(mut header, current)) => {
+            let edited = f(current.as_deref().unwrap_or_default(), extension(&name))?;
+            header.name.clone_from(&name);
+            header.typeflag = b'0';
+            (header, edited)
+        }
+        (FileEdit::Edit(f), Found::Missing) => (Header::blank(&name), f(&[], extension(&name))?),
+    };
+    if content.len() as u64 > EDIT_FS_LIMIT {
+        return Err(too_large());
+    }
+    header.size = content.len() as u64;
+    let chunks = file_tar(&header, content);
+    let stream = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+    let layer = ocireg_tarball::layer_from_stream(stream, ocireg_tarball::LayerOptions::new())
+        .await
+        .map_err(|source| Error::Tarball {
+            doing: "making the layer of the edited file",
+            path: std::path::PathBuf::from(&name),
+            source: Box::new(source),
+        })?;
+    let mut history = ocireg_v1::History::default();
+    "crane".clone_into(&mut history.author);
+    created_by.clone_into(&mut history.created_by);
+    let adds = vec![ocireg_mutate::Addendum::new(Arc::new(layer)).with_history(history)];
+    let img = ocireg_mutate::append(img, adds)
+        .map_err(|e| view_err(format!("appending the edited file to {src}"))(e.into()))?;
+    let digest = img.digest().await.map_err(view_err(format!(
+        "computing the digest of the edited {src}"
+    )))?;
+    let target = dst.unwrap_or(src);
+    if crate::ocidir::is_ocidir(target) {
+        let dir = crate::ocidir::parse(target)?;
+        let written = crate::ocidir::write_to_dir(&dir, crate::ocidir::Content::Image(img)).await?;
+        return Ok(format!("ocidir://{}@{written}", dir.path.display()));
+    }
+    let target = if crate::ocidir::is_ocidir(src) {
+        opts.parse_reference(target)?
+    } else {
+        destination(&opts.parse_reference(src)?, dst, digest, opts)?
+    };
+    ocireg_remote::write_image(&target, img, &remote)
+        .await
+        .map_err(remote_err(Doing::on("pushing", &target)))?;
+    Ok(target.to_string())
+}
+
+#[cfg(test)]
+mod fs_tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cleaned_and_escapes_refused() {
+        assert_eq!(entry_name("/etc/motd").ok().as_deref(), Some("etc/motd"));
+        assert_eq!(entry_name("./etc//motd/").ok().as_deref(), Some("etc/motd"));
+        assert!(entry_name("../x").is_err());
+        assert!(entry_name("a/../../x").is_err());
+        assert!(entry_name("/").is_err());
+        assert!(entry_name("./.").is_err());
+        assert!(entry_name("a/.wh.b").is_err());
+        assert!(entry_name("a\u{0}b").is_err());
+        assert_eq!(extension("etc/a.b/motd"), "");
+        assert_eq!(extension("etc/x.tar.gz"), ".gz");
+    }
+
+    #[test]
+    fn long_names_use_the_ustar_prefix_then_pax() {
+        let dir = "d".repeat(120);
+        let h = Header::blank(&format!("{dir}/file"));
+        let b = header_blocks(&h);
+        assert_eq!(b.len(), BLOCK);
+        assert_eq!(cstr(&b[..100]), "file");
+        assert_eq!(cstr(&b[345..500]), dir);
+        let h = Header::blank(&"n".repeat(200));
+        let b = header_blocks(&h);
+        assert_eq!(b[156], b'x');
+        assert_eq!(b.len(), 3 * BLOCK);
+        let records = pax_records(&b[BLOCK..BLOCK + 210]).expect("records");
+        assert_eq!(records.get("path").map(String::len), Some(200));
+        assert_eq!(pax_record("path", "x"), "9 path=x\n");
+    }
 }

@@ -44,6 +44,14 @@ Examples:
   # Replace it from stdin
   crane manifest registry.example/app:v1 | jq '.annotations.owner = \"me\"' | crane edit manifest registry.example/app:v1";
 
+const EDIT_FS_EXAMPLES: &str = "\
+Examples:
+  # Edit motd-news using $EDITOR
+  crane edit fs ubuntu -f /etc/default/motd-news
+
+  # Overwrite motd-news with 'ENABLED=0'
+  echo 'ENABLED=0' | crane edit fs ubuntu -f /etc/default/motd-news";
+
 const VALIDATE_EXAMPLES: &str = "\
 Examples:
   # Validate an image in a registry, downloading and hashing every layer
@@ -786,6 +794,23 @@ pub(crate) enum EditCommand {
         /// Override the mediaType used as the Content-Type for PUT.
         #[arg(short = 'm', long)]
         media_type: Option<String>,
+    },
+    /// Edit the contents of an image's filesystem.
+    ///
+    /// Appends a layer holding the new content of one file; from stdin when it is
+    /// not a terminal (written as ggcr does: mode 0555, owned by 0:0), else in
+    /// $EDITOR (an existing file keeps its mode and owner).
+    #[command(after_help = EDIT_FS_EXAMPLES)]
+    Fs {
+        /// The image (a registry reference or ocidir://DIR[:TAG|@DIGEST]).
+        image: String,
+        /// Edit the given filename
+        #[arg(short = 'f', long, required = true)]
+        filename: String,
+        /// New tag reference to apply to mutated image. If not provided, uses original
+        /// tag or pushes a new digest.
+        #[arg(short = 't', long)]
+        tag: Option<String>,
     },
 }
 

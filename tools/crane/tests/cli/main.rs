@@ -7,6 +7,7 @@ mod auth;
 mod basics;
 mod blob;
 mod dockerhub;
+mod edit_fs;
 mod escapes;
 mod format;
 mod help;
