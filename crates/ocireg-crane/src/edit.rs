@@ -894,3 +894,112 @@ mod fs_tests {
         assert_eq!(pax_record("path", "x"), "9 path=x\n");
     }
 }
+
+#[cfg(test)]
+mod compare_tests {
+    use super::*;
+
+    #[test]
+    fn old_and_new_writer_agree() {
+        let base = Header::blank("x");
+        let d120 = "d".repeat(120);
+        let names = vec![
+            "etc/motd".to_owned(),
+            "a".repeat(100),
+            "a".repeat(101),
+            format!("{d120}/file"),
+            "n".repeat(200),
+            "é/ünï".to_owned(),
+            format!("{}/ü", "x".repeat(120)),
+            format!("{}/{}", "p".repeat(155), "n".repeat(100)),
+            format!("{}/{}", "p".repeat(156), "n".repeat(10)),
+            format!("{}/{}", "p".repeat(10), "n".repeat(101)),
+            format!("{}/{}/{}", "a".repeat(60), "b".repeat(60), "c".repeat(90)),
+            format!("{}/{}", "a".repeat(99), "b".repeat(101)),
+        ];
+        let mut headers = Vec::new();
+        for n in &names {
+            headers.push(Header {
+                name: n.clone(),
+                ..base.clone()
+            });
+        }
+        let variants: Vec<Box<dyn Fn(&mut Header)>> = vec![
+            Box::new(|h| h.uid = 0o7777777 + 1),
+            Box::new(|h| h.gid = 123),
+            Box::new(|h| h.uname = "u".repeat(33)),
+            Box::new(|h| h.gname = "grüp".into()),
+            Box::new(|h| h.mtime = -5),
+            Box::new(|h| h.mtime = 1 << 40),
+            Box::new(|h| h.mtime = 1_700_000_000),
+            Box::new(|h| h.size = 12345),
+            Box::new(|h| {
+                h.mode = 0o644;
+                h.uname = "root".into();
+            }),
+        ];
+        for n in &names {
+            for v in &variants {
+                let mut h = Header {
+                    name: n.clone(),
+                    ..base.clone()
+                };
+                v(&mut h);
+                headers.push(h);
+            }
+        }
+        let mut all = Vec::new();
+        let mut diffs = 0;
+        for h in &headers {
+            let e = ocireg_mutate::TarEntry::new(h.name.clone(), h.typeflag)
+                .with_mode(h.mode)
+                .with_uid(h.uid)
+                .with_gid(h.gid)
+                .with_size(h.size)
+                .with_mtime(ocireg_mutate::TarTime::new(h.mtime, 0))
+                .with_uname(h.uname.clone())
+                .with_gname(h.gname.clone());
+            let new = ocireg_mutate::tar_header(&e, ocireg_mutate::TarFormat::Default);
+            let old = header_blocks(h);
+            all.extend_from_slice(&new);
+            let needs_pax = !fits_octal(8, h.uid)
+                || h.uname.len() > 32
+                || !h.gname.is_ascii()
+                || !fits_octal(12, h.mtime);
+            let trailing_slash = h.name.len() > 100
+                && h.name.as_bytes()[99] == b'/'
+                && split_ustar(&h.name).is_none();
+            if old != new.to_vec() && split_ustar(&h.name).is_some() && needs_pax {
+                // Old bug: the path record was dropped when the name could be split but
+                // ustar could not be used; Go keeps it.
+                assert!(
+                    String::from_utf8_lossy(&new[512..1024])
+                        .contains(&format!(" path={}\n", h.name))
+                );
+                assert!(!String::from_utf8_lossy(&old[512..1024]).contains(" path="));
+                continue;
+            }
+            if old != new.to_vec() && trailing_slash {
+                // Go's formatString drops the slash where it cuts the name.
+                assert_eq!(new[1123], 0);
+                assert_eq!(&old[..1123], &new[..1123]);
+                continue;
+            }
+            if old != new.to_vec() {
+                diffs += 1;
+                eprintln!("DIFF {:?} old {} new {}", h, old.len(), new.len());
+                for (i, (a, b)) in old.iter().zip(new.iter()).enumerate() {
+                    if a != b {
+                        eprintln!("  at {i}: {a} vs {b}");
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "{} headers, {diffs} diffs, DIGEST {}",
+            headers.len(),
+            ocireg_v1::sha256(&all)
+        );
+        assert_eq!(diffs, 0);
+    }
+}

@@ -14,6 +14,13 @@
 //! does): a ustar block, preceded by a `PaxHeaders.0` record block only when
 //! a field does not fit (a long or non-ASCII name, a large id or size, a
 //! sub-second or out-of-range time, access and change times, other records).
+//! [`tar_header`] with [`TarFormat::Default`] writes one whose format is left
+//! to the writer (`crane edit fs`): ustar, the name split into prefix and
+//! name when it is long, and the PAX form only when ustar cannot hold it.
+//!
+//! The public names are re-exported at the crate root: [`TarEntry`](Entry),
+//! [`TarTime`], [`TarReader`](Reader), [`TarEvent`](Event), [`TarFormat`],
+//! [`tar_header`], [`tar_padding`] and [`tar_end_of_archive`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -47,38 +54,146 @@ const BASIC_KEYS: &[&str] = &[
     "path", "linkpath", "size", "uid", "gid", "uname", "gname", "mtime", "atime", "ctime",
 ];
 
-/// A time in a tar header: seconds since the epoch and nanoseconds.
+/// A time in a tar header: seconds since the Unix epoch and nanoseconds
+/// (`0..1_000_000_000`, counted forwards from `secs` also before the epoch).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct TarTime {
-    pub(crate) secs: i64,
-    pub(crate) nanos: u32,
+#[non_exhaustive]
+pub struct TarTime {
+    /// Whole seconds since the epoch (negative before it).
+    pub secs: i64,
+    /// Nanoseconds after `secs`.
+    pub nanos: u32,
 }
 
-/// One entry's header, as Go's reader gives it.
+impl TarTime {
+    /// The time `secs` seconds and `nanos` nanoseconds after the epoch.
+    #[must_use]
+    pub fn new(secs: i64, nanos: u32) -> Self {
+        Self { secs, nanos }
+    }
+}
+
+/// One entry's header, as Go's `tar.Reader` gives it and `tar.Writer`
+/// takes it (ggcr's `*tar.Header`).
+///
+/// Build one with [`new`](Self::new) and the `with_*` setters; the
+/// typeflag is the byte of the format (`b'0'` a regular file, `b'5'` a
+/// directory...).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub(crate) name: String,
-    pub(crate) link: String,
-    pub(crate) typeflag: u8,
-    pub(crate) mode: i64,
-    pub(crate) uid: i64,
-    pub(crate) gid: i64,
+#[non_exhaustive]
+pub struct Entry {
+    /// The path of the entry.
+    pub name: String,
+    /// The target of a link (hard or symbolic).
+    pub link: String,
+    /// The type: `b'0'` regular file, `b'1'` hard link, `b'2'` symlink,
+    /// `b'3'` and `b'4'` devices, `b'5'` directory, `b'6'` FIFO. The reader
+    /// gives the old `\0` and contiguous `b'7'` as `b'0'` (or `b'5'` for a
+    /// name ending in `/`), as Go does.
+    pub typeflag: u8,
+    /// Permission and mode bits.
+    pub mode: i64,
+    /// Owner id.
+    pub uid: i64,
+    /// Group id.
+    pub gid: i64,
     /// Content bytes that follow the header (0 for header-only types).
-    pub(crate) size: u64,
-    pub(crate) mtime: TarTime,
-    pub(crate) atime: Option<TarTime>,
-    pub(crate) ctime: Option<TarTime>,
-    pub(crate) uname: String,
-    pub(crate) gname: String,
-    pub(crate) devmajor: i64,
-    pub(crate) devminor: i64,
+    pub size: u64,
+    /// Modification time.
+    pub mtime: TarTime,
+    /// Access time, when the header has one.
+    pub atime: Option<TarTime>,
+    /// Change time, when the header has one.
+    pub ctime: Option<TarTime>,
+    /// Owner name.
+    pub uname: String,
+    /// Group name.
+    pub gname: String,
+    /// Major number of a device.
+    pub devmajor: i64,
+    /// Minor number of a device.
+    pub devminor: i64,
     /// PAX records other than the basic ones (xattrs...), sorted.
-    pub(crate) pax: BTreeMap<String, String>,
+    pub pax: BTreeMap<String, String>,
 }
 
 impl Entry {
+    /// An entry named `name` of type `typeflag`, everything else zero or
+    /// empty.
+    #[must_use]
+    pub fn new(name: impl Into<String>, typeflag: u8) -> Self {
+        Self {
+            name: name.into(),
+            typeflag,
+            ..Self::default()
+        }
+    }
+
+    /// With the link target `link`.
+    #[must_use]
+    pub fn with_link(mut self, link: impl Into<String>) -> Self {
+        self.link = link.into();
+        self
+    }
+
+    /// With the mode bits `mode`.
+    #[must_use]
+    pub fn with_mode(mut self, mode: i64) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// With the owner id `uid`.
+    #[must_use]
+    pub fn with_uid(mut self, uid: i64) -> Self {
+        self.uid = uid;
+        self
+    }
+
+    /// With the group id `gid`.
+    #[must_use]
+    pub fn with_gid(mut self, gid: i64) -> Self {
+        self.gid = gid;
+        self
+    }
+
+    /// With the content size `size`.
+    #[must_use]
+    pub fn with_size(mut self, size: u64) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// With the modification time `mtime`.
+    #[must_use]
+    pub fn with_mtime(mut self, mtime: TarTime) -> Self {
+        self.mtime = mtime;
+        self
+    }
+
+    /// With the owner name `uname`.
+    #[must_use]
+    pub fn with_uname(mut self, uname: impl Into<String>) -> Self {
+        self.uname = uname.into();
+        self
+    }
+
+    /// With the group name `gname`.
+    #[must_use]
+    pub fn with_gname(mut self, gname: impl Into<String>) -> Self {
+        self.gname = gname.into();
+        self
+    }
+
+    /// With the PAX record `key=value` (an xattr, say) added.
+    #[must_use]
+    pub fn with_pax_record(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.pax.insert(key.into(), value.into());
+        self
+    }
+
     /// Whether the entry is a directory.
-    pub(crate) fn is_dir(&self) -> bool {
+    pub fn is_dir(&self) -> bool {
         self.typeflag == DIR
     }
 }
@@ -90,7 +205,7 @@ pub(crate) fn is_header_only(typeflag: u8) -> bool {
 
 /// What the reader found.
 #[derive(Debug)]
-pub(crate) enum Event {
+pub enum Event {
     /// The header of the next entry; its content follows as `Data` events
     /// totalling `entry.size` bytes.
     Entry(Box<Entry>),
@@ -130,9 +245,48 @@ enum State {
     Failed,
 }
 
-/// The push-fed tar reader.
+/// The push-fed tar reader, sans-IO: [`feed`](Self::feed) it a tar's bytes
+/// in chunks of any size, then call [`finish`](Self::finish) at the end of
+/// the input. It reads what Go's `archive/tar` reads (V7, ustar, GNU long
+/// names and times, PAX); sparse files are refused. Content is handed back
+/// as slices of the chunks fed, never copied; at most one header or one
+/// metadata record (bounded by 1 MiB) is buffered.
+///
+/// After the end-of-archive marker (two zero blocks) the rest of the input
+/// is accepted and ignored. After an error, every call fails.
+///
+/// ```
+/// use bytes::Bytes;
+/// use ocireg_mutate::{TarEntry, TarEvent, TarFormat, TarReader, tar_end_of_archive, tar_header};
+///
+/// let mut tar = tar_header(&TarEntry::new("a.txt", b'0').with_size(2), TarFormat::Default).to_vec();
+/// tar.extend_from_slice(b"hi");
+/// tar.resize(1024, 0);
+/// tar.extend_from_slice(&tar_end_of_archive());
+///
+/// let mut reader = TarReader::new();
+/// let mut events = Vec::new();
+/// for chunk in tar.chunks(100) {
+///     reader.feed(Bytes::copy_from_slice(chunk), &mut events)?;
+/// }
+/// reader.finish()?;
+/// let mut content = Vec::new();
+/// for event in events {
+///     match event {
+///         TarEvent::Entry(entry) => assert_eq!((entry.name.as_str(), entry.size), ("a.txt", 2)),
+///         TarEvent::Data(data) => content.extend_from_slice(&data),
+///     }
+/// }
+/// assert_eq!(content, b"hi");
+///
+/// // A tar cut inside an entry is an error at the end of the input.
+/// let mut reader = TarReader::new();
+/// reader.feed(Bytes::copy_from_slice(&tar[..600]), &mut Vec::new())?;
+/// assert!(reader.finish().is_err());
+/// # Ok::<(), ocireg_mutate::TarError>(())
+/// ```
 #[derive(Debug)]
-pub(crate) struct Reader {
+pub struct Reader {
     state: State,
     buf: Vec<u8>,
     offset: u64,
@@ -141,8 +295,16 @@ pub(crate) struct Reader {
     next_pax: BTreeMap<String, String>,
 }
 
+impl Default for Reader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Reader {
-    pub(crate) fn new() -> Self {
+    /// A reader at the start of a tar.
+    #[must_use]
+    pub fn new() -> Self {
         Self {
             state: State::Header,
             buf: Vec::with_capacity(BLOCK),
@@ -161,8 +323,10 @@ impl Reader {
         }
     }
 
-    /// Feeds the next chunk, pushing what it completes onto `out`.
-    pub(crate) fn feed(&mut self, mut data: Bytes, out: &mut Vec<Event>) -> Result<(), TarError> {
+    /// Feeds the next chunk, pushing what it completes onto `out`: an
+    /// [`Event::Entry`] for each header, then [`Event::Data`] slices of its
+    /// content. Fails on a malformed tar, naming the byte offset.
+    pub fn feed(&mut self, mut data: Bytes, out: &mut Vec<Event>) -> Result<(), TarError> {
         while !data.is_empty() {
             match &mut self.state {
                 State::Failed => return Err(self.fail("reading past an error")),
@@ -230,8 +394,9 @@ impl Reader {
         Ok(())
     }
 
-    /// The stream ended: an error unless it ended between entries.
-    pub(crate) fn finish(&mut self) -> Result<(), TarError> {
+    /// The input ended: an error (a truncated tar) unless it ended between
+    /// entries (with or without the end-of-archive marker, as Go accepts).
+    pub fn finish(&mut self) -> Result<(), TarError> {
         match self.state {
             State::Done | State::Zero => Ok(()),
             State::Header if self.buf.is_empty() => Ok(()),
@@ -715,6 +880,144 @@ pub(crate) fn header_blocks(entry: &Entry) -> Bytes {
 /// The end of an archive: two zero blocks.
 pub(crate) fn end_of_archive() -> Bytes {
     Bytes::from_static(&[0u8; 2 * BLOCK])
+}
+
+/// Which of Go's tar formats a header is written in (Go's `Header.Format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TarFormat {
+    /// Left to the writer (Go's `FormatUnknown`): the modification time is
+    /// rounded to the second, access and change times are dropped, and the
+    /// header is ustar (a long ASCII name split into prefix and name) when
+    /// ustar can hold it, else PAX.
+    #[default]
+    Default,
+    /// PAX forced (Go's `FormatPAX`, what ggcr's `mutate.Extract` writes):
+    /// never a prefix split; every field ustar cannot hold, sub-second
+    /// times, access and change times and other records go in a PAX record
+    /// block.
+    Pax,
+}
+
+/// The header blocks Go's `tar.Writer` writes for `entry` in `format`: a
+/// `PaxHeaders.0` record entry when one is needed, then the ustar header
+/// block. The content (`entry.size` bytes), its padding to a block
+/// ([`tar_padding`]) and, after the last entry, [`tar_end_of_archive`]
+/// follow. Fields that no format can hold (a negative mode, device numbers
+/// over 21 bits) are written as 0.
+///
+/// ```
+/// use ocireg_mutate::{TarEntry, TarFormat, tar_end_of_archive, tar_header, tar_padding};
+///
+/// let content = b"hello\n";
+/// let entry = TarEntry::new("etc/motd", b'0').with_mode(0o644).with_size(content.len() as u64);
+/// let mut tar = tar_header(&entry, TarFormat::Default).to_vec();
+/// tar.extend_from_slice(content);
+/// tar.resize(tar.len() + tar_padding(content.len() as u64), 0);
+/// tar.extend_from_slice(&tar_end_of_archive());
+/// assert_eq!(tar.len(), 4 * 512);
+/// assert_eq!(&tar[..8], b"etc/motd");
+/// assert_eq!(&tar[257..265], b"ustar\x0000");
+///
+/// // A name over 100 bytes is split into the ustar prefix, or forced into PAX.
+/// let long = TarEntry::new(format!("{}/motd", "d".repeat(120)), b'0');
+/// assert_eq!(tar_header(&long, TarFormat::Default).len(), 512);
+/// assert_eq!(tar_header(&long, TarFormat::Pax)[156], b'x');
+/// ```
+pub fn tar_header(entry: &Entry, format: TarFormat) -> Bytes {
+    match format {
+        TarFormat::Pax => header_blocks(entry),
+        TarFormat::Default => {
+            let mut entry = entry.clone();
+            // Go's WriteHeader with no format: `ModTime.Round(time.Second)`
+            // (halfway rounds up), no access or change time.
+            if entry.mtime.nanos >= 500_000_000 {
+                entry.mtime.secs = entry.mtime.secs.saturating_add(1);
+            }
+            entry.mtime.nanos = 0;
+            entry.atime = None;
+            entry.ctime = None;
+            match ustar_split(&entry) {
+                Some((prefix, name)) => ustar_block(&entry, prefix, name),
+                None => header_blocks(&entry),
+            }
+        }
+    }
+}
+
+/// Bytes of zero padding after content of `size` bytes, to the next
+/// 512-byte block.
+pub fn tar_padding(size: u64) -> usize {
+    padding(size)
+}
+
+/// The end of a tar archive: two zero blocks (1024 bytes).
+pub fn tar_end_of_archive() -> Bytes {
+    end_of_archive()
+}
+
+/// Go's `splitUSTARPath`: a long ASCII name cut at a slash into a prefix of
+/// at most 155 bytes and a name of at most 100.
+fn split_ustar(name: &str) -> Option<(&str, &str)> {
+    const NAME: usize = 100;
+    const PREFIX: usize = 155;
+    let mut length = name.len();
+    if length <= NAME || !is_ascii(name) {
+        return None;
+    } else if length > PREFIX + 1 {
+        length = PREFIX + 1;
+    } else if name.as_bytes()[length - 1] == b'/' {
+        length -= 1;
+    }
+    let i = name[..length].rfind('/')?;
+    let nlen = name.len() - i - 1;
+    if i == 0 || nlen > NAME || nlen == 0 || i > PREFIX {
+        return None;
+    }
+    Some((&name[..i], &name[i + 1..]))
+}
+
+/// Whether ustar holds `entry` (mtime already whole seconds, no access or
+/// change time), and how its name is split: `("", name)` when it fits.
+fn ustar_split(entry: &Entry) -> Option<(&str, &str)> {
+    let fits = |s: &str, width: usize| is_ascii(s) && s.len() <= width;
+    let size = i64::try_from(entry.size).unwrap_or(i64::MAX);
+    if !fits(&entry.link, 100)
+        || !fits(&entry.uname, 32)
+        || !fits(&entry.gname, 32)
+        || !fits_octal(8, entry.uid)
+        || !fits_octal(8, entry.gid)
+        || !fits_octal(12, size)
+        || !fits_octal(12, entry.mtime.secs)
+        || !entry.pax.is_empty()
+    {
+        return None;
+    }
+    if fits(&entry.name, 100) {
+        Some(("", &entry.name))
+    } else {
+        split_ustar(&entry.name)
+    }
+}
+
+/// The one ustar block of `entry`, its name split into `prefix` and `name`.
+fn ustar_block(entry: &Entry, prefix: &str, name: &str) -> Bytes {
+    let mut h = [0u8; BLOCK];
+    h[156] = entry.typeflag;
+    put_str(&mut h[..100], name);
+    put_str(&mut h[157..257], &entry.link);
+    put_octal(&mut h[100..108], entry.mode);
+    put_octal(&mut h[108..116], entry.uid);
+    put_octal(&mut h[116..124], entry.gid);
+    put_octal(&mut h[124..136], i64::try_from(entry.size).unwrap_or(0));
+    put_octal(&mut h[136..148], entry.mtime.secs);
+    put_str(&mut h[265..297], &entry.uname);
+    put_str(&mut h[297..329], &entry.gname);
+    put_octal(&mut h[329..337], entry.devmajor);
+    put_octal(&mut h[337..345], entry.devminor);
+    put_str(&mut h[345..500], prefix);
+    set_pax_format(&mut h);
+    Bytes::copy_from_slice(&h)
 }
 
 #[cfg(test)]
