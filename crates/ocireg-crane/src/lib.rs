@@ -156,7 +156,8 @@ pub use crate::auth::{
     CREDENTIALS_NOT_FOUND, Credentials, Token, auth_get, auth_login, auth_logout, auth_token,
     read_password,
 };
-pub use crate::edit::{EDIT_FS_LIMIT, FileEdit, edit_config, edit_fs, edit_manifest};
+pub use crate::edit::{edit_config, edit_manifest};
+pub use crate::edit_fs::{EDIT_FS_LIMIT, FileEdit, edit_fs};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::hub::{HUB_API_URL, HubApi, HubAuthScheme};
 pub use crate::index::{
@@ -225,6 +226,7 @@ mod artifacts;
 mod auth;
 mod cache;
 mod edit;
+mod edit_fs;
 mod hub;
 mod index;
 mod local;

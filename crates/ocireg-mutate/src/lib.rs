@@ -26,6 +26,7 @@
 //! | [`time`], [`canonical`] | `Time`, `Canonical` | reproducible images, each layer streamed, never buffered |
 //! | [`rebase`] | `Rebase` | an image moved onto another base |
 //! | [`extract`] | `Extract` | the flattened filesystem as one tar stream |
+//! | [`TarReader`], [`tar_header`], [`TarEntry`] | `archive/tar` (Go's, as ggcr uses it) | a push-fed tar reader and Go's header writer, sans-IO |
 //! | [`windows`], [`windows_tar`] | `internal/windows.Windows` | a layer rewritten for a Windows image (`Files/`, `Hives/`, security descriptors), streamed |
 //!
 //! ggcr's edge cases hold: an artifact whose config is not an image config
@@ -98,6 +99,14 @@ pub use rebase::rebase;
 pub use time::{canonical, time};
 pub use windows::{USER_OWNER_AND_GROUP_SID, windows, windows_tar};
 
+/// A tar entry's header (Go's `tar.Header`), as [`TarReader`] gives it and
+/// [`tar_header`] writes it.
+pub use tar::Entry as TarEntry;
+/// What [`TarReader`] found: an entry's header, or a slice of its content.
+pub use tar::Event as TarEvent;
+/// The push-fed, sans-IO tar reader [`extract`] and [`time`] read layers with.
+pub use tar::Reader as TarReader;
 /// What a tar problem is: a malformed header or stream, with the byte
 /// offset in the layer's uncompressed tar.
 pub use tar::TarError;
+pub use tar::{TarFormat, TarTime, tar_end_of_archive, tar_header, tar_padding};

@@ -14,11 +14,17 @@
 //! does): a ustar block, preceded by a `PaxHeaders.0` record block only when
 //! a field does not fit (a long or non-ASCII name, a large id or size, a
 //! sub-second or out-of-range time, access and change times, other records).
+//! [`tar_header`] with [`TarFormat::Default`] writes one whose format is left
+//! to the writer (`crane edit fs`): ustar, the name split into prefix and
+//! name when it is long, and the PAX form only when ustar cannot hold it.
+//!
+//! The public names are re-exported at the crate root: [`TarEntry`](Entry),
+//! [`TarTime`], [`TarReader`](Reader), [`TarEvent`](Event), [`TarFormat`],
+//! [`tar_header`], [`tar_padding`] and [`tar_end_of_archive`].
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// Size of a tar block.
 pub(crate) const BLOCK: usize = 512;
@@ -47,38 +53,146 @@ const BASIC_KEYS: &[&str] = &[
     "path", "linkpath", "size", "uid", "gid", "uname", "gname", "mtime", "atime", "ctime",
 ];
 
-/// A time in a tar header: seconds since the epoch and nanoseconds.
+/// A time in a tar header: seconds since the Unix epoch and nanoseconds
+/// (`0..1_000_000_000`, counted forwards from `secs` also before the epoch).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct TarTime {
-    pub(crate) secs: i64,
-    pub(crate) nanos: u32,
+#[non_exhaustive]
+pub struct TarTime {
+    /// Whole seconds since the epoch (negative before it).
+    pub secs: i64,
+    /// Nanoseconds after `secs`.
+    pub nanos: u32,
 }
 
-/// One entry's header, as Go's reader gives it.
+impl TarTime {
+    /// The time `secs` seconds and `nanos` nanoseconds after the epoch.
+    #[must_use]
+    pub fn new(secs: i64, nanos: u32) -> Self {
+        Self { secs, nanos }
+    }
+}
+
+/// One entry's header, as Go's `tar.Reader` gives it and `tar.Writer`
+/// takes it (ggcr's `*tar.Header`).
+///
+/// Build one with [`new`](Self::new) and the `with_*` setters; the
+/// typeflag is the byte of the format (`b'0'` a regular file, `b'5'` a
+/// directory...).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub(crate) name: String,
-    pub(crate) link: String,
-    pub(crate) typeflag: u8,
-    pub(crate) mode: i64,
-    pub(crate) uid: i64,
-    pub(crate) gid: i64,
+#[non_exhaustive]
+pub struct Entry {
+    /// The path of the entry.
+    pub name: String,
+    /// The target of a link (hard or symbolic).
+    pub link: String,
+    /// The type: `b'0'` regular file, `b'1'` hard link, `b'2'` symlink,
+    /// `b'3'` and `b'4'` devices, `b'5'` directory, `b'6'` FIFO. The reader
+    /// gives the old `\0` and contiguous `b'7'` as `b'0'` (or `b'5'` for a
+    /// name ending in `/`), as Go does.
+    pub typeflag: u8,
+    /// Permission and mode bits.
+    pub mode: i64,
+    /// Owner id.
+    pub uid: i64,
+    /// Group id.
+    pub gid: i64,
     /// Content bytes that follow the header (0 for header-only types).
-    pub(crate) size: u64,
-    pub(crate) mtime: TarTime,
-    pub(crate) atime: Option<TarTime>,
-    pub(crate) ctime: Option<TarTime>,
-    pub(crate) uname: String,
-    pub(crate) gname: String,
-    pub(crate) devmajor: i64,
-    pub(crate) devminor: i64,
+    pub size: u64,
+    /// Modification time.
+    pub mtime: TarTime,
+    /// Access time, when the header has one.
+    pub atime: Option<TarTime>,
+    /// Change time, when the header has one.
+    pub ctime: Option<TarTime>,
+    /// Owner name.
+    pub uname: String,
+    /// Group name.
+    pub gname: String,
+    /// Major number of a device.
+    pub devmajor: i64,
+    /// Minor number of a device.
+    pub devminor: i64,
     /// PAX records other than the basic ones (xattrs...), sorted.
-    pub(crate) pax: BTreeMap<String, String>,
+    pub pax: BTreeMap<String, String>,
 }
 
 impl Entry {
+    /// An entry named `name` of type `typeflag`, everything else zero or
+    /// empty.
+    #[must_use]
+    pub fn new(name: impl Into<String>, typeflag: u8) -> Self {
+        Self {
+            name: name.into(),
+            typeflag,
+            ..Self::default()
+        }
+    }
+
+    /// With the link target `link`.
+    #[must_use]
+    pub fn with_link(mut self, link: impl Into<String>) -> Self {
+        self.link = link.into();
+        self
+    }
+
+    /// With the mode bits `mode`.
+    #[must_use]
+    pub fn with_mode(mut self, mode: i64) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// With the owner id `uid`.
+    #[must_use]
+    pub fn with_uid(mut self, uid: i64) -> Self {
+        self.uid = uid;
+        self
+    }
+
+    /// With the group id `gid`.
+    #[must_use]
+    pub fn with_gid(mut self, gid: i64) -> Self {
+        self.gid = gid;
+        self
+    }
+
+    /// With the content size `size`.
+    #[must_use]
+    pub fn with_size(mut self, size: u64) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// With the modification time `mtime`.
+    #[must_use]
+    pub fn with_mtime(mut self, mtime: TarTime) -> Self {
+        self.mtime = mtime;
+        self
+    }
+
+    /// With the owner name `uname`.
+    #[must_use]
+    pub fn with_uname(mut self, uname: impl Into<String>) -> Self {
+        self.uname = uname.into();
+        self
+    }
+
+    /// With the group name `gname`.
+    #[must_use]
+    pub fn with_gname(mut self, gname: impl Into<String>) -> Self {
+        self.gname = gname.into();
+        self
+    }
+
+    /// With the PAX record `key=value` (an xattr, say) added.
+    #[must_use]
+    pub fn with_pax_record(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.pax.insert(key.into(), value.into());
+        self
+    }
+
     /// Whether the entry is a directory.
-    pub(crate) fn is_dir(&self) -> bool {
+    pub fn is_dir(&self) -> bool {
         self.typeflag == DIR
     }
 }
@@ -90,7 +204,7 @@ pub(crate) fn is_header_only(typeflag: u8) -> bool {
 
 /// What the reader found.
 #[derive(Debug)]
-pub(crate) enum Event {
+pub enum Event {
     /// The header of the next entry; its content follows as `Data` events
     /// totalling `entry.size` bytes.
     Entry(Box<Entry>),
@@ -130,9 +244,48 @@ enum State {
     Failed,
 }
 
-/// The push-fed tar reader.
+/// The push-fed tar reader, sans-IO: [`feed`](Self::feed) it a tar's bytes
+/// in chunks of any size, then call [`finish`](Self::finish) at the end of
+/// the input. It reads what Go's `archive/tar` reads (V7, ustar, GNU long
+/// names and times, PAX); sparse files are refused. Content is handed back
+/// as slices of the chunks fed, never copied; at most one header or one
+/// metadata record (bounded by 1 MiB) is buffered.
+///
+/// After the end-of-archive marker (two zero blocks) the rest of the input
+/// is accepted and ignored. After an error, every call fails.
+///
+/// ```
+/// use bytes::Bytes;
+/// use ocireg_mutate::{TarEntry, TarEvent, TarFormat, TarReader, tar_end_of_archive, tar_header};
+///
+/// let mut tar = tar_header(&TarEntry::new("a.txt", b'0').with_size(2), TarFormat::Default).to_vec();
+/// tar.extend_from_slice(b"hi");
+/// tar.resize(1024, 0);
+/// tar.extend_from_slice(&tar_end_of_archive());
+///
+/// let mut reader = TarReader::new();
+/// let mut events = Vec::new();
+/// for chunk in tar.chunks(100) {
+///     reader.feed(Bytes::copy_from_slice(chunk), &mut events)?;
+/// }
+/// reader.finish()?;
+/// let mut content = Vec::new();
+/// for event in events {
+///     match event {
+///         TarEvent::Entry(entry) => assert_eq!((entry.name.as_str(), entry.size), ("a.txt", 2)),
+///         TarEvent::Data(data) => content.extend_from_slice(&data),
+///     }
+/// }
+/// assert_eq!(content, b"hi");
+///
+/// // A tar cut inside an entry is an error at the end of the input.
+/// let mut reader = TarReader::new();
+/// reader.feed(Bytes::copy_from_slice(&tar[..600]), &mut Vec::new())?;
+/// assert!(reader.finish().is_err());
+/// # Ok::<(), ocireg_mutate::TarError>(())
+/// ```
 #[derive(Debug)]
-pub(crate) struct Reader {
+pub struct Reader {
     state: State,
     buf: Vec<u8>,
     offset: u64,
@@ -141,8 +294,16 @@ pub(crate) struct Reader {
     next_pax: BTreeMap<String, String>,
 }
 
+impl Default for Reader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Reader {
-    pub(crate) fn new() -> Self {
+    /// A reader at the start of a tar.
+    #[must_use]
+    pub fn new() -> Self {
         Self {
             state: State::Header,
             buf: Vec::with_capacity(BLOCK),
@@ -161,8 +322,10 @@ impl Reader {
         }
     }
 
-    /// Feeds the next chunk, pushing what it completes onto `out`.
-    pub(crate) fn feed(&mut self, mut data: Bytes, out: &mut Vec<Event>) -> Result<(), TarError> {
+    /// Feeds the next chunk, pushing what it completes onto `out`: an
+    /// [`Event::Entry`] for each header, then [`Event::Data`] slices of its
+    /// content. Fails on a malformed tar, naming the byte offset.
+    pub fn feed(&mut self, mut data: Bytes, out: &mut Vec<Event>) -> Result<(), TarError> {
         while !data.is_empty() {
             match &mut self.state {
                 State::Failed => return Err(self.fail("reading past an error")),
@@ -230,8 +393,9 @@ impl Reader {
         Ok(())
     }
 
-    /// The stream ended: an error unless it ended between entries.
-    pub(crate) fn finish(&mut self) -> Result<(), TarError> {
+    /// The input ended: an error (a truncated tar) unless it ended between
+    /// entries (with or without the end-of-archive marker, as Go accepts).
+    pub fn finish(&mut self) -> Result<(), TarError> {
         match self.state {
             State::Done | State::Zero => Ok(()),
             State::Header if self.buf.is_empty() => Ok(()),
@@ -534,188 +698,16 @@ fn parse_pax(mut data: &[u8]) -> Option<BTreeMap<String, String>> {
     Some(out)
 }
 
-// ---- writing, as Go's tar.Writer with Format = FormatPAX ----
-
-fn is_ascii(s: &str) -> bool {
-    s.bytes().all(|b| b != 0 && b < 0x80)
-}
-
-fn to_ascii(s: &str) -> String {
-    s.chars().filter(|&c| c != '\0' && c.is_ascii()).collect()
-}
-
-fn fits_octal(width: usize, x: i64) -> bool {
-    let bits = (width - 1) * 3;
-    x >= 0 && (width >= 22 || x < (1i64 << bits))
-}
-
-/// Go's `formatString`: truncates, NUL-terminates when there is room, and
-/// does not leave a trailing slash where the name was cut.
-fn put_str(field: &mut [u8], s: &str) {
-    let b = s.as_bytes();
-    let n = b.len().min(field.len());
-    field[..n].copy_from_slice(&b[..n]);
-    if b.len() < field.len() {
-        field[b.len()] = 0;
-    }
-    if b.len() > field.len() && field[field.len() - 1] == b'/' {
-        let kept = s[..field.len() - 1].trim_end_matches('/').len();
-        field[kept] = 0;
-    }
-}
-
-/// Go's `formatOctal`: zero-padded octal and a NUL; 0 when it does not fit.
-fn put_octal(field: &mut [u8], x: i64) {
-    let x = if fits_octal(field.len(), x) { x } else { 0 };
-    let s = format!("{x:o}");
-    let width = field.len() - 1;
-    let s = if s.len() < width {
-        format!("{}{s}", "0".repeat(width - s.len()))
-    } else {
-        s
-    };
-    put_str(field, &s);
-}
-
-fn set_pax_format(h: &mut [u8; BLOCK]) {
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: i64 = h.iter().map(|&b| i64::from(b)).sum();
-    put_octal(&mut h[148..155], sum);
-    h[155] = b' ';
-}
-
-fn format_pax_time(t: TarTime) -> String {
-    if t.nanos == 0 {
-        return t.secs.to_string();
-    }
-    let (sign, secs, nanos) = if t.secs < 0 {
-        ("-", -(t.secs + 1), 1_000_000_000 - t.nanos)
-    } else {
-        ("", t.secs, t.nanos)
-    };
-    format!("{sign}{secs}.{nanos:09}")
-        .trim_end_matches('0')
-        .to_owned()
-}
-
-fn pax_record(key: &str, value: &str) -> String {
-    let base = key.len() + value.len() + 3;
-    let mut size = base + base.to_string().len();
-    let mut record = format!("{size} {key}={value}\n");
-    if record.len() != size {
-        size = record.len();
-        record = format!("{size} {key}={value}\n");
-    }
-    record
-}
-
-/// The name of the PAX record entry for `name` (Go: `PaxHeaders.0` beside it).
-fn pax_name(name: &str) -> String {
-    let (dir, file) = match name.rfind('/') {
-        Some(i) => (&name[..=i], &name[i + 1..]),
-        None => ("", name),
-    };
-    let joined = if dir.is_empty() {
-        format!("PaxHeaders.0/{file}")
-    } else {
-        format!("{dir}PaxHeaders.0/{file}")
-    };
-    clean_slashes(&joined)
-}
-
-/// `path.Join`'s cleaning for the simple names built above.
-fn clean_slashes(p: &str) -> String {
-    crate::extract::clean(p)
-}
-
-/// The header blocks Go writes for `entry` with the PAX format forced: an
-/// optional PAX record entry, then the ustar header. `entry.size` is what is
-/// written as the size (0 for header-only types).
-pub(crate) fn header_blocks(entry: &Entry) -> Bytes {
-    let mut records: BTreeMap<String, String> = BTreeMap::new();
-    let long = |s: &str, width: usize| !is_ascii(s) || s.len() > width;
-    if long(&entry.name, 100) {
-        records.insert("path".into(), entry.name.clone());
-    }
-    if long(&entry.link, 100) {
-        records.insert("linkpath".into(), entry.link.clone());
-    }
-    if long(&entry.uname, 32) {
-        records.insert("uname".into(), entry.uname.clone());
-    }
-    if long(&entry.gname, 32) {
-        records.insert("gname".into(), entry.gname.clone());
-    }
-    if !fits_octal(8, entry.uid) {
-        records.insert("uid".into(), entry.uid.to_string());
-    }
-    if !fits_octal(8, entry.gid) {
-        records.insert("gid".into(), entry.gid.to_string());
-    }
-    let size = i64::try_from(entry.size).unwrap_or(i64::MAX);
-    if !fits_octal(12, size) {
-        records.insert("size".into(), entry.size.to_string());
-    }
-    if !fits_octal(12, entry.mtime.secs) || entry.mtime.nanos != 0 {
-        records.insert("mtime".into(), format_pax_time(entry.mtime));
-    }
-    if let Some(t) = entry.atime {
-        records.insert("atime".into(), format_pax_time(t));
-    }
-    if let Some(t) = entry.ctime {
-        records.insert("ctime".into(), format_pax_time(t));
-    }
-    for (k, v) in &entry.pax {
-        if !BASIC_KEYS.contains(&k.as_str()) && !records.contains_key(k) {
-            records.insert(k.clone(), v.clone());
-        }
-    }
-    let mut out = BytesMut::with_capacity(2 * BLOCK);
-    if !records.is_empty() {
-        let mut data = String::new();
-        for (k, v) in &records {
-            let _ = write!(data, "{}", pax_record(k, v));
-        }
-        let mut h = [0u8; BLOCK];
-        let mut name = to_ascii(&pax_name(&entry.name));
-        name.truncate(100);
-        let name = name.trim_end_matches('/');
-        put_str(&mut h[..100], name);
-        put_octal(&mut h[100..108], 0);
-        put_octal(&mut h[108..116], 0);
-        put_octal(&mut h[116..124], 0);
-        put_octal(&mut h[124..136], i64::try_from(data.len()).unwrap_or(0));
-        put_octal(&mut h[136..148], 0);
-        h[156] = PAX_LOCAL;
-        set_pax_format(&mut h);
-        out.extend_from_slice(&h);
-        out.extend_from_slice(data.as_bytes());
-        out.extend_from_slice(&[0u8; BLOCK][..padding(data.len() as u64)]);
-    }
-    let mut h = [0u8; BLOCK];
-    h[156] = entry.typeflag;
-    put_str(&mut h[..100], &to_ascii(&entry.name));
-    put_str(&mut h[157..257], &to_ascii(&entry.link));
-    put_octal(&mut h[100..108], entry.mode);
-    put_octal(&mut h[108..116], entry.uid);
-    put_octal(&mut h[116..124], entry.gid);
-    put_octal(&mut h[124..136], size);
-    put_octal(&mut h[136..148], entry.mtime.secs);
-    put_str(&mut h[265..297], &to_ascii(&entry.uname));
-    put_str(&mut h[297..329], &to_ascii(&entry.gname));
-    put_octal(&mut h[329..337], entry.devmajor);
-    put_octal(&mut h[337..345], entry.devminor);
-    set_pax_format(&mut h);
-    out.extend_from_slice(&h);
-    out.freeze()
-}
-
-/// The end of an archive: two zero blocks.
-pub(crate) fn end_of_archive() -> Bytes {
-    Bytes::from_static(&[0u8; 2 * BLOCK])
-}
+#[path = "tar_write.rs"]
+mod write;
+#[cfg(test)]
+#[allow(
+    clippy::wildcard_imports,
+    reason = "the writer's helpers, for the reader and writer tests"
+)]
+use write::*;
+pub use write::{TarFormat, tar_end_of_archive, tar_header, tar_padding};
+pub(crate) use write::{end_of_archive, header_blocks};
 
 #[cfg(test)]
 #[path = "tar_tests.rs"]

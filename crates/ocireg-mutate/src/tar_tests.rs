@@ -209,3 +209,42 @@ fn header_only_types_have_no_content_whatever_the_size_field_says() {
     assert_eq!(got[0].0, dir);
     assert_eq!(got[1].0.name, "f");
 }
+
+#[test]
+fn the_default_format_rounds_times_and_prefers_ustar() {
+    let t = |secs, nanos| TarTime::new(secs, nanos);
+    let mut e = Entry::new("f", REG).with_mtime(t(1, 500_000_000));
+    e.atime = Some(t(3, 0));
+    let h = tar_header(&e, TarFormat::Default);
+    assert_eq!(h.len(), BLOCK);
+    assert_eq!(
+        read_all(&[&h[..], &end_of_archive()].concat(), 7).expect("tar")[0]
+            .0
+            .mtime,
+        t(2, 0)
+    );
+    let h = tar_header(&e.clone().with_mtime(t(1, 499_999_999)), TarFormat::Default);
+    assert_eq!(&h[136..148], b"00000000001\0");
+    // Forced PAX keeps the fraction and the access time.
+    let h = tar_header(&e, TarFormat::Pax);
+    assert_eq!(h[156], b'x');
+    let back = read_all(&[&h[..], &end_of_archive()].concat(), 512).expect("tar");
+    assert_eq!(
+        (back[0].0.mtime, back[0].0.atime),
+        (t(1, 500_000_000), Some(t(3, 0)))
+    );
+    // A PAX record is PAX only; a name ustar can split is split.
+    let h = tar_header(
+        &e.clone().with_pax_record("SCHILY.xattr.user.a", "b"),
+        TarFormat::Default,
+    );
+    assert_eq!(h[156], b'x');
+    let long = format!("{}/{}", "p".repeat(150), "n".repeat(100));
+    let h = tar_header(&Entry::new(long.clone(), REG), TarFormat::Default);
+    assert_eq!(h.len(), BLOCK);
+    let back = read_all(&[&h[..], &end_of_archive()].concat(), 512).expect("tar");
+    assert_eq!(back[0].0.name, long);
+    assert_eq!(split_ustar(&format!("/{}", "n".repeat(100))), None);
+    assert_eq!(tar_padding(513), 511);
+    assert_eq!(tar_end_of_archive().len(), 1024);
+}
